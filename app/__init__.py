@@ -1,0 +1,1 @@
+"""Application layer: the annotation document, projects, the CLI and the main window."""

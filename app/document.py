@@ -1,0 +1,538 @@
+"""The annotation document: tracks, per-frame observations (boxes, RLE masks, states), events.
+
+The document *is* its SQLite project file (``.masklet``): every change is committed in its own
+transaction, so a project is saved by construction and survives a killed process. No Qt here;
+the GUI wraps the reversible edits of ``app.edits`` in a ``QUndoStack``.
+"""
+from __future__ import annotations
+
+import colorsys
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tracker.errors import MaskletError
+from tracker.results import Event, EventKind, FrameResult, ObjectState, Rle
+
+PROJECT_SUFFIX = ".masklet"
+SCHEMA_VERSION = 1
+CACHE_KIB = 128 * 1024  # page cache: large bulk inserts touch many B-tree pages
+
+# Each entry upgrades the schema from version (index) to version (index + 1).
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        "CREATE TABLE categories (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
+        "CREATE TABLE tracks (id INTEGER PRIMARY KEY, category_id INTEGER,"
+        " color TEXT NOT NULL, note TEXT NOT NULL DEFAULT '')",
+        "CREATE TABLE observations (track_id INTEGER NOT NULL, frame INTEGER NOT NULL,"
+        " x REAL NOT NULL, y REAL NOT NULL, w REAL NOT NULL, h REAL NOT NULL,"
+        " score REAL NOT NULL, logit REAL, state INTEGER NOT NULL, source INTEGER NOT NULL,"
+        " visibility REAL NOT NULL, mask_h INTEGER, mask_w INTEGER, mask BLOB,"
+        " PRIMARY KEY (track_id, frame)) WITHOUT ROWID",
+        "CREATE INDEX observations_by_frame ON observations (frame)",
+        "CREATE TABLE events (id INTEGER PRIMARY KEY, frame INTEGER NOT NULL, kind TEXT NOT NULL,"
+        " track_id INTEGER NOT NULL, other_id INTEGER, loser_id INTEGER, detail TEXT NOT NULL)",
+        "CREATE INDEX events_by_frame ON events (frame)",
+    ),
+)
+
+_OBS_COLUMNS = "track_id, frame, x, y, w, h, score, logit, state, source, visibility, mask_h, mask_w, mask"
+_EVENT_COLUMNS = "id, frame, kind, track_id, other_id, loser_id, detail"
+
+
+class DocumentError(MaskletError):
+    """A project file cannot be opened or an edit cannot be applied."""
+
+
+class Source(IntEnum):
+    """Where an observation came from."""
+
+    AUTO = 0
+    MANUAL = 1
+    IMPORTED = 2
+
+
+@dataclass(frozen=True, slots=True)
+class VideoRef:
+    """The video a document annotates."""
+
+    path: str
+    name: str
+    frame_count: int
+    fps: float
+    width: int
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
+class Track:
+    """One object identity."""
+
+    id: int
+    category_id: int | None
+    color: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TrackSummary:
+    """What the track table shows for a track."""
+
+    id: int
+    category_id: int | None
+    color: str
+    first_frame: int | None
+    last_frame: int | None
+    frame_count: int
+    conflict_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One track at one frame. ``box`` is ``(x, y, w, h)``; ``frame`` is 0-based."""
+
+    frame: int
+    track_id: int
+    box: tuple[float, float, float, float]
+    score: float = 1.0
+    logit: float | None = None
+    state: ObjectState = ObjectState.RELIABLE
+    source: Source = Source.AUTO
+    visibility: float = 1.0
+    mask: Rle | None = None
+
+    def to_row(self) -> tuple:
+        mask = self.mask
+        return (
+            self.track_id, self.frame, *map(float, self.box), float(self.score),
+            None if self.logit is None else float(self.logit), int(self.state), int(self.source),
+            float(self.visibility), mask and mask.height, mask and mask.width, mask and mask.counts,
+        )
+
+    @classmethod
+    def from_row(cls, row: tuple) -> Observation:
+        track_id, frame, x, y, w, h, score, logit, state, source, visibility, mh, mw, counts = row
+        return cls(
+            frame=frame, track_id=track_id, box=(x, y, w, h), score=score, logit=logit,
+            state=ObjectState(state), source=Source(source), visibility=visibility,
+            mask=None if counts is None else Rle(mh, mw, bytes(counts)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """One track's frames with their states, sorted by frame (the timeline lane's data)."""
+
+    frames: np.ndarray  # int64
+    states: np.ndarray  # int8, ObjectState values
+    manual: np.ndarray  # bool: observation edited by hand
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Tracks and an inclusive frame range (``end=None``: to the last frame) touched by a change."""
+
+    track_ids: tuple[int, ...]
+    start: int = 0
+    end: int | None = None
+
+    def where(self, frame_column: str = "frame") -> tuple[str, list[int]]:
+        """SQL condition on the frame column and its parameters."""
+        if self.end is None:
+            return f"{frame_column} >= ?", [self.start]
+        return f"{frame_column} BETWEEN ? AND ?", [self.start, self.end]
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The rows inside a scope, as they were before a change (what undo restores)."""
+
+    scope: Scope
+    tracks: list[tuple]
+    observations: list[tuple]
+    events: list[tuple]
+
+
+def track_color(track_id: int) -> str:
+    """A stable, well-spread colour for a track id (golden-ratio hue walk)."""
+    hue = (track_id * 0.618033988749895) % 1.0
+    r, g, b = colorsys.hsv_to_rgb(hue, 0.75, 0.95)
+    return f"#{int(r * 255):02x}{int(g * 255):02x}{int(b * 255):02x}"
+
+
+class Document:
+    """An annotation project backed by one SQLite file (or memory, for conversions and tests)."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path | None) -> None:
+        self._conn = conn
+        self.path = path
+        self._depth = 0
+        self._categories: dict[str, int] = {}
+        self.listeners: list[Callable[[Scope | None], None]] = []
+        self._prepare()
+
+    # ----------------------------------------------------------------- lifecycle
+    @classmethod
+    def create(cls, path: str | Path, video: VideoRef | None = None, *, overwrite: bool = False) -> Document:
+        """Create a new project file (refuses to replace an existing one unless ``overwrite``)."""
+        path = Path(path)
+        if path.exists():
+            if not overwrite:
+                raise DocumentError(f"{path}: a file already exists there")
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        if not path.parent.is_dir():
+            raise DocumentError(f"{path}: folder {path.parent} does not exist")
+        doc = cls(cls._connect(path), path)
+        if video is not None:
+            doc.set_video(video)
+        return doc
+
+    @classmethod
+    def open(cls, path: str | Path) -> Document:
+        """Open an existing project file, upgrading its schema if it is older."""
+        path = Path(path)
+        if not path.is_file():
+            raise DocumentError(f"{path}: no such project file")
+        return cls(cls._connect(path), path)
+
+    @classmethod
+    def in_memory(cls, video: VideoRef | None = None) -> Document:
+        """A document that lives only in memory (``save_as`` writes it to a file)."""
+        doc = cls(sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False), None)
+        if video is not None:
+            doc.set_video(video)
+        return doc
+
+    @staticmethod
+    def _connect(path: Path) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            # WAL + NORMAL: a committed transaction survives a killed process (not a power cut).
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+        except sqlite3.DatabaseError as exc:
+            raise DocumentError(f"{path}: not a Masklet project ({exc})") from exc
+        return conn
+
+    def _prepare(self) -> None:
+        try:
+            self._conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            row = self._conn.execute("SELECT version FROM schema_version").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise DocumentError(f"{self.path}: not a Masklet project ({exc})") from exc
+        version = 0 if row is None else int(row[0])
+        if version == 0 and self.path is not None and self._has_foreign_tables():
+            raise DocumentError(f"{self.path}: an SQLite file, but not a Masklet project")
+        if version > SCHEMA_VERSION:
+            raise DocumentError(
+                f"{self.path}: made by a newer Masklet (schema {version} > {SCHEMA_VERSION}); please upgrade"
+            )
+        if version < SCHEMA_VERSION:
+            with self.transaction():
+                for statements in MIGRATIONS[version:]:
+                    for statement in statements:
+                        self._conn.execute(statement)
+                self._conn.execute("DELETE FROM schema_version")
+                self._conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+        self._categories = {name: cid for cid, name in self._conn.execute("SELECT id, name FROM categories")}
+
+    def _has_foreign_tables(self) -> bool:
+        names = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        return bool(names - {"schema_version"})
+
+    def close(self) -> None:
+        """Close the file (everything is already committed)."""
+        self._conn.close()
+
+    def __enter__(self) -> Document:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def save_as(self, path: str | Path) -> None:
+        """Copy the project to ``path`` atomically (SQLite backup API) and continue working there."""
+        path = Path(path)
+        temp = path.with_name(f".{path.name}.tmp")
+        temp.unlink(missing_ok=True)
+        target = sqlite3.connect(temp)
+        try:
+            self._conn.backup(target)
+        finally:
+            target.close()
+        os.replace(temp, path)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        self._conn.close()
+        self._conn = self._connect(path)
+        self.path = path
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic write; nested uses join the outer transaction."""
+        if self._depth == 0:
+            self._conn.execute("BEGIN IMMEDIATE")
+        self._depth += 1
+        try:
+            yield self._conn
+        except BaseException:
+            self._depth -= 1
+            if self._depth == 0:
+                self._conn.execute("ROLLBACK")
+            raise
+        self._depth -= 1
+        if self._depth == 0:
+            self._conn.execute("COMMIT")
+
+    def notify(self, scope: Scope | None = None) -> None:
+        """Tell listeners (views) what changed; ``None`` means anything may have."""
+        for listener in self.listeners:
+            listener(scope)
+
+    # ----------------------------------------------------------------- metadata
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None else json.loads(row[0])
+
+    def set_meta(self, key: str, value: Any) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+
+    @property
+    def video(self) -> VideoRef | None:
+        value = self.get_meta("video")
+        return None if value is None else VideoRef(**value)
+
+    def set_video(self, video: VideoRef) -> None:
+        self.set_meta("video", asdict(video))
+
+    def resolve_video_path(self) -> Path | None:
+        """The video's path, also looked up beside the project if the project was moved."""
+        video = self.video
+        if video is None:
+            return None
+        path = Path(video.path)
+        if not path.exists() and self.path is not None and (self.path.parent / path.name).exists():
+            return self.path.parent / path.name
+        return path
+
+    # ----------------------------------------------------------------- categories and tracks
+    def category_id(self, name: str) -> int:
+        """The id of a category, created if new."""
+        if name not in self._categories:
+            with self.transaction() as conn:
+                cursor = conn.execute("INSERT INTO categories (name) VALUES (?)", (name,))
+            self._categories[name] = int(cursor.lastrowid)
+        return self._categories[name]
+
+    def add_category(self, name: str, category_id: int) -> None:
+        """Add a category with a fixed id (importers keep the file's ids)."""
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO categories VALUES (?, ?)", (category_id, name))
+        self._categories = {n: c for n, c in self._categories.items() if c != category_id}
+        self._categories[name] = category_id
+
+    def categories(self) -> dict[int, str]:
+        """Category id → name."""
+        return {cid: name for name, cid in self._categories.items()}
+
+    def add_track(
+        self, track_id: int | None = None, category_id: int | None = None, color: str | None = None, note: str = ""
+    ) -> int:
+        """Create a track (a new id when ``track_id`` is None) and return its id."""
+        track_id = self.next_track_id() if track_id is None else int(track_id)
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO tracks VALUES (?, ?, ?, ?)",
+                (track_id, category_id, color or track_color(track_id), note),
+            )
+        self.notify(Scope((track_id,)))
+        return track_id
+
+    def next_track_id(self) -> int:
+        """The smallest id above every track id in use."""
+        row = self._conn.execute(
+            "SELECT max(m) FROM (SELECT max(id) AS m FROM tracks UNION ALL SELECT max(track_id) FROM observations)"
+        ).fetchone()
+        return 1 if row[0] is None else int(row[0]) + 1
+
+    def track(self, track_id: int) -> Track | None:
+        row = self._conn.execute("SELECT id, category_id, color, note FROM tracks WHERE id = ?", (track_id,)).fetchone()
+        return None if row is None else Track(*row)
+
+    def tracks(self) -> list[Track]:
+        return [Track(*row) for row in self._conn.execute("SELECT id, category_id, color, note FROM tracks ORDER BY id")]
+
+    def track_summaries(self) -> list[TrackSummary]:
+        """Per track: category, colour, first/last frame, number of frames and of conflicts."""
+        rows = self._conn.execute(
+            "SELECT t.id, t.category_id, t.color, o.first, o.last, coalesce(o.n, 0), coalesce(c.n, 0)"
+            " FROM tracks t"
+            " LEFT JOIN (SELECT track_id, min(frame) AS first, max(frame) AS last, count(*) AS n"
+            "            FROM observations GROUP BY track_id) o ON o.track_id = t.id"
+            " LEFT JOIN (SELECT id, count(*) AS n FROM ("
+            "              SELECT track_id AS id FROM events WHERE kind = 'conflict'"
+            "              UNION ALL SELECT other_id FROM events WHERE kind = 'conflict') GROUP BY id) c"
+            "   ON c.id = t.id ORDER BY t.id"
+        )
+        return [TrackSummary(*row) for row in rows]
+
+    def set_track(self, track: Track) -> None:
+        """Insert or replace a track row."""
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO tracks VALUES (?, ?, ?, ?)", (track.id, track.category_id, track.color, track.note))
+        self.notify(Scope((track.id,)))
+
+    # ----------------------------------------------------------------- observations
+    def add_observations(self, observations: Iterable[Observation]) -> int:
+        """Insert or replace observations in one transaction; tracks are created as needed."""
+        rows = [obs.to_row() for obs in observations]
+        with self.transaction() as conn:
+            conn.executemany(f"INSERT OR REPLACE INTO observations ({_OBS_COLUMNS}) VALUES ({', '.join('?' * 14)})", rows)
+            self._ensure_tracks({row[0] for row in rows})
+        self.notify()
+        return len(rows)
+
+    def _ensure_tracks(self, track_ids: Iterable[int], category_id: int | None = None) -> None:
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO tracks VALUES (?, ?, ?, '')",
+            [(tid, category_id, track_color(tid)) for tid in track_ids],
+        )
+
+    def write_frame(self, result: FrameResult) -> None:
+        """Store one engine frame (observations, events, new tracks) in one transaction."""
+        with self.transaction() as conn:
+            for obj in result.objects:
+                category = None if obj.label is None else self.category_id(obj.label)
+                self._ensure_tracks([obj.obj_id], category)
+            conn.executemany(
+                f"INSERT OR REPLACE INTO observations ({_OBS_COLUMNS}) VALUES ({', '.join('?' * 14)})",
+                [
+                    Observation(
+                        frame=result.frame, track_id=obj.obj_id, box=obj.box, score=obj.score, logit=obj.logit,
+                        state=obj.state, mask=obj.mask,
+                    ).to_row()
+                    for obj in result.objects
+                ],
+            )
+            self.add_events(result.events)
+        self.notify(Scope(tuple(obj.obj_id for obj in result.objects), result.frame, result.frame))
+
+    def observation(self, track_id: int, frame: int) -> Observation | None:
+        row = self._conn.execute(
+            f"SELECT {_OBS_COLUMNS} FROM observations WHERE track_id = ? AND frame = ?", (track_id, frame)
+        ).fetchone()
+        return None if row is None else Observation.from_row(row)
+
+    def observations_at(self, frame: int) -> list[Observation]:
+        """Every observation at one frame, by track id."""
+        rows = self._conn.execute(
+            f"SELECT {_OBS_COLUMNS} FROM observations WHERE frame = ? ORDER BY track_id", (frame,)
+        )
+        return [Observation.from_row(row) for row in rows]
+
+    def track_observations(self, track_id: int, start: int = 0, end: int | None = None) -> list[Observation]:
+        """One track's observations in an inclusive frame range, by frame."""
+        condition, params = Scope((track_id,), start, end).where()
+        rows = self._conn.execute(
+            f"SELECT {_OBS_COLUMNS} FROM observations WHERE track_id = ? AND {condition} ORDER BY frame",
+            [track_id, *params],
+        )
+        return [Observation.from_row(row) for row in rows]
+
+    def iter_observations(self, start: int = 0, end: int | None = None) -> Iterator[Observation]:
+        """Every observation in an inclusive frame range, by frame then track id."""
+        condition, params = Scope((), start, end).where()
+        rows = self._conn.execute(
+            f"SELECT {_OBS_COLUMNS} FROM observations WHERE {condition} ORDER BY frame, track_id", params
+        )
+        return (Observation.from_row(row) for row in rows)
+
+    def track_timeline(self, track_id: int) -> Timeline:
+        """A track's frames, states and manual flags as arrays (fast: one indexed query)."""
+        rows = self._conn.execute(
+            "SELECT frame, state, source FROM observations WHERE track_id = ? ORDER BY frame", (track_id,)
+        ).fetchall()
+        data = np.array(rows, dtype=np.int64).reshape(-1, 3)
+        return Timeline(data[:, 0], data[:, 1].astype(np.int8), data[:, 2] == Source.MANUAL)
+
+    def observation_count(self) -> int:
+        return int(self._conn.execute("SELECT count(*) FROM observations").fetchone()[0])
+
+    def frame_range(self) -> tuple[int, int] | None:
+        """First and last annotated frame, or None for an empty document."""
+        first, last = self._conn.execute("SELECT min(frame), max(frame) FROM observations").fetchone()
+        return None if first is None else (int(first), int(last))
+
+    # ----------------------------------------------------------------- events
+    def add_events(self, events: Iterable[Event]) -> None:
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO events (frame, kind, track_id, other_id, loser_id, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                [(e.frame, EventKind(e.kind).value, e.track_id, e.other_id, e.loser_id, e.detail) for e in events],
+            )
+
+    def events(self, start: int = 0, end: int | None = None, kind: EventKind | None = None) -> list[Event]:
+        """Events in an inclusive frame range (optionally of one kind), by frame."""
+        condition, params = Scope((), start, end).where()
+        if kind is not None:
+            condition += " AND kind = ?"
+            params.append(EventKind(kind).value)
+        rows = self._conn.execute(
+            f"SELECT frame, kind, track_id, other_id, loser_id, detail FROM events WHERE {condition} ORDER BY frame, id",
+            params,
+        )
+        return [Event(frame, EventKind(k), tid, other, loser, detail) for frame, k, tid, other, loser, detail in rows]
+
+    # ----------------------------------------------------------------- snapshots (for reversible edits)
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        """Run one SQL statement (edits use it inside ``transaction()``)."""
+        return self._conn.execute(sql, list(params))
+
+    def _scope_sql(self, scope: Scope, columns: tuple[str, ...]) -> tuple[str, list[int]]:
+        ids = ", ".join("?" * len(scope.track_ids))
+        frames, params = scope.where()
+        tracks = " OR ".join(f"{column} IN ({ids})" for column in columns)
+        return f"({tracks}) AND {frames}", [*scope.track_ids * len(columns), *params]
+
+    def snapshot(self, scope: Scope) -> Snapshot:
+        """Copy every row an edit inside ``scope`` may change."""
+        ids = ", ".join("?" * len(scope.track_ids))
+        obs_where, obs_params = self._scope_sql(scope, ("track_id",))
+        ev_where, ev_params = self._scope_sql(scope, ("track_id", "other_id", "loser_id"))
+        return Snapshot(
+            scope=scope,
+            tracks=self._conn.execute(f"SELECT * FROM tracks WHERE id IN ({ids})", scope.track_ids).fetchall(),
+            observations=self._conn.execute(
+                f"SELECT {_OBS_COLUMNS} FROM observations WHERE {obs_where}", obs_params
+            ).fetchall(),
+            events=self._conn.execute(f"SELECT {_EVENT_COLUMNS} FROM events WHERE {ev_where}", ev_params).fetchall(),
+        )
+
+    def restore(self, snapshot: Snapshot) -> None:
+        """Put a scope back exactly as a snapshot recorded it."""
+        scope = snapshot.scope
+        ids = ", ".join("?" * len(scope.track_ids))
+        obs_where, obs_params = self._scope_sql(scope, ("track_id",))
+        ev_where, ev_params = self._scope_sql(scope, ("track_id", "other_id", "loser_id"))
+        with self.transaction() as conn:
+            conn.execute(f"DELETE FROM observations WHERE {obs_where}", obs_params)
+            conn.execute(f"DELETE FROM events WHERE {ev_where}", ev_params)
+            conn.execute(f"DELETE FROM tracks WHERE id IN ({ids})", scope.track_ids)
+            conn.executemany("INSERT INTO tracks VALUES (?, ?, ?, ?)", snapshot.tracks)
+            conn.executemany(
+                f"INSERT INTO observations ({_OBS_COLUMNS}) VALUES ({', '.join('?' * 14)})", snapshot.observations
+            )
+            conn.executemany(f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", snapshot.events)
+        self.notify(scope)

@@ -1,0 +1,290 @@
+"""Reversible edits of a document (do / undo), ready to wrap in a ``QUndoStack``.
+
+Every edit names the rows it may touch (a ``Scope``: tracks and a frame range). ``do`` snapshots
+that scope, then changes it inside one transaction; ``undo`` restores the snapshot. Checks run
+before anything is written, so a refused edit (``EditError``) changes nothing.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from app.document import Document, DocumentError, Observation, Scope, Snapshot, Source, Track, track_color
+from tracker.results import ObjectState
+
+
+class EditError(DocumentError):
+    """An edit that cannot be applied as asked (nothing was changed)."""
+
+
+class Edit(ABC):
+    """A reversible change. Subclasses define ``text``, ``scope`` and ``apply``."""
+
+    _snapshot: Snapshot | None = None
+
+    @property
+    @abstractmethod
+    def text(self) -> str:
+        """What the Undo menu shows."""
+
+    @abstractmethod
+    def scope(self, doc: Document) -> Scope:
+        """Every track and frame this edit may change."""
+
+    @abstractmethod
+    def apply(self, doc: Document) -> None:
+        """Make the change (inside a transaction). Raise ``EditError`` before writing when impossible."""
+
+    def do(self, doc: Document) -> None:
+        """Apply the edit (again, for redo) and remember what to restore."""
+        with doc.transaction():
+            snapshot = doc.snapshot(self.scope(doc))
+            self.apply(doc)
+        self._snapshot = snapshot
+        doc.notify(snapshot.scope)
+
+    def undo(self, doc: Document) -> None:
+        """Restore the rows as they were before the last ``do``."""
+        if self._snapshot is None:
+            raise EditError(f"cannot undo '{self.text}': it was not applied")
+        doc.restore(self._snapshot)
+        self._snapshot = None
+
+
+def _require_track(doc: Document, track_id: int) -> Track:
+    track = doc.track(track_id)
+    if track is None:
+        raise EditError(f"track {track_id} does not exist")
+    return track
+
+
+def _overlap(doc: Document, a: int, b: int, start: int = 0) -> list[int]:
+    """Frames ≥ ``start`` where both tracks have an observation."""
+    rows = doc.execute(
+        "SELECT o.frame FROM observations o JOIN observations p ON p.frame = o.frame AND p.track_id = ?"
+        " WHERE o.track_id = ? AND o.frame >= ? ORDER BY o.frame",
+        (b, a, start),
+    )
+    return [r[0] for r in rows]
+
+
+def _rename(doc: Document, old: int, new: int, start: int) -> None:
+    """Give ``old``'s observations and events from ``start`` on the id ``new``."""
+    doc.execute("UPDATE observations SET track_id = ? WHERE track_id = ? AND frame >= ?", (new, old, start))
+    for column in ("track_id", "other_id", "loser_id"):
+        doc.execute(f"UPDATE events SET {column} = ? WHERE {column} = ? AND frame >= ?", (new, old, start))
+
+
+def _drop_if_empty(doc: Document, track_id: int) -> None:
+    doc.execute(
+        "DELETE FROM tracks WHERE id = ? AND NOT EXISTS (SELECT 1 FROM observations WHERE track_id = ?)",
+        (track_id, track_id),
+    )
+
+
+@dataclass
+class ReassignId(Edit):
+    """Frames ≥ ``start`` of ``track_id`` move to ``new_id`` (a new or an existing track)."""
+
+    track_id: int
+    new_id: int
+    start: int = 0
+
+    @property
+    def text(self) -> str:
+        return f"Reassign {self.track_id} → {self.new_id} from frame {self.start}"
+
+    def scope(self, doc: Document) -> Scope:
+        return Scope((self.track_id, self.new_id), self.start)
+
+    def apply(self, doc: Document) -> None:
+        source = _require_track(doc, self.track_id)
+        if self.new_id == self.track_id:
+            raise EditError(f"track {self.track_id} already has that id")
+        clash = _overlap(doc, self.track_id, self.new_id, self.start)
+        if clash:
+            raise EditError(f"tracks {self.track_id} and {self.new_id} both have frame {clash[0]}")
+        if doc.track(self.new_id) is None:
+            doc.execute(
+                "INSERT INTO tracks VALUES (?, ?, ?, ?)", (self.new_id, source.category_id, track_color(self.new_id), "")
+            )
+        _rename(doc, self.track_id, self.new_id, self.start)
+        _drop_if_empty(doc, self.track_id)
+
+
+@dataclass
+class SplitTrack(ReassignId):
+    """Frames ≥ ``start`` of a track become a new track (its id chosen on first ``do``)."""
+
+    new_id: int = 0
+
+    @property
+    def text(self) -> str:
+        return f"Split {self.track_id} at frame {self.start}"
+
+    def scope(self, doc: Document) -> Scope:
+        if not self.new_id:
+            self.new_id = doc.next_track_id()
+        return super().scope(doc)
+
+
+@dataclass
+class SwapIds(Edit):
+    """Exchange the identities of two tracks from frame ``start`` on."""
+
+    a: int
+    b: int
+    start: int = 0
+
+    @property
+    def text(self) -> str:
+        return f"Swap {self.a} ↔ {self.b} from frame {self.start}"
+
+    def scope(self, doc: Document) -> Scope:
+        return Scope((self.a, self.b), self.start)
+
+    def apply(self, doc: Document) -> None:
+        _require_track(doc, self.a)
+        _require_track(doc, self.b)
+        if self.a == self.b:
+            raise EditError("cannot swap a track with itself")
+        parking = -1 - max(self.a, self.b)  # an id no real track uses
+        _rename(doc, self.a, parking, self.start)
+        _rename(doc, self.b, self.a, self.start)
+        _rename(doc, parking, self.b, self.start)
+
+
+@dataclass
+class MergeTracks(Edit):
+    """Track ``source`` joins ``target``. Shared frames fail unless ``keep`` is "target" or "source"."""
+
+    target: int
+    source: int
+    keep: str | None = None
+
+    @property
+    def text(self) -> str:
+        return f"Merge {self.source} into {self.target}"
+
+    def scope(self, doc: Document) -> Scope:
+        return Scope((self.target, self.source))
+
+    def apply(self, doc: Document) -> None:
+        _require_track(doc, self.target)
+        _require_track(doc, self.source)
+        if self.target == self.source:
+            raise EditError("cannot merge a track into itself")
+        if self.keep not in (None, "target", "source"):
+            raise EditError(f"keep must be 'target' or 'source', not {self.keep!r}")
+        shared = _overlap(doc, self.target, self.source)
+        if shared and self.keep is None:
+            raise EditError(
+                f"tracks {self.target} and {self.source} overlap on {len(shared)} frames (first {shared[0]});"
+                " choose which one wins"
+            )
+        loser = self.source if self.keep == "target" else self.target
+        marks = ", ".join("?" * len(shared))
+        doc.execute(f"DELETE FROM observations WHERE track_id = ? AND frame IN ({marks})", (loser, *shared))
+        _rename(doc, self.source, self.target, 0)
+        doc.execute("DELETE FROM tracks WHERE id = ?", (self.source,))
+
+
+@dataclass
+class DeleteTrack(Edit):
+    """Remove a track with its observations and events, or only an inclusive frame range of it."""
+
+    track_id: int
+    start: int = 0
+    end: int | None = None
+
+    @property
+    def text(self) -> str:
+        if self.start == 0 and self.end is None:
+            return f"Delete track {self.track_id}"
+        return f"Delete track {self.track_id} frames {self.start}–{'end' if self.end is None else self.end}"
+
+    def scope(self, doc: Document) -> Scope:
+        return Scope((self.track_id,), self.start, self.end)
+
+    def apply(self, doc: Document) -> None:
+        _require_track(doc, self.track_id)
+        frames, params = self.scope(doc).where()
+        doc.execute(f"DELETE FROM observations WHERE track_id = ? AND {frames}", (self.track_id, *params))
+        for column in ("track_id", "other_id", "loser_id"):
+            doc.execute(f"DELETE FROM events WHERE {column} = ? AND {frames}", (self.track_id, *params))
+        _drop_if_empty(doc, self.track_id)
+
+
+@dataclass
+class SetCategory(Edit):
+    """Change a track's category."""
+
+    track_id: int
+    category_id: int | None
+
+    @property
+    def text(self) -> str:
+        return f"Set category of {self.track_id}"
+
+    def scope(self, doc: Document) -> Scope:
+        return Scope((self.track_id,))
+
+    def apply(self, doc: Document) -> None:
+        _require_track(doc, self.track_id)
+        if self.category_id is not None and self.category_id not in doc.categories():
+            raise EditError(f"category {self.category_id} does not exist")
+        doc.execute("UPDATE tracks SET category_id = ? WHERE id = ?", (self.category_id, self.track_id))
+
+
+@dataclass
+class EditBox(Edit):
+    """Set (or add) a track's box at a frame by hand; a new track id creates the track."""
+
+    track_id: int
+    frame: int
+    box: tuple[float, float, float, float]
+    category_id: int | None = None
+
+    @property
+    def text(self) -> str:
+        return f"Edit box of {self.track_id} at frame {self.frame}"
+
+    def scope(self, doc: Document) -> Scope:
+        return Scope((self.track_id,), self.frame, self.frame)
+
+    def apply(self, doc: Document) -> None:
+        if self.box[2] <= 0 or self.box[3] <= 0:
+            raise EditError(f"a box needs a positive width and height, not {self.box}")
+        if doc.track(self.track_id) is None:
+            doc.execute(
+                "INSERT INTO tracks VALUES (?, ?, ?, ?)", (self.track_id, self.category_id, track_color(self.track_id), "")
+            )
+        old = doc.observation(self.track_id, self.frame)
+        # A hand-drawn box replaces the mask: the old mask no longer matches it.
+        doc.add_observations([
+            Observation(
+                frame=self.frame, track_id=self.track_id, box=tuple(map(float, self.box)), source=Source.MANUAL,
+                logit=None if old is None else old.logit, state=ObjectState.RELIABLE if old is None else old.state,
+            )
+        ])
+
+
+@dataclass
+class DeleteObservation(Edit):
+    """Remove one track's observation at one frame."""
+
+    track_id: int
+    frame: int
+
+    @property
+    def text(self) -> str:
+        return f"Delete {self.track_id} at frame {self.frame}"
+
+    def scope(self, doc: Document) -> Scope:
+        return Scope((self.track_id,), self.frame, self.frame)
+
+    def apply(self, doc: Document) -> None:
+        if doc.observation(self.track_id, self.frame) is None:
+            raise EditError(f"track {self.track_id} has no box at frame {self.frame}")
+        doc.execute("DELETE FROM observations WHERE track_id = ? AND frame = ?", (self.track_id, self.frame))
+        _drop_if_empty(doc, self.track_id)

@@ -1,0 +1,1 @@
+"""Tracking engines: video sources, detectors, the SAM2 engine, SAM2MOT, SMOTracker. No Qt."""

@@ -1,0 +1,57 @@
+"""Mask and box helpers shared by every engine: COCO RLE via pycocotools, boxes, IoU."""
+from __future__ import annotations
+
+import numpy as np
+from pycocotools import mask as mask_utils
+
+from tracker.results import Rle
+
+
+def encode_mask(mask: np.ndarray) -> Rle:
+    """Encode a binary H×W mask as COCO RLE."""
+    coco = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8, copy=False)))
+    return Rle(height=int(coco["size"][0]), width=int(coco["size"][1]), counts=coco["counts"])
+
+
+def decode_mask(rle: Rle) -> np.ndarray:
+    """Decode a COCO RLE into a boolean H×W mask."""
+    return mask_utils.decode(rle.to_coco()).astype(bool)
+
+
+def mask_area(rle: Rle) -> float:
+    """Number of foreground pixels of an RLE mask."""
+    return float(mask_utils.area(rle.to_coco()))
+
+
+def mask_to_xywh(mask: np.ndarray) -> tuple[float, float, float, float] | None:
+    """Tight box ``(x, y, w, h)`` around a binary mask's pixels, or ``None`` if it is empty."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return (float(cols[0]), float(rows[0]), float(cols[-1] - cols[0] + 1), float(rows[-1] - rows[0] + 1))
+
+
+def xywh_to_xyxy(boxes: np.ndarray) -> np.ndarray:
+    """Convert N×4 ``(x, y, w, h)`` boxes to ``(x1, y1, x2, y2)``."""
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    return np.concatenate([boxes[:, :2], boxes[:, :2] + boxes[:, 2:]], axis=1)
+
+
+def xyxy_to_xywh(boxes: np.ndarray) -> np.ndarray:
+    """Convert N×4 ``(x1, y1, x2, y2)`` boxes to ``(x, y, w, h)``."""
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    return np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1)
+
+
+def box_iou(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> np.ndarray:
+    """Pairwise IoU of N×4 and M×4 ``xyxy`` boxes → N×M matrix."""
+    a = np.asarray(a_xyxy, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(b_xyxy, dtype=np.float64).reshape(-1, 4)
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.clip(rb - lt, 0, None).prod(axis=2)
+    area_a = np.clip(a[:, 2:] - a[:, :2], 0, None).prod(axis=1)
+    area_b = np.clip(b[:, 2:] - b[:, :2], 0, None).prod(axis=1)
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
