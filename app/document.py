@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from enum import IntEnum
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import numpy as np
 
 from tracker.errors import MaskletError
 from tracker.results import Event, EventKind, FrameResult, ObjectState, Rle
+from tracker.video import VideoInfo
 
 PROJECT_SUFFIX = ".masklet"
 SCHEMA_VERSION = 1
@@ -59,18 +61,6 @@ class Source(IntEnum):
     AUTO = 0
     MANUAL = 1
     IMPORTED = 2
-
-
-@dataclass(frozen=True, slots=True)
-class VideoRef:
-    """The video a document annotates."""
-
-    path: str
-    name: str
-    frame_count: int
-    fps: float
-    width: int
-    height: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +119,30 @@ class Observation:
 
 
 @dataclass(frozen=True, slots=True)
+class ObservationArrays:
+    """Many observations as columns (row ``i`` is one observation): the bulk path of importers/exporters."""
+
+    frame: np.ndarray  # int64, 0-based
+    track_id: np.ndarray  # int64
+    box: np.ndarray  # float64, N×4 (x, y, w, h)
+    score: np.ndarray  # float64
+    visibility: np.ndarray  # float64
+    masks: list[Rle | None] | None = None  # None: no masks (or not loaded)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def take(self, index: np.ndarray) -> ObservationArrays:
+        """The rows selected by an index or boolean array."""
+        index = np.asarray(index)
+        rows = np.flatnonzero(index) if index.dtype == bool else index
+        masks = None if self.masks is None else [self.masks[i] for i in rows.tolist()]
+        return ObservationArrays(
+            self.frame[rows], self.track_id[rows], self.box[rows], self.score[rows], self.visibility[rows], masks
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Timeline:
     """One track's frames with their states, sorted by frame (the timeline lane's data)."""
 
@@ -182,7 +196,7 @@ class Document:
 
     # ----------------------------------------------------------------- lifecycle
     @classmethod
-    def create(cls, path: str | Path, video: VideoRef | None = None, *, overwrite: bool = False) -> Document:
+    def create(cls, path: str | Path, video: VideoInfo | None = None, *, overwrite: bool = False) -> Document:
         """Create a new project file (refuses to replace an existing one unless ``overwrite``)."""
         path = Path(path)
         if path.exists():
@@ -206,7 +220,7 @@ class Document:
         return cls(cls._connect(path), path)
 
     @classmethod
-    def in_memory(cls, video: VideoRef | None = None) -> Document:
+    def in_memory(cls, video: VideoInfo | None = None) -> Document:
         """A document that lives only in memory (``save_as`` writes it to a file)."""
         doc = cls(sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False), None)
         if video is not None:
@@ -310,19 +324,19 @@ class Document:
             conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
 
     @property
-    def video(self) -> VideoRef | None:
+    def video(self) -> VideoInfo | None:
         value = self.get_meta("video")
-        return None if value is None else VideoRef(**value)
+        return None if value is None else VideoInfo(**{**value, "path": Path(value["path"])})
 
-    def set_video(self, video: VideoRef) -> None:
-        self.set_meta("video", asdict(video))
+    def set_video(self, video: VideoInfo) -> None:
+        self.set_meta("video", {**asdict(video), "path": str(video.path)})
 
     def resolve_video_path(self) -> Path | None:
         """The video's path, also looked up beside the project if the project was moved."""
         video = self.video
         if video is None:
             return None
-        path = Path(video.path)
+        path = video.path
         if not path.exists() and self.path is not None and (self.path.parent / path.name).exists():
             return self.path.parent / path.name
         return path
@@ -458,6 +472,37 @@ class Document:
             f"SELECT {_OBS_COLUMNS} FROM observations WHERE {condition} ORDER BY frame, track_id", params
         )
         return (Observation.from_row(row) for row in rows)
+
+    def observation_arrays(self, start: int = 0, end: int | None = None, *, masks: bool = False) -> ObservationArrays:
+        """Every observation in an inclusive frame range as columns, by frame then track id (bulk export)."""
+        condition, params = Scope((), start, end).where()
+        columns = "frame, track_id, x, y, w, h, score, visibility" + (", mask_h, mask_w, mask" if masks else "")
+        rows = self._conn.execute(
+            f"SELECT {columns} FROM observations WHERE {condition} ORDER BY frame, track_id", params
+        ).fetchall()
+        data = np.array([row[:8] for row in rows] if masks else rows, dtype=np.float64).reshape(-1, 8)
+        return ObservationArrays(
+            frame=data[:, 0].astype(np.int64), track_id=data[:, 1].astype(np.int64), box=data[:, 2:6],
+            score=data[:, 6], visibility=data[:, 7],
+            masks=[None if row[10] is None else Rle(row[8], row[9], bytes(row[10])) for row in rows] if masks else None,
+        )
+
+    def add_observation_arrays(self, arrays: ObservationArrays, source: Source = Source.IMPORTED) -> int:
+        """Insert or replace many observations (reliable, no logit) in one transaction; tracks are created
+        as needed. The bulk counterpart of ``add_observations``."""
+        count = len(arrays)
+        masks = arrays.masks if arrays.masks is not None else [None] * count
+        rows = zip(
+            arrays.track_id.tolist(), arrays.frame.tolist(), *np.asarray(arrays.box, np.float64).T.tolist(),
+            arrays.score.tolist(), repeat(None), repeat(int(ObjectState.RELIABLE)), repeat(int(source)),
+            arrays.visibility.tolist(), [m and m.height for m in masks], [m and m.width for m in masks],
+            [m and m.counts for m in masks],
+        )
+        with self.transaction() as conn:
+            conn.executemany(f"INSERT OR REPLACE INTO observations ({_OBS_COLUMNS}) VALUES ({', '.join('?' * 14)})", rows)
+            self._ensure_tracks(np.unique(arrays.track_id).tolist())
+        self.notify()
+        return count
 
     def track_timeline(self, track_id: int) -> Timeline:
         """A track's frames, states and manual flags as arrays (fast: one indexed query)."""

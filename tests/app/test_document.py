@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.document import Document, DocumentError, Observation, Source, VideoRef
+from tracker.video import VideoInfo
+from app.document import Document, DocumentError, Observation, Source
 from tracker.geometry import decode_mask, encode_mask
 from tracker.results import Event, EventKind, FrameResult, ObjectState, TrackedObject
 
-VIDEO = VideoRef(path="/data/v.mp4", name="v", frame_count=100, fps=25.0, width=64, height=48)
+VIDEO = VideoInfo(path=Path("/data/v.mp4"), name="v", frame_count=100, fps=25.0, width=64, height=48)
 
 
 def _obs(track: int, frame: int, **kw) -> Observation:
