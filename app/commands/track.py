@@ -1,0 +1,249 @@
+"""``masklet track VIDEO --engine E -o PROJECT``: pre-label a video with a tracking engine.
+
+Each frame is written to the project in its own transaction together with the progress, so Ctrl-C
+(or a killed process) loses at most the frame in flight and ``--resume`` continues from there.
+The project stores the engine and its options (meta ``engine``) and the frame range and progress
+(meta ``tracking``).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import shlex
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from app.document import Document
+from tracker.engines import ENGINES, Engine, build_engine
+from tracker.errors import MaskletError
+from tracker.results import TrackedObject
+
+if TYPE_CHECKING:
+    from tracker.video import VideoSource
+
+# Engine options that change results → their flags. On --resume they come from the project
+# (only --device may change).
+_FIXED_OPTIONS = {
+    "detector": "--detector", "classes": "--classes", "conf": "--conf", "sam2": "--sam2",
+    "image_size": "--image-size", "random_init": "--sam2-random-init",
+    "clip_len": "--clip-len", "tiles": "--tiles", "tile_overlap": "--tile-overlap",
+}
+_SMOTRACKER_OPTIONS = ("clip_len", "tiles", "tile_overlap")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "track",
+        help="pre-label a video with a tracker and save the result as a project",
+        description="Track every object the detector finds and store boxes, masks, states and events in PROJECT. "
+        "Frames are 0-based; --start is inclusive and --end exclusive (--end 60 with --start 0 processes 60 "
+        "frames). Ctrl-C stops after the current frame; every finished frame is saved; --resume continues.",
+    )
+    parser.add_argument("video", type=Path, help="video file, image folder or MOTChallenge sequence")
+    parser.add_argument("--engine", choices=list(ENGINES), help="tracking engine (required unless --resume)")
+    parser.add_argument("-o", "--output", type=Path, required=True, metavar="PROJECT", help="project file to write")
+    parser.add_argument(
+        "--detector", metavar="NAME|PATH",
+        help="Ultralytics weights (official name such as yolo11n.pt, .pt, .onnx, OpenVINO folder) or a "
+        "MOTChallenge det.txt (default: yolo11n.pt)",
+    )
+    parser.add_argument("--classes", metavar="A,B", help="detector classes to keep, names or ids (default: all)")
+    parser.add_argument(
+        "--conf", type=float, metavar="C",
+        help="detection confidence threshold (default: 0.5 for sam2mot, also its addition filter; 0.35 for "
+        "smotracker; 0.1 for bytetrack/botsort, their low-score threshold)",
+    )
+    parser.add_argument(
+        "--sam2", metavar="MODEL",
+        help="SAM2.1 model: tiny, small, base_plus, large or a checkpoint path (default: tiny)",
+    )
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="compute device (default: auto)")
+    parser.add_argument("--start", type=int, default=0, metavar="N", help="first frame, inclusive (default: 0)")
+    parser.add_argument("--end", type=int, metavar="N", help="stop before this frame, exclusive (default: video end)")
+    parser.add_argument(
+        "--export", action="append", default=[], metavar="FMT:OUT",
+        help="after tracking, export the project (repeatable), e.g. mot:out/gt.txt",
+    )
+    parser.add_argument("--resume", action="store_true", help="continue a stopped project from its last saved frame")
+    parser.add_argument(
+        "--sam2-random-init", dest="random_init", action="store_true", default=None,
+        help="testing and benchmarks only: an untrained SAM2 (no checkpoint needed); output is meaningless",
+    )
+    parser.add_argument(
+        "--image-size", type=int, metavar="S", help="testing and benchmarks only: SAM2 input resolution (default: 1024)"
+    )
+    parser.add_argument(
+        "--clip-len", type=int, metavar="K",
+        help="smotracker: frames per clip; the detector runs at each clip start (default: 13)",
+    )
+    parser.add_argument(
+        "--tiles", type=int, metavar="SIZE",
+        help="smotracker: also detect on overlapping SIZE×SIZE tiles, for small objects (default: whole frame only)",
+    )
+    parser.add_argument(
+        "--tile-overlap", type=float, metavar="F",
+        help="smotracker: overlap of neighbouring tiles, a fraction (default: 0.2)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tracker.video import VideoSource
+
+    exports = [_parse_export(spec) for spec in args.export]
+    with VideoSource.open(args.video) as source:
+        if args.resume:
+            with _open_for_resume(args, source) as (doc, name, options, tracking):
+                return _track(args, source, doc, build_engine(name, **options), name, tracking, exports)
+        name, options, tracking = args.engine, _engine_options(args), _new_range(args, source)
+        engine = build_engine(name, **options)  # before creating the project: a missing model leaves no file
+        with _create_project(args.output, source, name, options, tracking) as doc:
+            return _track(args, source, doc, engine, name, tracking, exports)
+
+
+def _track(
+    args: argparse.Namespace,
+    source: VideoSource,
+    doc: Document,
+    engine: Engine,
+    name: str,
+    tracking: dict[str, int],
+    exports: list[tuple[Any, Path]],
+) -> int:
+    """Run the engine over the remaining frames, saving each; then export."""
+    from tqdm import tqdm
+
+    from app.cli import EXIT_INTERRUPTED
+
+    first, end = tracking["next_frame"], tracking["end"]
+    if first > tracking["start"]:
+        engine.restore(first - 1, source[first - 1], _stored_objects(doc, first - 1), doc.next_track_id())
+    with tqdm(total=end - first, unit="frame", desc=name, file=sys.stderr, dynamic_ncols=True) as progress:
+        try:
+            for result in engine.run(source, first, end):
+                with doc.transaction():
+                    doc.write_frame(result)
+                    doc.set_meta("tracking", {**tracking, "next_frame": result.frame + 1})
+                progress.set_postfix(objects=len(result.objects), refresh=False)
+                progress.update()
+        except KeyboardInterrupt:
+            progress.close()
+            _print_resume_hint(args, doc)
+            return EXIT_INTERRUPTED
+    for exporter, out in exports:
+        exporter.write(doc, out)
+        print(f"exported {out}", file=sys.stderr)
+    return 0
+
+
+def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The engine options given on the command line (absent ones take the engine's defaults)."""
+    detector = args.detector
+    if detector is not None and Path(detector).exists():
+        detector = str(Path(detector).resolve())
+    options = {
+        "detector": detector,
+        "classes": None if args.classes is None else [c.strip() for c in args.classes.split(",") if c.strip()],
+        "conf": args.conf,
+        "device": args.device,
+        "sam2": args.sam2,
+        "image_size": args.image_size,
+        "random_init": args.random_init,
+        "clip_len": args.clip_len,
+        "tiles": args.tiles,
+        "tile_overlap": args.tile_overlap,
+    }
+    options = {key: value for key, value in options.items() if value is not None}
+    misplaced = [_FIXED_OPTIONS[key] for key in _SMOTRACKER_OPTIONS if key in options]
+    if misplaced and args.engine not in (None, "smotracker"):
+        raise MaskletError(f"track: --engine {args.engine} does not take {', '.join(misplaced)} (smotracker only)")
+    return options
+
+
+def _new_range(args: argparse.Namespace, source: VideoSource) -> dict[str, int]:
+    """The frame range and progress of a new run."""
+    if args.engine is None:
+        raise MaskletError(f"track: --engine is required ({', '.join(ENGINES)})")
+    end = source.frame_count if args.end is None else min(args.end, source.frame_count)
+    if not 0 <= args.start < end:
+        raise MaskletError(
+            f"{args.video}: empty frame range {args.start}..{end} (the video has {source.frame_count} frames)"
+        )
+    return {"start": args.start, "end": end, "next_frame": args.start}
+
+
+def _create_project(
+    path: Path, source: VideoSource, name: str, options: dict[str, Any], tracking: dict[str, int]
+) -> Document:
+    info = source.info()
+    video = dataclasses.replace(info, path=Path(info.path).resolve())
+    doc = Document.create(path, video)
+    with doc.transaction():
+        doc.set_meta("engine", {"name": name, "options": options})
+        doc.set_meta("tracking", tracking)
+    return doc
+
+
+@contextmanager
+def _open_for_resume(
+    args: argparse.Namespace, source: VideoSource
+) -> Iterator[tuple[Document, str, dict[str, Any], dict[str, int]]]:
+    """The project to continue, its engine name and options, and its frame range and progress."""
+    with Document.open(args.output) as doc:
+        engine, tracking = doc.get_meta("engine"), doc.get_meta("tracking")
+        if not isinstance(engine, dict) or tracking is None:
+            raise MaskletError(f"{args.output}: not made by 'masklet track', nothing to resume")
+        name, options = engine["name"], dict(engine["options"])
+        if args.engine not in (None, name):
+            raise MaskletError(f"{args.output}: tracked with --engine {name}; resume cannot switch to {args.engine}")
+        given = _engine_options(args)
+        changed = [key for key in _FIXED_OPTIONS if key in given and given[key] != options.get(key)]
+        if changed:
+            flags = ", ".join(_FIXED_OPTIONS[key] for key in changed)
+            raise MaskletError(
+                f"{args.output}: resume uses the engine options stored in the project; leave out {flags}"
+            )
+        video = doc.video
+        if video is not None and (video.frame_count, video.width, video.height) != (
+            source.frame_count, source.width, source.height
+        ):
+            raise MaskletError(f"{args.video}: not the video of {args.output} ({video.path})")
+        if "device" in given:
+            options["device"] = given["device"]
+        if args.end is not None:
+            tracking = {**tracking, "end": min(args.end, source.frame_count)}
+        yield doc, name, options, tracking
+
+
+def _stored_objects(doc: Document, frame: int) -> list[TrackedObject]:
+    """The project's objects at ``frame``, as an engine reported them."""
+    names = doc.categories()
+    objects = []
+    for obs in doc.observations_at(frame):
+        track = doc.track(obs.track_id)
+        label = None if track is None or track.category_id is None else names.get(track.category_id)
+        objects.append(TrackedObject(obs.track_id, obs.box, obs.state, obs.score, obs.logit, obs.mask, label))
+    return objects
+
+
+def _parse_export(spec: str) -> tuple[Any, Path]:
+    """``FMT:OUT`` → (exporter, output path); unknown formats fail before tracking starts."""
+    from exporters import registry
+
+    fmt, sep, out = spec.partition(":")
+    if not sep or not fmt or not out:
+        raise MaskletError(f"--export {spec!r}: expected FMT:OUT, e.g. mot:out/gt.txt")
+    return registry.get(fmt), Path(out)
+
+
+def _print_resume_hint(args: argparse.Namespace, doc: Document) -> None:
+    done = doc.get_meta("tracking")
+    command = shlex.join(["masklet", "track", str(args.video), "-o", str(args.output), "--resume"])
+    print(
+        f"masklet: interrupted; frames {done['start']}..{done['next_frame'] - 1} are saved in {args.output}.\n"
+        f"Resume with: {command}",
+        file=sys.stderr,
+    )

@@ -1,0 +1,238 @@
+"""Object detectors that feed the trackers: any Ultralytics model, or precomputed MOTChallenge ``det.txt``.
+
+Every detector is called once per frame as ``detector(rgb, frame_index)`` and returns :class:`Detections`
+(``xyxy`` boxes in pixels). Ultralytics is imported lazily (it pulls in torch and OpenCV).
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from tracker.errors import DetectorError
+from tracker.geometry import xywh_to_xyxy, xyxy_to_xywh
+
+DEFAULT_DETECTOR = "yolo11n.pt"
+_OPENCV_QT_VARS = ("QT_QPA_PLATFORM_PLUGIN_PATH", "QT_QPA_FONTDIR")
+
+
+@dataclass(frozen=True)
+class Detections:
+    """One frame's detections: ``xyxy`` float32 N×4, ``conf`` float32 N, ``cls`` int64 N, class ``names``."""
+
+    xyxy: np.ndarray
+    conf: np.ndarray
+    cls: np.ndarray
+    names: Mapping[int, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "xyxy", np.asarray(self.xyxy, dtype=np.float32).reshape(-1, 4))
+        object.__setattr__(self, "conf", np.asarray(self.conf, dtype=np.float32).reshape(-1))
+        object.__setattr__(self, "cls", np.asarray(self.cls, dtype=np.int64).reshape(-1))
+        if not len(self.xyxy) == len(self.conf) == len(self.cls):
+            raise ValueError("xyxy, conf and cls must have the same length")
+
+    @classmethod
+    def empty(cls, names: Mapping[int, str] | None = None) -> Detections:
+        return cls(np.zeros((0, 4)), np.zeros(0), np.zeros(0), dict(names or {}))
+
+    def __len__(self) -> int:
+        return len(self.conf)
+
+    @property
+    def xywh(self) -> np.ndarray:
+        """Boxes as ``(x, y, w, h)`` (top-left corner and size), float64 N×4."""
+        return xyxy_to_xywh(self.xyxy)
+
+    def label(self, i: int) -> str:
+        """Class name of detection ``i`` (its id as text when the name is unknown)."""
+        cls_id = int(self.cls[i])
+        return self.names.get(cls_id, str(cls_id))
+
+    def select(self, keep: np.ndarray | Sequence[int]) -> Detections:
+        """The detections picked by a boolean mask or an index array."""
+        keep = np.asarray(keep)
+        return Detections(self.xyxy[keep], self.conf[keep], self.cls[keep], self.names)
+
+    def above(self, conf: float) -> Detections:
+        """Detections with confidence ``>= conf``."""
+        return self.select(self.conf >= conf)
+
+    def of_classes(self, class_ids: Iterable[int]) -> Detections:
+        """Detections whose class id is in ``class_ids``."""
+        return self.select(np.isin(self.cls, list(class_ids)))
+
+
+@runtime_checkable
+class Detector(Protocol):
+    """Anything that turns a frame into detections. ``frame_index`` (0-based) matters only to
+    precomputed detections; engines always pass it."""
+
+    names: Mapping[int, str]
+
+    def __call__(self, rgb: np.ndarray, frame_index: int | None = None) -> Detections: ...
+
+
+def import_ultralytics() -> ModuleType:
+    """Import ``ultralytics`` and undo what its OpenCV import does to the environment: OpenCV points
+    ``QT_QPA_PLATFORM_PLUGIN_PATH`` (and the font folder) at its own Qt build, which breaks the
+    PySide6 GUI. Values the user set are kept; OpenCV's are removed, whichever was imported first."""
+    before = {var: os.environ.get(var) for var in _OPENCV_QT_VARS}
+    import cv2
+    import ultralytics
+
+    opencv_dir = os.path.dirname(os.path.abspath(cv2.__file__))
+    for var, value in before.items():
+        if value is not None and not value.startswith(opencv_dir):
+            os.environ[var] = value
+        else:
+            os.environ.pop(var, None)
+    return ultralytics
+
+
+def resolve_classes(classes: Iterable[str | int] | None, names: Mapping[int, str]) -> list[int] | None:
+    """Class ids for a filter given as names and/or ids (``None``: every class)."""
+    if classes is None:
+        return None
+    by_name = {name.lower(): cls_id for cls_id, name in names.items()}
+    ids = []
+    for item in classes:
+        text = str(item).strip()
+        cls_id = int(text) if text.isdigit() else by_name.get(text.lower())
+        if cls_id is None or cls_id not in names:
+            valid = ", ".join(f"{i}:{n}" for i, n in sorted(names.items()))
+            raise DetectorError(f"unknown detector class {text!r}; valid classes are {valid}")
+        ids.append(cls_id)
+    return sorted(set(ids))
+
+
+class UltralyticsDetector:
+    """Any Ultralytics detection model: an official name (``yolo11n.pt``, downloaded by Ultralytics
+    when online), a local ``.pt``, an ``.onnx`` file or an exported folder (OpenVINO, …).
+
+    ``classes`` filters by names or ids; ``conf`` is the minimum confidence; ``device`` is
+    ``auto|cpu|cuda|mps`` (``auto``: Ultralytics picks).
+    """
+
+    def __init__(
+        self,
+        weights: str | Path,
+        classes: Iterable[str | int] | None = None,
+        conf: float = 0.5,
+        imgsz: int = 640,
+        device: str = "auto",
+    ) -> None:
+        self.weights = str(weights)
+        self.conf = float(conf)
+        self.imgsz = int(imgsz)
+        self.device = None if device == "auto" else device
+        self._model = self._load(self.weights, self.device)
+        self.names: dict[int, str] = {int(k): str(v) for k, v in self._model.names.items()}
+        self.class_ids = resolve_classes(classes, self.names)
+
+    @staticmethod
+    def _load(weights: str, device: str | None):  # -> ultralytics.YOLO
+        path = Path(weights)
+        official = path.parent == Path(".") and path.suffix == ".pt"
+        if not path.exists() and not official:
+            raise DetectorError(f"detector weights {weights}: no such file or folder")
+        yolo = import_ultralytics().YOLO
+        try:
+            model = yolo(weights, task=None if path.suffix == ".pt" else "detect")
+            # Exported models load lazily: run once now so bad files fail here, not at frame 1 (same
+            # device as later calls, or Ultralytics sets the predictor up again).
+            model.predict(np.zeros((64, 64, 3), np.uint8), device=device, verbose=False)
+        except Exception as exc:  # Ultralytics raises many types (TypeError, ConnectionError, …)
+            hint = " (offline? download it or pass a local file)" if official and not path.exists() else ""
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]  # one line for the CLI
+            raise DetectorError(f"cannot load detector weights {weights}{hint}: {reason}") from exc
+        return model
+
+    def __call__(self, rgb: np.ndarray, frame_index: int | None = None) -> Detections:
+        result = self._model.predict(
+            np.ascontiguousarray(rgb[..., ::-1]),  # Ultralytics reads numpy images as BGR
+            conf=self.conf,
+            imgsz=self.imgsz,
+            classes=self.class_ids,
+            device=self.device,
+            verbose=False,
+        )[0]
+        boxes = result.boxes.cpu().numpy()
+        return Detections(boxes.xyxy, boxes.conf, boxes.cls, self.names)
+
+
+class MotFileDetector:
+    """Precomputed detections from a MOTChallenge ``det.txt`` (``frame,id,x,y,w,h,conf,...``).
+
+    MOTChallenge numbers frames from 1; files that contain a frame 0 are read as 0-based (pass
+    ``frame_base`` to force either). Called with ``frame_index=None`` it returns consecutive frames
+    from 0 (a cursor); given an index it returns that frame and moves the cursor after it.
+    """
+
+    def __init__(
+        self, path: str | Path, conf: float = 0.0, label: str = "object", frame_base: int | None = None
+    ) -> None:
+        self.path = Path(path)
+        self.names = {0: label}
+        self.conf = float(conf)
+        rows = self._read(self.path)
+        frames = rows[:, 0].astype(np.int64)
+        if frame_base is None:
+            frame_base = 0 if len(frames) and frames.min() == 0 else 1
+        self.frame_base = frame_base
+        self._by_frame: dict[int, np.ndarray] = {}
+        for frame in np.unique(frames):
+            self._by_frame[int(frame) - frame_base] = rows[frames == frame, 2:7]
+        self._cursor = 0
+
+    @staticmethod
+    def _read(path: Path) -> np.ndarray:
+        if not path.is_file():
+            raise DetectorError(f"detections file {path}: no such file")
+        rows = []
+        with path.open() as lines:
+            for number, line in enumerate(lines, 1):
+                if not line.strip():
+                    continue
+                try:
+                    values = [float(v) for v in line.replace(" ", "").split(",")]
+                except ValueError:
+                    values = []
+                if len(values) < 7:
+                    raise DetectorError(
+                        f"detections file {path}, line {number}: expected 'frame,id,x,y,w,h,conf,...',"
+                        f" got {line.strip()!r}"
+                    )
+                rows.append(values[:7])
+        return np.asarray(rows, dtype=np.float64).reshape(-1, 7)
+
+    def __call__(self, rgb: np.ndarray | None = None, frame_index: int | None = None) -> Detections:
+        frame = self._cursor if frame_index is None else frame_index
+        self._cursor = frame + 1
+        rows = self._by_frame.get(frame)
+        if rows is None:
+            return Detections.empty(self.names)
+        return Detections(xywh_to_xyxy(rows[:, :4]), rows[:, 4], np.zeros(len(rows)), self.names).above(self.conf)
+
+
+def load_detector(
+    detector: str | Path | Detector = DEFAULT_DETECTOR,
+    *,
+    classes: Iterable[str | int] | None = None,
+    conf: float = 0.5,
+    imgsz: int = 640,
+    device: str = "auto",
+) -> Detector:
+    """A detector from a spec: a ready :class:`Detector`, a MOTChallenge ``.txt`` file, or Ultralytics weights."""
+    if isinstance(detector, Detector):
+        return detector
+    if str(detector).endswith(".txt"):
+        if classes is not None:
+            raise DetectorError(f"detections file {detector}: --classes does not apply to precomputed detections")
+        return MotFileDetector(detector, conf=conf)
+    return UltralyticsDetector(detector, classes=classes, conf=conf, imgsz=imgsz, device=device)

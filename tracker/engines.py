@@ -1,0 +1,85 @@
+"""The common interface of every tracking engine, and the factory that builds one by name.
+
+An engine turns frames into :class:`~tracker.results.FrameResult` one frame at a time. To add an
+engine, write a module with a ``build(**options) -> Engine`` function and list it in :data:`ENGINES`.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+import time
+from abc import ABC, abstractmethod
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+import numpy as np
+
+from tracker.errors import MaskletError
+from tracker.results import FrameResult, TrackedObject
+
+# Engine name → "module:function" building it from keyword options (imported on first use).
+ENGINES: dict[str, str] = {
+    "sam2mot": "tracker.sam2mot:build",
+    "smotracker": "tracker.smotracker:build",
+    "bytetrack": "tracker.baselines:build_bytetrack",
+    "botsort": "tracker.baselines:build_botsort",
+}
+
+
+class FrameSource(Protocol):
+    """What :meth:`Engine.run` reads (``tracker.video.VideoSource`` is one)."""
+
+    def frames(self, start: int = 0, end: int | None = None) -> Iterator[tuple[int, np.ndarray]]: ...
+
+
+class Engine(ABC):
+    """A tracker fed one RGB frame at a time, in increasing frame order.
+
+    ``timings`` accumulates seconds per stage (``time_stage``) for benchmarks.
+    """
+
+    def __init__(self) -> None:
+        self.timings: defaultdict[str, float] = defaultdict(float)
+
+    @abstractmethod
+    def process(self, frame_index: int, rgb: np.ndarray) -> FrameResult:
+        """Track one frame (0-based index) and report every object visible in it."""
+
+    @abstractmethod
+    def restore(self, frame_index: int, rgb: np.ndarray, objects: Sequence[TrackedObject], next_id: int) -> None:
+        """Continue a stopped run: take ``objects`` (stored results at ``frame_index``) as the live
+        tracks; new tracks get ids from ``next_id`` on. The next call is ``process(frame_index + 1)``."""
+
+    def run(self, source: FrameSource, start: int = 0, end: int | None = None) -> Iterator[FrameResult]:
+        """Process frames ``start`` .. ``end - 1`` (``end=None``: to the last frame)."""
+        for frame_index, rgb in source.frames(start, end):
+            yield self.process(frame_index, rgb)
+
+    @contextmanager
+    def time_stage(self, stage: str) -> Iterator[None]:
+        """Add the wall time of the ``with`` block to ``timings[stage]``."""
+        begin = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[stage] += time.perf_counter() - begin
+
+
+def engine_builder(name: str) -> Callable[..., Engine]:
+    """The function that builds the engine registered as ``name``."""
+    if name not in ENGINES:
+        raise MaskletError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
+    module_name, function = ENGINES[name].split(":")
+    return getattr(importlib.import_module(module_name), function)
+
+
+def build_engine(name: str, **options: Any) -> Engine:
+    """Build the engine registered as ``name`` (see :data:`ENGINES`) with its keyword options."""
+    builder = engine_builder(name)
+    try:
+        inspect.signature(builder).bind(**options)
+    except TypeError as exc:
+        raise MaskletError(f"engine {name}: {exc}") from None
+    return builder(**options)

@@ -1,0 +1,148 @@
+"""What the SAM2 trackers (SAM2MOT, SMOTracker) share about their masklets: the segmenter they
+drive, object states from SAM2's logits (``docs/engines.md``, SAM2MOT steps 2 and 3), the lost-frame
+tolerance, and how an object is reported.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import numpy as np
+
+from tracker.geometry import decode_mask, xywh_to_xyxy
+from tracker.results import ObjectState, Rle, TrackedObject
+
+
+class SegmentOutput(Protocol):
+    """One object's segmentation at one frame (``tracker.sam2_engine.ObjectOutput``)."""
+
+    obj_id: int
+    mask_logits: np.ndarray
+    mask: np.ndarray
+    box: tuple[float, float, float, float] | None
+    object_score_logit: float
+
+
+class Segmenter(Protocol):
+    """The SAM2 engine methods the trackers use (``tracker.sam2_engine.SAM2Engine``). Prompts and
+    memory decisions for a frame come after ``step`` for that frame."""
+
+    def step(self, frame_index: int, rgb: np.ndarray) -> Mapping[int, SegmentOutput]: ...
+
+    def add_object(
+        self, obj_id: int, *, box: np.ndarray | None = None, mask: np.ndarray | None = None
+    ) -> SegmentOutput: ...
+
+    def refresh_keyframe(self, obj_id: int, box_xyxy: np.ndarray) -> SegmentOutput: ...
+
+    def skip_memory(self, obj_id: int) -> None: ...
+
+    def remove_object(self, obj_id: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class ObjectStateConfig:
+    """State thresholds and lost tolerance (published SAM2MOT defaults); trackers' configs extend it.
+
+    ``state_logit`` picks the logit the state thresholds apply to: ``"object_score"`` (SAM2's
+    object score logit, published) or ``"mask"`` (the mean of the positive mask logits, 0.0 for an
+    empty mask). ``skip_lost_memory`` is the low-confidence filter: lost frames stay out of memory.
+    """
+
+    tau_reliable: float = 8.0
+    tau_pending: float = 6.0
+    tau_suspicious: float = 2.0
+    max_lost: int = 25  # removed once lost for more than this many consecutive frames
+    skip_lost_memory: bool = True
+    state_logit: Literal["object_score", "mask"] = "object_score"
+
+    def __post_init__(self) -> None:
+        if not self.tau_suspicious <= self.tau_pending <= self.tau_reliable:
+            raise ValueError("state thresholds must satisfy tau_suspicious <= tau_pending <= tau_reliable")
+        if self.state_logit not in ("object_score", "mask"):
+            raise ValueError(f"state_logit must be 'object_score' or 'mask', not {self.state_logit!r}")
+        if self.max_lost < 0:
+            raise ValueError("max_lost must be >= 0")
+
+
+def object_state(logit: float, config: ObjectStateConfig) -> ObjectState:
+    """The state of an object whose logit is ``logit``."""
+    if logit > config.tau_reliable:
+        return ObjectState.RELIABLE
+    if logit > config.tau_pending:
+        return ObjectState.PENDING
+    if logit > config.tau_suspicious:
+        return ObjectState.SUSPICIOUS
+    return ObjectState.LOST
+
+
+def state_logit(output: SegmentOutput, config: ObjectStateConfig) -> float:
+    """The logit an object's state is computed from (``ObjectStateConfig.state_logit``)."""
+    if config.state_logit == "object_score":
+        return float(output.object_score_logit)
+    positive = output.mask_logits[output.mask_logits > 0]
+    return float(positive.mean()) if positive.size else 0.0
+
+
+def sigmoid(x: float) -> float:
+    """The logistic function, without overflow."""
+    return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
+
+
+class LostCount(Protocol):
+    """A tracker's record of one object: its consecutive lost frames."""
+
+    lost_frames: int
+
+
+def age_lost(
+    segmenter: Segmenter,
+    tracks: Mapping[int, LostCount],
+    states: Mapping[int, ObjectState],
+    config: ObjectStateConfig,
+    skipped: Collection[int] = (),
+) -> dict[int, int]:
+    """Count the consecutive lost frames of every object in ``states``.
+
+    Objects lost for more than ``config.max_lost`` frames are removed from the segmenter and
+    returned with their count (the caller drops its records and reports REMOVED). The other lost
+    objects' frames are kept out of memory (``skip_lost_memory``) unless already in ``skipped``.
+    """
+    removed = {}
+    for obj_id, state in states.items():
+        track = tracks[obj_id]
+        track.lost_frames = track.lost_frames + 1 if state is ObjectState.LOST else 0
+        if track.lost_frames > config.max_lost:
+            segmenter.remove_object(obj_id)
+            removed[obj_id] = track.lost_frames
+        elif state is ObjectState.LOST and config.skip_lost_memory and obj_id not in skipped:
+            segmenter.skip_memory(obj_id)
+    return removed
+
+
+def reported_object(
+    obj_id: int, output: SegmentOutput, rle: Rle, config: ObjectStateConfig, label: str | None
+) -> TrackedObject | None:
+    """The reported form of a segmenter output (``None`` for an empty mask: tracked, not shown).
+    ``score`` is the sigmoid of the object score logit; ``logit`` is the state logit."""
+    if output.box is None:
+        return None
+    logit = state_logit(output, config)
+    return TrackedObject(
+        obj_id=obj_id,
+        box=tuple(float(v) for v in output.box),
+        state=object_state(logit, config),
+        score=sigmoid(float(output.object_score_logit)),
+        logit=logit,
+        mask=rle,
+        label=label,
+    )
+
+
+def prompt_stored(segmenter: Segmenter, obj: TrackedObject) -> SegmentOutput:
+    """Prompt a stored object (a resumed run) into the segmenter with its mask, or its box when maskless."""
+    if obj.mask is not None:
+        return segmenter.add_object(obj.obj_id, mask=decode_mask(obj.mask))
+    return segmenter.add_object(obj.obj_id, box=xywh_to_xyxy(obj.box)[0].astype(np.float32))

@@ -1,0 +1,267 @@
+"""SAM2MOT: tracking by segmentation (``docs/engines.md``, SAM2MOT section).
+
+SAM2 (the *segmenter*) propagates every object; the detector only finds new objects. Per frame:
+
+1. propagate → masks, boxes, object score logits; run the detector;
+2. states from the logits (reliable > τr ≥ pending > τp ≥ suspicious > τs ≥ lost);
+3. cross-object interaction: pairs with mask IoU > 0.8 are a conflict; the wrong object (stage 1:
+   logit lower by more than 2.0, else stage 2: higher population variance of its last N logits)
+   gets this frame kept out of its memory (``skip_memory``) and a CONFLICT event is emitted;
+4. Hungarian matching (IoU cost, gate 0.3) of detections with confidence ≥ 0.5 to tracking boxes;
+5. quality reconstruction: a *pending* object matched to a (high-confidence) detection is
+   re-prompted with that box as a new key frame (``refresh_keyframe``), unless it lost a conflict
+   at this frame (its box is then the other object's);
+6. object addition: an unmatched detection whose box is more than r = 0.7 untracked pixels
+   (not covered by any tracked mask) becomes a new object prompted with its box;
+7. removal after more than 25 consecutive lost frames; the low-confidence filter keeps lost frames
+   out of memory.
+
+The reported object at a frame is the segmenter's final output (after a key-frame refresh, the
+refreshed mask and logit); the logit history used by stage 2 holds the propagated logits. Objects
+whose mask is empty are tracked on but not reported. ``score`` is the sigmoid of SAM2's object
+score logit; ``logit`` is the logit the states are computed from (``state_logit``).
+"""
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from pycocotools import mask as mask_utils
+from scipy.optimize import linear_sum_assignment
+
+from tracker.detectors import DEFAULT_DETECTOR, Detector, load_detector
+from tracker.engines import Engine
+from tracker.geometry import box_iou, encode_mask, xywh_to_xyxy
+from tracker.object_states import (
+    ObjectStateConfig,
+    Segmenter,
+    SegmentOutput,
+    age_lost,
+    object_state,
+    prompt_stored,
+    reported_object,
+    state_logit,
+)
+from tracker.results import Event, EventKind, FrameResult, ObjectState, Rle, TrackedObject
+
+
+@dataclass(frozen=True)
+class SAM2MOTConfig(ObjectStateConfig):
+    """SAM2MOT parameters (state thresholds, lost tolerance, ``state_logit`` and the low-confidence
+    filter come from :class:`ObjectStateConfig`); the defaults are the published ones."""
+
+    det_conf: float = 0.5  # addition filter 1; also what "high-confidence detection" means
+    match_iou: float = 0.3  # Hungarian gate: pairs with a lower IoU stay unmatched
+    untracked_ratio: float = 0.7  # r: a new object needs more than this share of untracked box pixels
+    conflict_iou: float = 0.8  # mask IoU above which two objects conflict
+    logit_gap: float = 2.0  # stage 1: a gap larger than this decides the conflict
+    variance_window: int = 10  # stage 2: N, the number of recent logits whose variance is compared
+    addition_filter: bool = True  # off: every unmatched detection (any confidence) becomes an object
+    cross_object: bool = True
+    reconstruction: bool = True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.variance_window < 1:
+            raise ValueError("variance_window must be >= 1")
+
+
+def match_boxes(track_xyxy: np.ndarray, det_xyxy: np.ndarray, min_iou: float) -> list[tuple[int, int]]:
+    """Hungarian matching on IoU cost; ``(track, detection)`` index pairs with IoU ≥ ``min_iou``."""
+    iou = box_iou(track_xyxy, det_xyxy)
+    if iou.size == 0:
+        return []
+    rows, cols = linear_sum_assignment(1.0 - iou)
+    return [(int(r), int(c)) for r, c in zip(rows, cols) if iou[r, c] >= min_iou]
+
+
+def untracked_ratio(box_xyxy: np.ndarray, untracked: np.ndarray) -> float:
+    """Share of the box's pixels (clipped to the image) that are ``True`` in ``untracked``."""
+    height, width = untracked.shape
+    x1, y1, x2, y2 = np.round(np.asarray(box_xyxy, dtype=np.float64)).astype(int)
+    x1, x2 = np.clip([x1, x2], 0, width)
+    y1, y2 = np.clip([y1, y2], 0, height)
+    area = (x2 - x1) * (y2 - y1)
+    return float(untracked[y1:y2, x1:x2].sum()) / area if area > 0 else 0.0
+
+
+@dataclass
+class _Track:
+    """What SAM2MOT remembers about one live object."""
+
+    label: str | None
+    history: deque[float]
+    lost_frames: int = 0
+
+
+@dataclass
+class _Frame:
+    """Working state of one frame: outputs (final), their RLEs, events."""
+
+    index: int
+    outputs: dict[int, SegmentOutput]
+    rles: dict[int, Rle] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+
+    def set_output(self, obj_id: int, output: SegmentOutput) -> None:
+        self.outputs[obj_id] = output
+        self.rles[obj_id] = encode_mask(output.mask)
+
+    def event(self, kind: EventKind, track_id: int, **extra: object) -> None:
+        self.events.append(Event(self.index, kind, track_id, **extra))
+
+
+class SAM2MOT(Engine):
+    """The SAM2MOT tracker over a segmenter (the SAM2 engine) and a detector.
+
+    ``timings`` keys: ``total``, ``detector``, ``propagate`` (segmenter ``step``), ``prompt``
+    (adding and re-prompting objects); the rest of ``total`` is bookkeeping.
+    """
+
+    def __init__(self, segmenter: Segmenter, detector: Detector, config: SAM2MOTConfig | None = None) -> None:
+        super().__init__()
+        self.segmenter = segmenter
+        self.detector = detector
+        self.config = config or SAM2MOTConfig()
+        self._tracks: dict[int, _Track] = {}
+        self._next_id = 1
+
+    # ------------------------------------------------------------------ per frame
+    def process(self, frame_index: int, rgb: np.ndarray) -> FrameResult:
+        with self.time_stage("total"):
+            with self.time_stage("propagate"):
+                frame = _Frame(frame_index, dict(self.segmenter.step(frame_index, rgb)))
+            with self.time_stage("detector"):
+                detections = self.detector(rgb, frame_index)
+            cfg = self.config
+            for obj_id, output in frame.outputs.items():
+                frame.rles[obj_id] = encode_mask(output.mask)
+                self._tracks[obj_id].history.append(self._logit(output))
+            states = {obj_id: object_state(self._logit(out), cfg) for obj_id, out in frame.outputs.items()}
+
+            losers = self._cross_object_interaction(frame) if cfg.cross_object else set()
+            candidates = detections.above(cfg.det_conf) if cfg.addition_filter else detections
+            boxed = [obj_id for obj_id, out in frame.outputs.items() if out.box is not None]
+            track_xyxy = xywh_to_xyxy(np.array([frame.outputs[i].box for i in boxed]))
+            matches = match_boxes(track_xyxy, candidates.xyxy, cfg.match_iou)
+
+            if cfg.reconstruction:
+                for t, d in matches:
+                    obj_id = boxed[t]
+                    high_conf = candidates.conf[d] >= cfg.det_conf
+                    if states[obj_id] is ObjectState.PENDING and obj_id not in losers and high_conf:
+                        with self.time_stage("prompt"):
+                            frame.set_output(obj_id, self.segmenter.refresh_keyframe(obj_id, candidates.xyxy[d]))
+                        detail = f"detection confidence {candidates.conf[d]:.2f}"
+                        frame.event(EventKind.KEYFRAME, obj_id, detail=detail)
+
+            matched = {d for _, d in matches}
+            unmatched = [d for d in range(len(candidates)) if d not in matched]
+            untracked = self._untracked(frame, rgb.shape[:2]) if unmatched and cfg.addition_filter else None
+            for d in unmatched:
+                if untracked is None or untracked_ratio(candidates.xyxy[d], untracked) > cfg.untracked_ratio:
+                    self._add(frame, candidates.xyxy[d], candidates.label(d), f"confidence {candidates.conf[d]:.2f}")
+
+            for obj_id, lost_frames in age_lost(self.segmenter, self._tracks, states, cfg, losers).items():
+                del self._tracks[obj_id], frame.outputs[obj_id]
+                frame.event(EventKind.REMOVED, obj_id, detail=f"lost for {lost_frames} frames")
+            return FrameResult(frame_index, self._report(frame), frame.events)
+
+    def _logit(self, output: SegmentOutput) -> float:
+        return state_logit(output, self.config)
+
+    def _cross_object_interaction(self, frame: _Frame) -> set[int]:
+        """Find conflicting pairs, emit CONFLICT events, keep the wrong objects' frame out of memory."""
+        ids = sorted(obj_id for obj_id, out in frame.outputs.items() if out.box is not None)
+        rles = [frame.rles[obj_id].to_coco() for obj_id in ids]
+        iou = np.asarray(mask_utils.iou(rles, rles, [0] * len(ids))) if len(ids) > 1 else np.zeros((0, 0))
+        losers: set[int] = set()
+        for i, j in zip(*np.nonzero(np.triu(iou > self.config.conflict_iou, k=1))):
+            a, b = ids[i], ids[j]
+            loser, stage = self._wrong_object(a, b)
+            losers.add(loser)
+            detail = f"mask IoU {iou[i, j]:.2f}, decided at stage {stage}"
+            frame.event(EventKind.CONFLICT, a, other_id=b, loser_id=loser, detail=detail)
+        for obj_id in sorted(losers):
+            self.segmenter.skip_memory(obj_id)
+        return losers
+
+    def _wrong_object(self, a: int, b: int) -> tuple[int, int]:
+        """Which of two conflicting objects is wrong, and the stage (1 or 2) that decided it.
+        Stage 2 ties go to the later-added object."""
+        logit_a, logit_b = self._tracks[a].history[-1], self._tracks[b].history[-1]
+        if abs(logit_a - logit_b) > self.config.logit_gap:
+            return (a if logit_a < logit_b else b), 1
+        var_a, var_b = (float(np.var(self._tracks[i].history)) for i in (a, b))
+        if var_a == var_b:
+            return max(a, b), 2
+        return (a if var_a > var_b else b), 2
+
+    @staticmethod
+    def _untracked(frame: _Frame, shape: tuple[int, int]) -> np.ndarray:
+        """M_non: pixels that no tracked mask covers."""
+        covered = np.zeros(shape, dtype=bool)
+        for output in frame.outputs.values():
+            covered |= output.mask
+        return ~covered
+
+    def _add(self, frame: _Frame, box_xyxy: np.ndarray, label: str | None, detail: str) -> None:
+        """Start a new object prompted with a box at this frame."""
+        obj_id = self._next_id
+        self._next_id += 1
+        with self.time_stage("prompt"):
+            output = self.segmenter.add_object(obj_id, box=np.asarray(box_xyxy, dtype=np.float32))
+        self._tracks[obj_id] = self._new_track(label, output)
+        frame.set_output(obj_id, output)
+        frame.event(EventKind.ADDED, obj_id, detail=detail)
+
+    def _new_track(self, label: str | None, output: SegmentOutput) -> _Track:
+        return _Track(label, deque([self._logit(output)], maxlen=self.config.variance_window))
+
+    def _report(self, frame: _Frame) -> list[TrackedObject]:
+        objects = (
+            reported_object(obj_id, output, frame.rles[obj_id], self.config, self._tracks[obj_id].label)
+            for obj_id, output in sorted(frame.outputs.items())
+        )
+        return [obj for obj in objects if obj is not None]
+
+    # ------------------------------------------------------------------ resume
+    def restore(self, frame_index: int, rgb: np.ndarray, objects: Sequence[TrackedObject], next_id: int) -> None:
+        """Re-prompt ``objects`` at ``frame_index`` with their stored masks (boxes when maskless).
+        Expects a fresh segmenter; logit histories and lost counts start anew."""
+        self.segmenter.step(frame_index, rgb)
+        for obj in objects:
+            self._tracks[obj.obj_id] = self._new_track(obj.label, prompt_stored(self.segmenter, obj))
+        self._next_id = max([next_id, *(obj.obj_id + 1 for obj in objects)])
+
+
+def build(
+    detector: str | Path | Detector = DEFAULT_DETECTOR,
+    *,
+    classes: Sequence[str | int] | None = None,
+    conf: float | None = None,
+    imgsz: int = 640,
+    device: str = "auto",
+    sam2: str = "tiny",
+    image_size: int | None = None,
+    random_init: bool = False,
+    seed: int = 0,
+    config: SAM2MOTConfig | None = None,
+) -> SAM2MOT:
+    """SAM2MOT over :class:`tracker.sam2_engine.SAM2Engine` and a detector (see ``load_detector``).
+
+    ``conf`` sets the detection confidence threshold (``SAM2MOTConfig.det_conf``, default 0.5) used
+    both by the detector and by the addition filter. ``random_init``/``image_size``: an untrained
+    SAM2 at a small resolution, for tests and benchmarks.
+    """
+    from tracker.sam2_engine import SAM2Engine
+
+    config = config or SAM2MOTConfig()
+    if conf is not None:
+        config = replace(config, det_conf=conf)
+    segmenter = SAM2Engine(sam2, device, image_size=image_size, random_init=random_init, seed=seed)
+    found = load_detector(detector, classes=classes, conf=config.det_conf, imgsz=imgsz, device=device)
+    return SAM2MOT(segmenter, found, config)
