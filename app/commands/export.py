@@ -1,0 +1,49 @@
+"""``masklet export PROJECT --format FMT -o OUT``: write a project's labels in a label format."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from exporters import registry
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("export", help="write a project's labels as MOT, MOTS, COCO-VID or YOLO")
+    parser.add_argument("project", type=Path, help=".masklet project")
+    parser.add_argument("--format", "-f", required=True, choices=registry.names(), help="label format")
+    parser.add_argument("--output", "-o", type=Path, required=True,
+                        help="output file or folder (mot, yolo: a folder; mot-results, mots, cocovid: a file)")
+    parser.add_argument("--start", type=int, default=0, help="first frame (0-based, inclusive)")
+    parser.add_argument("--end", type=int, help="last frame (0-based, inclusive; default: the last)")
+    parser.add_argument("--tracks", type=int_list, help="only these track ids, e.g. 1,4,7")
+    parser.add_argument("--classes", nargs="+", metavar="CLASS", help="only tracks of these category names or ids")
+    parser.set_defaults(func=run)
+
+
+def int_list(text: str) -> list[int]:
+    """``"1,4,7"`` → ``[1, 4, 7]``."""
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, not {text!r}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from app.document import Document, DocumentError
+
+    if args.end is not None and args.end < args.start:
+        raise DocumentError(f"--end {args.end} is before --start {args.start}")
+    with Document.open(args.project) as doc:
+        category_ids = None
+        if args.classes:
+            by_name = {name: cid for cid, name in doc.categories().items()}
+            unknown = [c for c in args.classes if c not in by_name and not c.isdigit()]
+            if unknown:
+                raise DocumentError(f"{args.project}: no categories named {', '.join(unknown)} "
+                                    f"(categories: {', '.join(by_name) or 'none'})")
+            category_ids = [int(c) if c.isdigit() else by_name[c] for c in args.classes]
+        report = registry.get(args.format).write(
+            doc, args.output, frames=(args.start, args.end), track_ids=args.tracks, category_ids=category_ids,
+        )
+    print(report.summary())
+    return 0

@@ -1,0 +1,531 @@
+"""What every label format shares: errors, reports, the selection and validation of what gets written,
+atomic files and folders, fast numeric text tables, frame numbering, categories and storing what was read.
+
+Conventions of all readers: a malformed file raises ``FormatError`` naming the file and line; a
+``ReadReport`` (what was read, the frame base used, warnings) is stored in the document's ``import``
+meta; rows without identities (``det.txt``, YOLO files without the track column) are detections, not
+tracks, and go to the ``detections`` meta (see ``store`` and ``load_detections``).
+"""
+from __future__ import annotations
+
+import configparser
+import logging
+import os
+import secrets
+import shutil
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.document import Document, ObservationArrays
+from tracker.errors import MaskletError
+from tracker.video import VideoInfo
+
+_log = logging.getLogger(__name__)
+
+FrameRange = tuple[int, int | None]
+"""An inclusive 0-based frame range ``(start, end)``; ``end=None``: to the last frame."""
+CLIP_TOLERANCE = 1e-6
+"""Boxes may exceed the image by this many pixels (rounding) before they are clipped."""
+
+
+class FormatError(MaskletError):
+    """A label file is malformed. The message names the file, the line when there is one, and the problem."""
+
+    def __init__(self, path: str | Path, message: str, line: int | None = None) -> None:
+        self.path = Path(path)
+        self.line = line
+        super().__init__(f"{path}{'' if line is None else f':{line}'}: {message}")
+
+
+class ExportError(MaskletError):
+    """A document cannot be written in a format (missing output folder, ids the format cannot encode…)."""
+
+
+@dataclass
+class ReadOptions:
+    """Options a reader may use (each ignores the ones it has no use for)."""
+
+    frame_base: int | None = None  # 0 or 1; None: detect (a frame 0 present → 0-based)
+    video_name: str | None = None  # which video of a multi-video file
+    image_size: tuple[int, int] | None = None  # (width, height) when neither file nor document gives it
+
+    def __post_init__(self) -> None:
+        if self.frame_base not in (None, 0, 1):
+            raise ValueError(f"frame_base must be 0 or 1, not {self.frame_base!r}")
+
+
+@dataclass
+class Report:
+    """Counts and warnings of one read or write; warnings are also logged."""
+
+    format: str
+    path: str
+    warnings: list[str] = field(default_factory=list)
+
+    def warn(self, message: str) -> None:
+        _log.warning("%s: %s", self.path, message)
+        self.warnings.append(message)
+
+
+@dataclass
+class WriteReport(Report):
+    """What a writer did."""
+
+    boxes: int = 0  # observations written
+    files: int = 0
+    clipped: int = 0  # boxes clipped to the image
+    dropped: int = 0  # boxes left out: invalid or entirely outside the image
+    skipped: int = 0  # observations the format cannot hold (e.g. no mask for MOTS)
+    empty_tracks: int = 0  # selected tracks without any observation
+
+    def summary(self) -> str:
+        extras = [
+            f"{value} {label}" for value, label in (
+                (self.clipped, "clipped to the image"), (self.dropped, "dropped"),
+                (self.skipped, "skipped"), (self.empty_tracks, "empty tracks left out"),
+            ) if value
+        ]
+        return f"wrote {self.boxes} boxes to {self.path} ({self.format})" + (f"; {', '.join(extras)}" if extras else "")
+
+
+@dataclass
+class ReadReport(Report):
+    """What a reader did; stored in the document's ``import`` meta."""
+
+    observations: int = 0
+    tracks: int = 0
+    detections: int = 0
+    frame_base: int | None = None  # the numbering of the file (text formats)
+    id_offset: int = 0  # added to the file's ids when they collided with the document's tracks
+
+    def summary(self) -> str:
+        parts = [f"{self.observations} observations", f"{self.tracks} tracks"]
+        if self.detections:
+            parts.append(f"{self.detections} detections")
+        if self.frame_base is not None:
+            parts.append(f"frames {self.frame_base}-based")
+        if self.id_offset:
+            parts.append(f"ids shifted by {self.id_offset}")
+        return f"read {', '.join(parts)} from {self.path} ({self.format})"
+
+
+def read_report(doc: Document) -> ReadReport | None:
+    """The report of the last import into ``doc``."""
+    value = doc.get_meta("import")
+    return None if value is None else ReadReport(**value)
+
+
+# --------------------------------------------------------------------------- writing: selection and validation
+@dataclass(frozen=True)
+class Selection:
+    """The validated observations to write (by frame, then track id) and what describes them."""
+
+    video: VideoInfo | None
+    rows: ObservationArrays
+    category: np.ndarray  # per row: the track's category id, -1 for none
+    categories: dict[int, str]  # id → name of the categories of the selected tracks
+    track_categories: dict[int, int | None]  # selected tracks that have rows → category id
+    first_frame: int  # inclusive span of the output (the video's frames, or the annotated ones)
+    last_frame: int
+
+    @property
+    def image_size(self) -> tuple[int, int] | None:
+        return None if self.video is None else (self.video.width, self.video.height)
+
+
+def select(
+    doc: Document,
+    report: WriteReport,
+    *,
+    frames: FrameRange | None = None,
+    track_ids: Sequence[int] | None = None,
+    category_ids: Sequence[int] | None = None,
+    masks: bool = False,
+) -> Selection:
+    """The observations to write: filtered, invalid boxes dropped, boxes clipped to the image; counts in ``report``."""
+    start, end = frames if frames is not None else (0, None)
+    wanted_tracks = None if track_ids is None else set(track_ids)
+    wanted_categories = None if category_ids is None else set(category_ids)
+    category_of = {
+        t.id: t.category_id for t in doc.tracks()
+        if (wanted_tracks is None or t.id in wanted_tracks)
+        and (wanted_categories is None or t.category_id in wanted_categories)
+    }
+    empty = doc.execute(
+        "SELECT id FROM tracks t WHERE NOT EXISTS (SELECT 1 FROM observations o WHERE o.track_id = t.id)"
+    ).fetchall()
+    report.empty_tracks = sum(tid in category_of for (tid,) in empty)
+    if report.empty_tracks:
+        report.warn(f"{report.empty_tracks} tracks have no observations and are left out")
+    ids = np.fromiter(category_of, np.int64, len(category_of))
+    rows = doc.observation_arrays(start, end, masks=masks)
+    rows = rows.take(np.isin(rows.track_id, ids))
+    box = rows.box
+    valid = np.isfinite(box).all(axis=1) & (box[:, 2] > 0) & (box[:, 3] > 0)
+    if not valid.all():
+        report.dropped += int((~valid).sum())
+        report.warn(f"{int((~valid).sum())} boxes with non-finite or non-positive size left out")
+        rows = rows.take(valid)
+    video = doc.video
+    if video is not None:
+        rows = _clip(rows, video.width, video.height, report)
+    categories = np.array([-1 if c is None else c for c in category_of.values()], np.int64)
+    row_category = categories[np.searchsorted(ids, rows.track_id)] if len(ids) else np.empty(0, np.int64)
+    present = np.unique(rows.track_id).tolist()
+    names = doc.categories()
+    used = sorted({c for c in (category_of[t] for t in present) if c is not None})
+    first, last = _span(rows, video, start, end, explicit=frames is not None)
+    return Selection(
+        video=video, rows=rows, category=row_category,
+        categories={cid: names.get(cid, f"class {cid}") for cid in used},
+        track_categories={t: category_of[t] for t in present}, first_frame=first, last_frame=last,
+    )
+
+
+def _span(rows: ObservationArrays, video: VideoInfo | None, start: int, end: int | None, explicit: bool) -> tuple[int, int]:
+    """The inclusive frames an output describes: the requested range, else the video's frames, else the
+    annotated ones; always covering the rows."""
+    annotated = (int(rows.frame.min()), int(rows.frame.max())) if len(rows) else None
+    first = start if explicit or video is not None or annotated is None else annotated[0]
+    if end is not None:
+        last = end
+    else:
+        last = video.frame_count - 1 if video is not None else annotated[1] if annotated else first
+    return (first, last) if annotated is None else (min(first, annotated[0]), max(last, annotated[1]))
+
+
+def _clip(rows: ObservationArrays, width: int, height: int, report: WriteReport) -> ObservationArrays:
+    """Clip boxes to the image; boxes with nothing inside it are left out. Unchanged boxes keep their values."""
+    box = rows.box
+    x1 = np.maximum(box[:, 0], 0.0)
+    y1 = np.maximum(box[:, 1], 0.0)
+    x2 = np.minimum(box[:, 0] + box[:, 2], width)
+    y2 = np.minimum(box[:, 1] + box[:, 3], height)
+    outside = (x2 <= x1) | (y2 <= y1)
+    low, high_x, high_y = -CLIP_TOLERANCE, width + CLIP_TOLERANCE, height + CLIP_TOLERANCE
+    changed = ~outside & ((box[:, 0] < low) | (box[:, 1] < low) | (box[:, 0] + box[:, 2] > high_x)
+                          | (box[:, 1] + box[:, 3] > high_y))
+    if changed.any():
+        box = box.copy()
+        box[changed] = np.stack([x1, y1, x2 - x1, y2 - y1], axis=1)[changed]
+        report.clipped = int(changed.sum())
+        report.warn(f"{report.clipped} boxes extend beyond the {width}×{height} image and were clipped")
+        rows = ObservationArrays(rows.frame, rows.track_id, box, rows.score, rows.visibility, rows.masks)
+    if outside.any():
+        report.dropped += int(outside.sum())
+        report.warn(f"{int(outside.sum())} boxes lie entirely outside the {width}×{height} image and are left out")
+        rows = rows.take(~outside)
+    return rows
+
+
+def frame_groups(frame: np.ndarray) -> list[tuple[int, int]]:
+    """``(start, end)`` row ranges of equal frames in frame-sorted rows."""
+    bounds = np.flatnonzero(np.diff(frame)) + 1
+    return list(zip(np.r_[0, bounds].tolist(), np.r_[bounds, len(frame)].tolist())) if len(frame) else []
+
+
+def format_lines(template: str, columns: Sequence[np.ndarray | list]) -> list[str]:
+    """``template % row`` for each row of the columns. Float columns are written exactly and shortest
+    (``repr``), integral values without a decimal point: use ``%s`` for them in the template."""
+    values = [c if isinstance(c, list) else _exact(c) if c.dtype.kind == "f" else c.tolist() for c in columns]
+    return list(map(template.__mod__, zip(*values)))
+
+
+def format_rows(template: str, columns: Sequence[np.ndarray | list]) -> str:
+    """The lines of ``format_lines``, each ending in a newline."""
+    lines = format_lines(template, columns)
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def _exact(column: np.ndarray) -> list:
+    """A float column as Python numbers: ints where the value is integral, floats elsewhere."""
+    integral = np.isfinite(column) & (column == np.round(column)) & (np.abs(column) < 2**53)
+    values = column.astype(object)
+    values[integral] = column[integral].astype(np.int64)
+    return values.tolist()
+
+
+# --------------------------------------------------------------------------- atomic files and folders
+def _temp_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+
+
+def _check_parent(path: Path) -> None:
+    if not path.parent.is_dir():
+        raise ExportError(f"{path}: folder {path.parent} does not exist")
+
+
+@contextmanager
+def atomic_file(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` to write to; on success it replaces ``path``, on failure it is removed."""
+    path = Path(path)
+    _check_parent(path)
+    temp = _temp_name(path)
+    try:
+        yield temp
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Write a text file atomically (never a partial file)."""
+    with atomic_file(path) as temp:
+        temp.write_text(text, encoding="utf-8")
+
+
+@contextmanager
+def atomic_dir(path: str | Path) -> Iterator[Path]:
+    """An empty temporary folder beside ``path`` to fill; on success its content becomes ``path``.
+
+    A new folder appears in one rename. Into an existing folder (a sequence folder with its images) every
+    file is moved with ``os.replace``: each file is whole, and files not written stay. On failure nothing
+    changes.
+    """
+    path = Path(path)
+    _check_parent(path)
+    if path.exists() and not path.is_dir():
+        raise ExportError(f"{path}: a file is in the way of the output folder")
+    temp = _temp_name(path)
+    temp.mkdir()
+    try:
+        yield temp
+        if not path.exists():
+            os.rename(temp, path)
+            return
+        for source in sorted(p for p in temp.rglob("*") if p.is_file()):
+            target = path / source.relative_to(temp)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, target)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- reading text tables
+def first_line(path: Path) -> str:
+    """The first non-blank line of a text file, stripped (``""`` if none)."""
+    with open(path, encoding="utf-8", errors="replace") as file:
+        return next((line.strip() for line in file if line.strip()), "")
+
+
+def sniff_delimiter(path: Path) -> str | None:
+    """``","`` if the first non-blank line has a comma, else ``None`` (whitespace)."""
+    return "," if "," in first_line(path) else None
+
+
+def _data_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, text) of the non-blank lines, as ``np.loadtxt`` counts rows."""
+    with open(path, encoding="utf-8", errors="replace") as file:
+        for number, line in enumerate(file, 1):
+            if line.strip():
+                yield number, line
+
+
+def line_of_row(path: Path, row: int) -> int:
+    """The line number of data row ``row`` (0-based) of a table file."""
+    for index, (number, _) in enumerate(_data_lines(path)):
+        if index == row:
+            return number
+    raise IndexError(row)
+
+
+def read_table(path: Path, *, min_columns: int, delimiter: str | None = None) -> np.ndarray:
+    """A numeric text table as an N×C float array; ``FormatError`` naming the first bad line otherwise."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
+            table = np.loadtxt(path, delimiter=delimiter, ndmin=2, dtype=np.float64, comments=None, encoding="utf-8")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _table_error(path, delimiter, exc) from None
+    except OSError as exc:
+        raise FormatError(path, f"cannot read ({exc.strerror or exc})") from None
+    if table.size == 0:
+        return np.empty((0, min_columns))
+    if table.shape[1] < min_columns:
+        raise FormatError(path, f"expected at least {min_columns} fields, found {table.shape[1]}", line_of_row(path, 0))
+    return table
+
+
+def _table_error(path: Path, delimiter: str | None, exc: Exception) -> FormatError:
+    """Find the line that ``np.loadtxt`` refused and say what is wrong with it."""
+    columns, first = None, None
+    for number, line in _data_lines(path):
+        fields = line.strip().split(delimiter)
+        if columns is None:
+            columns, first = len(fields), number
+        elif len(fields) != columns:
+            return FormatError(path, f"expected {columns} fields like line {first}, found {len(fields)}", number)
+        for position, value in enumerate(fields, 1):
+            try:
+                float(value)
+            except ValueError:
+                return FormatError(path, f"field {position} is not a number: {value.strip()!r}", number)
+    return FormatError(path, f"unreadable table ({exc})")
+
+
+def integer_column(table: np.ndarray, column: int, path: Path, name: str) -> np.ndarray:
+    """A table column that must hold integers, as int64."""
+    values = table[:, column]
+    bad = np.flatnonzero(~np.isfinite(values) | (values != np.round(values)))
+    if bad.size:
+        raise FormatError(path, f"{name} must be an integer, not {values[bad[0]]:g}", line_of_row(path, int(bad[0])))
+    return values.astype(np.int64)
+
+
+def first_duplicate(frame: np.ndarray, track_id: np.ndarray) -> int | None:
+    """Index of the first row repeating an earlier row's (frame, track id), or None."""
+    if len(frame) < 2:
+        return None
+    key = _pair_key(frame, track_id)
+    if (np.diff(key) > 0).all():  # the usual sorted file: no duplicate, no sort needed
+        return None
+    order = np.argsort(key, kind="stable")
+    repeated = order[1:][np.diff(key[order]) == 0]
+    return int(repeated.min()) if repeated.size else None
+
+
+def _pair_key(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """One int64 per (a, b) pair, ordered like the pairs."""
+    low = int(b.min()) if len(b) else 0
+    span = (int(b.max()) - low + 1) if len(b) else 1
+    return (a - int(a.min() if len(a) else 0)) * span + (b - low)
+
+
+def zero_based_frames(frames: np.ndarray, options: ReadOptions, report: ReadReport, path: Path) -> np.ndarray:
+    """Convert a file's frame numbers to 0-based: 1-based unless ``options.frame_base`` says otherwise or a
+    frame 0 is present (then 0-based, with a warning). The base used goes into ``report``."""
+    base = options.frame_base
+    if base is None:
+        base = 0 if frames.size and frames.min() == 0 else 1
+        if base == 0:
+            report.warn("frames are numbered from 0: read as 0-based (use --frame-base 1 to force 1-based)")
+    report.frame_base = base
+    converted = frames - base
+    if converted.size and converted.min() < 0:
+        raise FormatError(path, f"frame {frames.min()} does not exist in a {base}-based file (see --frame-base)")
+    return converted
+
+
+def parse_ini(path: Path) -> configparser.ConfigParser:
+    """An ini file (``seqinfo.ini``) with ``FormatError`` for syntax errors; keys are lower case."""
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(path.read_text(encoding="utf-8"), source=str(path))
+    except configparser.MissingSectionHeaderError as exc:
+        raise FormatError(path, "missing a [section] header", exc.lineno) from None
+    except configparser.ParsingError as exc:
+        raise FormatError(path, "expected a [section] or a key=value line", exc.errors[0][0]) from None
+    except configparser.Error as exc:
+        raise FormatError(path, exc.message.splitlines()[0]) from None
+    return parser
+
+
+# --------------------------------------------------------------------------- reading: into a document
+def ensure_category(doc: Document, category_id: int, name: str) -> int:
+    """The document's id for a file's category: the file's id when free (or already that category),
+    the existing id of a category of the same name otherwise."""
+    existing = doc.categories()
+    if category_id in existing:
+        return category_id
+    by_name = {n: c for c, n in existing.items()}
+    if name in by_name:
+        return by_name[name]
+    doc.add_category(name, category_id)
+    return category_id
+
+
+def document_categories(doc: Document, file_category: np.ndarray, names: dict[int, str]) -> np.ndarray:
+    """Per row, the document's category id for the file's category id (``ensure_category``; names from
+    ``names``, else ``class N``); ids ≤ 0 mean none and become -1."""
+    result = np.full(len(file_category), -1, np.int64)
+    for class_id in np.unique(file_category[file_category > 0]).tolist():
+        result[file_category == class_id] = ensure_category(doc, class_id, names.get(class_id, f"class {class_id}"))
+    return result
+
+
+@dataclass(frozen=True)
+class Detections:
+    """Boxes without identities (``det.txt``, YOLO files without track ids), by frame."""
+
+    frame: np.ndarray  # int64, 0-based
+    box: np.ndarray  # N×4 (x, y, w, h)
+    score: np.ndarray
+    category: np.ndarray  # -1: none
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
+def store(
+    doc: Document | None,
+    rows: ObservationArrays,
+    track_categories: dict[int, int | None],
+    report: ReadReport,
+    video: VideoInfo | None = None,
+    detections: Detections | None = None,
+) -> Document:
+    """Put what a reader parsed into ``doc`` (a new in-memory document when None) in one transaction.
+
+    Tracks get their categories; ids that collide with the document's tracks are all shifted above them;
+    the video is set when the document has none; detections go to the ``detections`` meta (not tracks);
+    the report goes into the ``import`` meta.
+    """
+    doc = doc if doc is not None else Document.in_memory()
+    with doc.transaction():
+        if doc.video is None and video is not None:
+            doc.set_video(video)
+        elif doc.video is not None and len(rows) and rows.frame.max() >= doc.video.frame_count:
+            report.warn(f"frames up to {rows.frame.max()} exceed the video's {doc.video.frame_count} frames")
+        existing = {t.id for t in doc.tracks()}
+        if existing & set(track_categories):
+            report.id_offset = doc.next_track_id() - min(track_categories)
+            report.warn(f"track ids collide with the document's: shifted by {report.id_offset}")
+            track_categories = {tid + report.id_offset: cid for tid, cid in track_categories.items()}
+            rows = ObservationArrays(rows.frame, rows.track_id + report.id_offset, rows.box, rows.score,
+                                     rows.visibility, rows.masks)
+        for track_id, category_id in sorted(track_categories.items()):
+            doc.add_track(track_id, category_id)
+        doc.add_observation_arrays(rows)
+        if detections is not None and len(detections):
+            doc.set_meta("detections", {
+                "source": report.path, "frame": detections.frame.tolist(), "box": detections.box.tolist(),
+                "score": detections.score.tolist(), "category": detections.category.tolist(),
+            })
+            report.detections = len(detections)
+            report.warn(f"{len(detections)} rows without a track id kept as detections (document meta 'detections')")
+        report.observations += len(rows)
+        report.tracks += len(track_categories)
+        doc.set_meta("import", asdict(report))
+    return doc
+
+
+def track_categories(track_id: np.ndarray, category: np.ndarray, report: ReadReport) -> dict[int, int | None]:
+    """Track id → category id (None for -1) from per-row values; a track with several categories takes its
+    most frequent one (warned)."""
+    _, first, counts = np.unique(_pair_key(track_id, category), return_index=True, return_counts=True)
+    result: dict[int, int | None] = {}
+    mixed = 0
+    for row in first[np.argsort(counts, kind="stable")].tolist():
+        tid, cid = int(track_id[row]), int(category[row])
+        mixed += tid in result
+        result[tid] = None if cid < 0 else cid
+    if mixed:
+        report.warn(f"{mixed} tracks change class; each keeps its most frequent one")
+    return dict(sorted(result.items()))
+
+
+def load_detections(doc: Document) -> Detections | None:
+    """The detections an import stored in ``doc``, or None."""
+    value: dict[str, Any] | None = doc.get_meta("detections")
+    if value is None:
+        return None
+    return Detections(
+        frame=np.array(value["frame"], np.int64), box=np.array(value["box"], np.float64).reshape(-1, 4),
+        score=np.array(value["score"], np.float64), category=np.array(value["category"], np.int64),
+    )

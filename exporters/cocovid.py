@@ -1,0 +1,247 @@
+"""COCO-VID json (also read by TAO, BDD100K, YouTube-VIS tools).
+
+Written: ``videos``, ``images`` (id, video_id, 0-based frame_id, file_name ``<video>/<frame+1:06d>.jpg``,
+width, height — every frame of the video, or of the annotated span), ``annotations`` (id, image_id,
+video_id, category_id, instance_id = track_id = the track id, bbox, area, iscrowd, score, and a
+``segmentation`` RLE with str counts when the observation has a mask), ``categories`` and TAO's
+``tracks``. An observation with score 0 (an ignored region) is written with ``iscrowd: 1``; tracks
+without a category get category 0 ``object`` (read back as no category).
+
+Read: instance ids may be strings (BDD100K: numbered 1, 2, … in order of first appearance);
+``instance_id`` or else TAO's ``track_id``; ``frame_id`` or else TAO's ``frame_index``; segmentation as
+polygons, compressed or uncompressed RLE; ``iscrowd`` → score 0, ``score`` → score; with several videos
+the ``video_name`` option picks one.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pycocotools import mask as mask_utils
+
+from app.document import Document, ObservationArrays
+from exporters.base import (
+    FormatError,
+    FrameRange,
+    ReadOptions,
+    ReadReport,
+    WriteReport,
+    document_categories,
+    first_duplicate,
+    select,
+    store,
+    track_categories,
+    write_text,
+)
+from tracker.results import Rle
+from tracker.video import DEFAULT_FPS, VideoInfo
+
+NAME = "cocovid"
+DESCRIPTION = "COCO-VID json: videos, images, annotations (with instance_id/track_id, RLE masks), categories, tracks"
+
+UNCATEGORISED = (0, "object")
+
+
+def detect(path: Path) -> bool:
+    """A json file."""
+    return path.suffix == ".json" and path.is_file()
+
+
+# --------------------------------------------------------------------------- writing
+def write(
+    doc: Document,
+    out_path: str | Path,
+    *,
+    frames: FrameRange | None = None,
+    track_ids: list[int] | None = None,
+    category_ids: list[int] | None = None,
+) -> WriteReport:
+    """Write one COCO-VID json (one video) atomically."""
+    report = WriteReport(NAME, str(out_path))
+    selection = select(doc, report, frames=frames, track_ids=track_ids, category_ids=category_ids, masks=True)
+    rows = selection.rows
+    video = selection.video
+    name = video.name if video is not None else Path(out_path).stem
+    size = {} if video is None else {"width": video.width, "height": video.height}
+    categories = [{"id": cid, "name": cname} for cid, cname in selection.categories.items()]
+    category = selection.category
+    if (category < 0).any():
+        categories.insert(0, {"id": UNCATEGORISED[0], "name": UNCATEGORISED[1]})
+        category = np.where(category < 0, UNCATEGORISED[0], category)
+    images = [
+        {"id": frame + 1, "video_id": 1, "frame_id": frame, "file_name": f"{name}/{frame + 1:06d}.jpg", **size}
+        for frame in range(selection.first_frame, selection.last_frame + 1)
+    ]
+    data = {
+        "videos": [{"id": 1, "name": name, **size, **({} if video is None else {"fps": video.fps})}],
+        "images": images,
+        "annotations": list(_annotations(rows, category)),
+        "categories": categories,
+        "tracks": [
+            {"id": tid, "category_id": UNCATEGORISED[0] if cid is None else cid, "video_id": 1}
+            for tid, cid in selection.track_categories.items()
+        ],
+    }
+    write_text(out_path, json.dumps(data, separators=(",", ":")))
+    report.boxes, report.files = len(rows), 1
+    return report
+
+
+def _annotations(rows: ObservationArrays, category: np.ndarray) -> Iterable[dict[str, Any]]:
+    masks = rows.masks or [None] * len(rows)
+    boxes = rows.box.tolist()
+    for index, (frame, track_id, box, score, cid, mask) in enumerate(zip(
+        rows.frame.tolist(), rows.track_id.tolist(), boxes, rows.score.tolist(), category.tolist(), masks,
+    ), 1):
+        annotation = {
+            "id": index, "image_id": frame + 1, "video_id": 1, "category_id": cid, "instance_id": track_id,
+            "track_id": track_id, "bbox": box, "area": box[2] * box[3], "iscrowd": int(score == 0), "score": score,
+        }
+        if mask is not None:
+            annotation["area"] = float(mask_utils.area(mask.to_coco()))
+            annotation["segmentation"] = {"size": [mask.height, mask.width], "counts": mask.counts.decode("ascii")}
+        yield annotation
+
+
+# --------------------------------------------------------------------------- reading
+def read(path: str | Path, doc: Document | None = None, **options: object) -> Document:
+    """Read one video of a COCO-VID json into ``doc`` (or a new in-memory document)."""
+    path = Path(path)
+    opts = ReadOptions(**options)  # type: ignore[arg-type]
+    data = load_json(path)
+    report = ReadReport(NAME, str(path))
+    video_id, video = _pick_video(data, path, opts.video_name)
+    images = _images(data, path, video_id, video)
+    frames, instances, boxes, scores, classes, masks = [], [], [], [], [], []
+    for index, ann in enumerate(_list(data, "annotations", path)):
+        if ann.get("image_id") not in images:
+            continue
+        instance = ann.get("instance_id", ann.get("track_id"))
+        if instance is None or not isinstance(ann.get("category_id"), int):
+            raise FormatError(path, f"annotations[{index}] (id {ann.get('id')}): needs instance_id or track_id "
+                                    "and an integer category_id")
+        frame, width, height = images[ann["image_id"]]
+        mask = _mask(ann.get("segmentation"), width, height, path, index)
+        box = ann.get("bbox")
+        if box is None and mask is not None:
+            box = mask_utils.toBbox(mask.to_coco()).tolist()
+        if not (isinstance(box, list) and len(box) == 4 and all(isinstance(v, (int, float)) for v in box)):
+            raise FormatError(path, f"annotations[{index}] (id {ann.get('id')}): bbox must be [x, y, w, h]")
+        frames.append(frame)
+        instances.append(instance)
+        boxes.append(box)
+        scores.append(0.0 if ann.get("iscrowd") else float(ann.get("score", 1.0)))
+        classes.append(ann["category_id"])
+        masks.append(mask)
+    frame = np.array(frames, np.int64)
+    track_id = np.array(_track_ids(instances, path), np.int64)
+    duplicate = first_duplicate(frame, track_id)
+    if duplicate is not None:
+        raise FormatError(path, f"annotations: two boxes for instance {instances[duplicate]!r} in frame {frames[duplicate]}")
+    doc = doc if doc is not None else Document.in_memory()
+    with doc.transaction():
+        names = {c["id"]: str(c["name"]) for c in data.get("categories", []) if "id" in c and "name" in c}
+        category = document_categories(doc, np.array(classes, np.int64), names)
+        rows = ObservationArrays(
+            frame, track_id, np.array(boxes, np.float64).reshape(-1, 4), np.array(scores, np.float64),
+            np.ones(len(frames)), masks if any(m is not None for m in masks) else None,
+        )
+        return store(doc, rows, track_categories(track_id, category, report), report, _video_info(video, images, path))
+
+
+def _images(data: dict[str, Any], path: Path, video_id: Any, video: dict[str, Any]) -> dict[Any, tuple[int, Any, Any]]:
+    """Image id → (frame, width, height) for the images of the chosen video."""
+    images = {}
+    for index, image in enumerate(_list(data, "images", path)):
+        if video_id is not None and image.get("video_id") != video_id:
+            continue
+        frame = image.get("frame_id", image.get("frame_index"))
+        if not isinstance(frame, int) or "id" not in image:
+            raise FormatError(path, f"images[{index}]: needs an id and an integer frame_id or frame_index")
+        images[image["id"]] = (frame, image.get("width", video.get("width")), image.get("height", video.get("height")))
+    return images
+
+
+def _track_ids(instances: list[Any], path: Path) -> list[int]:
+    """Integer instance ids as they are; with any string id, every id numbered 1, 2, … by first appearance."""
+    if any(isinstance(i, str) for i in instances):
+        numbers: dict[Any, int] = {}
+        return [numbers.setdefault(i, len(numbers) + 1) for i in instances]
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in instances):
+        raise FormatError(path, "instance ids must be integers or strings")
+    return instances
+
+
+def load_json(path: Path) -> dict[str, Any]:
+    """A json object, or ``FormatError`` naming the line of a syntax error."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            data = json.load(file)
+    except json.JSONDecodeError as exc:
+        raise FormatError(path, f"invalid json: {exc.msg} (column {exc.colno})", exc.lineno) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FormatError(path, f"cannot read ({exc})") from None
+    if not isinstance(data, dict):
+        raise FormatError(path, "expected a json object with videos, images and annotations", 1)
+    return data
+
+
+def _list(data: dict[str, Any], key: str, path: Path) -> list[dict[str, Any]]:
+    value = data.get(key)
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise FormatError(path, f"'{key}' must be a list of objects")
+    return value
+
+
+def _pick_video(data: dict[str, Any], path: Path, name: str | None) -> tuple[Any, dict[str, Any]]:
+    """(video id or None for a file without videos, the video's entry)."""
+    videos = _list(data, "videos", path) if "videos" in data else []
+    if name is not None:
+        chosen = [v for v in videos if v.get("name") == name]
+        if not chosen:
+            raise FormatError(path, f"no video named {name!r}; videos: {', '.join(str(v.get('name')) for v in videos)}")
+        return chosen[0].get("id"), chosen[0]
+    if len(videos) > 1:
+        raise FormatError(path, f"{len(videos)} videos: pick one with --video-name "
+                                f"({', '.join(str(v.get('name')) for v in videos)})")
+    return (videos[0].get("id"), videos[0]) if videos else (None, {})
+
+
+def video_names(path: Path) -> list[str]:
+    """The names of the videos in a COCO-VID json (``[]`` when it has no ``videos``)."""
+    data = load_json(path)
+    return [str(v.get("name")) for v in _list(data, "videos", path)] if "videos" in data else []
+
+
+def _mask(segmentation: Any, width: int | None, height: int | None, path: Path, index: int) -> Rle | None:
+    """A segmentation (polygons, compressed or uncompressed RLE) as an ``Rle``."""
+    if not segmentation:
+        return None
+    try:
+        if isinstance(segmentation, dict) and isinstance(segmentation.get("counts"), str):
+            h, w = segmentation["size"]
+            return Rle(int(h), int(w), segmentation["counts"].encode("ascii"))
+        if isinstance(segmentation, dict):
+            h, w = segmentation["size"]
+            coco = mask_utils.frPyObjects(segmentation, int(h), int(w))
+        else:
+            if width is None or height is None:
+                raise FormatError(path, f"annotations[{index}]: polygons need the image's width and height")
+            coco = mask_utils.merge(mask_utils.frPyObjects(segmentation, int(height), int(width)))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise FormatError(path, f"annotations[{index}]: unreadable segmentation ({exc})") from None
+    return Rle(int(coco["size"][0]), int(coco["size"][1]), coco["counts"])
+
+
+def _video_info(video: dict[str, Any], images: dict[Any, tuple[int, Any, Any]], path: Path) -> VideoInfo | None:
+    """The video the json describes, when it gives an image size."""
+    if not images:
+        return None
+    frame, width, height = max(images.values(), key=lambda image: image[0])
+    if width is None or height is None:
+        return None
+    return VideoInfo(path=path.parent, name=str(video.get("name", path.stem)), frame_count=frame + 1,
+                     fps=float(video.get("fps", DEFAULT_FPS)), width=int(width), height=int(height))

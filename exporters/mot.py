@@ -1,0 +1,179 @@
+"""MOTChallenge ground truth: a sequence folder with ``gt/gt.txt`` and ``seqinfo.ini``.
+
+``gt.txt`` rows are ``frame,id,x,y,w,h,conf,class,visibility`` with 1-based frames. Writing: conf is the
+observation's score (0 marks an ignored region), class the track's category id (-1 without one),
+visibility the observation's. ``seqinfo.ini`` describes the document's video.
+
+The reader here reads every MOT txt (also for ``mot-results``): a sequence folder (``gt/gt.txt``, else
+``gt.txt``), a gt or results txt, or ``det.txt``.
+
+- Frames: 1-based, unless a frame 0 is present (0-based, with a warning, recorded in the read report);
+  the ``frame_base`` option forces either.
+- conf → score, kept as it is (0: ignored region, -1: results without scores).
+- class (column 8, value > 0) → the track's category, named after MOT17's classes; visibility (column 9,
+  0–1) → the observation's visibility (1 otherwise). Only files of 8 or 9 columns have them: 10 columns
+  is MOT15's layout (columns 8–10 are world coordinates, -1 in results).
+- Rows with id -1 (``det.txt``) are detections, not tracks: they go to the document's ``detections``
+  meta (``exporters.base.load_detections``).
+- ``seqinfo.ini`` beside the file (or one folder up) gives the video when the document has none; its
+  ``seqLength`` may exceed the annotated frames.
+"""
+from __future__ import annotations
+
+import configparser
+import io
+from pathlib import Path
+
+import numpy as np
+
+from app.document import Document, ObservationArrays
+from exporters.base import (
+    Detections,
+    FormatError,
+    FrameRange,
+    ReadOptions,
+    ReadReport,
+    Selection,
+    WriteReport,
+    atomic_dir,
+    document_categories,
+    first_duplicate,
+    format_rows,
+    integer_column,
+    line_of_row,
+    parse_ini,
+    read_table,
+    select,
+    sniff_delimiter,
+    store,
+    track_categories,
+    zero_based_frames,
+)
+from tracker.video import DEFAULT_FPS, VideoInfo
+
+NAME = "mot"
+DESCRIPTION = "MOTChallenge ground truth: sequence folder with gt/gt.txt (frame,id,x,y,w,h,conf,class,visibility) and seqinfo.ini"
+
+MOT17_CLASSES = {
+    1: "pedestrian", 2: "person_on_vehicle", 3: "car", 4: "bicycle", 5: "motorbike", 6: "non_mot_vehicle",
+    7: "static_person", 8: "distractor", 9: "occluder", 10: "occluder_on_ground", 11: "occluder_full",
+    12: "reflection", 13: "crowd",
+}
+GT_ROW = "%d,%d,%s,%s,%s,%s,%s,%d,%s"
+
+
+def detect(path: Path) -> bool:
+    """A sequence folder or a comma-separated txt."""
+    if path.is_dir():
+        return sequence_file(path) is not None or (path / "seqinfo.ini").is_file()
+    return path.suffix == ".txt" and sniff_delimiter(path) == ","
+
+
+def sequence_file(folder: Path) -> Path | None:
+    """The ground-truth txt of a sequence folder (``gt/gt.txt`` or ``gt.txt``), if any."""
+    return next((p for p in (folder / "gt" / "gt.txt", folder / "gt.txt") if p.is_file()), None)
+
+
+# --------------------------------------------------------------------------- writing
+def write(
+    doc: Document,
+    out_path: str | Path,
+    *,
+    frames: FrameRange | None = None,
+    track_ids: list[int] | None = None,
+    category_ids: list[int] | None = None,
+) -> WriteReport:
+    """Write a sequence folder ``out_path`` (``gt/gt.txt`` and ``seqinfo.ini``) atomically."""
+    out_path = Path(out_path)
+    report = WriteReport(NAME, str(out_path))
+    selection = select(doc, report, frames=frames, track_ids=track_ids, category_ids=category_ids)
+    rows = selection.rows
+    gt = format_rows(GT_ROW, [rows.frame + 1, rows.track_id, *rows.box.T, rows.score, selection.category,
+                              rows.visibility])
+    seqinfo = seqinfo_text(selection, out_path.name)
+    with atomic_dir(out_path) as temp:
+        (temp / "gt").mkdir()
+        (temp / "gt" / "gt.txt").write_text(gt, encoding="utf-8")
+        (temp / "seqinfo.ini").write_text(seqinfo, encoding="utf-8")
+    report.boxes, report.files = len(rows), 2
+    return report
+
+
+def seqinfo_text(selection: Selection, name: str) -> str:
+    """``seqinfo.ini`` for the selection's video (name, length and, when known, rate and image size)."""
+    video = selection.video
+    info = {"name": video.name if video else name, "imDir": "img1"}
+    if video is not None:
+        info |= {"frameRate": f"{video.fps:g}", "seqLength": str(max(video.frame_count, selection.last_frame + 1)),
+                 "imWidth": str(video.width), "imHeight": str(video.height)}
+    else:
+        info |= {"frameRate": f"{DEFAULT_FPS:g}", "seqLength": str(selection.last_frame + 1)}
+    info["imExt"] = ".jpg"
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.optionxform = str  # keep MOTChallenge's camelCase keys
+    parser["Sequence"] = info
+    text = io.StringIO()
+    parser.write(text, space_around_delimiters=False)
+    return text.getvalue()
+
+
+# --------------------------------------------------------------------------- reading
+def read(path: str | Path, doc: Document | None = None, **options: object) -> Document:
+    """Read a sequence folder, a gt/results txt or a det.txt into ``doc`` (or a new in-memory document)."""
+    return read_txt(Path(path), doc, ReadOptions(**options), NAME)  # type: ignore[arg-type]
+
+
+def read_txt(path: Path, doc: Document | None, options: ReadOptions, name: str) -> Document:
+    """The MOT txt reader shared by ``mot`` and ``mot-results`` (see the module docstring)."""
+    if path.is_dir():
+        txt = sequence_file(path)
+        if txt is None:
+            raise FormatError(path, "not a MOTChallenge sequence folder (no gt/gt.txt or gt.txt)")
+        path = txt
+    report = ReadReport(name, str(path))
+    table = read_table(path, min_columns=6, delimiter=sniff_delimiter(path))
+    frame = zero_based_frames(integer_column(table, 0, path, "frame"), options, report, path)
+    track_id = integer_column(table, 1, path, "id")
+    columns = table.shape[1]
+    score = table[:, 6] if columns > 6 else np.ones(len(table))
+    category = (np.where(table[:, 7] > 0, integer_column(table, 7, path, "class"), -1)
+                if columns in (8, 9) else np.full(len(table), -1, np.int64))
+    visibility = table[:, 8] if columns == 9 else np.ones(len(table))
+    visibility = np.where((visibility >= 0) & (visibility <= 1), visibility, 1.0)
+    is_detection = track_id < 0
+    tracked = ~is_detection
+    duplicate = first_duplicate(frame[tracked], track_id[tracked])
+    if duplicate is not None:
+        row = int(np.flatnonzero(tracked)[duplicate])
+        raise FormatError(path, f"second row for id {track_id[row]} in frame {table[row, 0]:g}", line_of_row(path, row))
+    doc = doc if doc is not None else Document.in_memory()
+    with doc.transaction():
+        category = document_categories(doc, category, MOT17_CLASSES)
+        rows = ObservationArrays(frame[tracked], track_id[tracked], table[tracked, 2:6], score[tracked],
+                                 visibility[tracked])
+        detections = Detections(frame[is_detection], table[is_detection, 2:6], score[is_detection],
+                                category[is_detection])
+        return store(doc, rows, track_categories(track_id[tracked], category[tracked], report), report,
+                     read_seqinfo(path), detections)
+
+
+def read_seqinfo(txt: Path) -> VideoInfo | None:
+    """The video a ``seqinfo.ini`` beside ``txt`` (or one folder up) describes, if complete."""
+    for folder in (txt.parent, txt.parent.parent):
+        ini = folder / "seqinfo.ini"
+        if ini.is_file():
+            parser = parse_ini(ini)
+            if not parser.sections():
+                return None
+            section = parser[parser.sections()[0]]
+            try:
+                return VideoInfo(
+                    path=folder, name=section.get("name", folder.name).strip(),
+                    frame_count=int(section["seqlength"]), fps=float(section.get("framerate", DEFAULT_FPS)),
+                    width=int(section["imwidth"]), height=int(section["imheight"]),
+                )
+            except KeyError:
+                return None
+            except ValueError as exc:
+                raise FormatError(ini, f"not a number: {exc}") from None
+    return None

@@ -1,0 +1,53 @@
+"""MOTChallenge tracker results: one txt of ``frame,id,x,y,w,h,conf,-1,-1,-1`` rows, 1-based frames.
+
+Read with the MOT reader (``exporters.mot``): results have no class or visibility, conf becomes the score.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.document import Document
+from exporters.base import (
+    FrameRange,
+    ReadOptions,
+    WriteReport,
+    first_line,
+    format_rows,
+    select,
+    write_text,
+)
+from exporters.mot import read_txt
+
+NAME = "mot-results"
+DESCRIPTION = "MOTChallenge tracker results: one txt of frame,id,x,y,w,h,conf,-1,-1,-1"
+
+RESULT_ROW = "%d,%d,%s,%s,%s,%s,%s,-1,-1,-1"
+
+
+def detect(path: Path) -> bool:
+    """A comma-separated txt whose first row ends in ``-1,-1,-1`` after 10 fields."""
+    if path.suffix != ".txt" or not path.is_file():
+        return False
+    fields = [field.strip() for field in first_line(path).split(",")]
+    return len(fields) == 10 and fields[7:] == ["-1", "-1", "-1"]
+
+
+def write(
+    doc: Document,
+    out_path: str | Path,
+    *,
+    frames: FrameRange | None = None,
+    track_ids: list[int] | None = None,
+    category_ids: list[int] | None = None,
+) -> WriteReport:
+    """Write one results txt atomically."""
+    report = WriteReport(NAME, str(out_path))
+    rows = select(doc, report, frames=frames, track_ids=track_ids, category_ids=category_ids).rows
+    write_text(out_path, format_rows(RESULT_ROW, [rows.frame + 1, rows.track_id, *rows.box.T, rows.score]))
+    report.boxes, report.files = len(rows), 1
+    return report
+
+
+def read(path: str | Path, doc: Document | None = None, **options: object) -> Document:
+    """Read a results txt (any MOT txt) into ``doc`` (or a new in-memory document)."""
+    return read_txt(Path(path), doc, ReadOptions(**options), NAME)  # type: ignore[arg-type]

@@ -1,0 +1,148 @@
+"""MOTS (MOTSChallenge / KITTI MOTS): one txt of ``frame id class height width rle`` rows, space separated.
+
+``id = class * 1000 + instance``; ``rle`` is the COCO compressed counts string of the mask. Writing uses
+the document's masks (observations without one are skipped and counted), 1-based frames, the track's
+category id as class (0 without one) and the track id as instance, so track ids must be below 1000
+(ids that already encode their class, ``class * 1000 + instance``, are written as they are). Masks of
+one frame must not overlap in MOTS: overlaps are reported, not changed.
+
+Reading: frames 1-based unless a frame 0 is present (KITTI MOTS; warned) or ``frame_base`` says;
+track id = the instance number when no instance number is used by two classes, else the full id;
+class 10 (ignore regions) becomes category ``ignore`` with score 0; boxes come from the masks.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from pycocotools import mask as mask_utils
+
+from app.document import Document, ObservationArrays
+from exporters.base import (
+    ExportError,
+    FormatError,
+    FrameRange,
+    ReadOptions,
+    ReadReport,
+    WriteReport,
+    document_categories,
+    first_duplicate,
+    first_line,
+    format_rows,
+    frame_groups,
+    select,
+    store,
+    track_categories,
+    write_text,
+    zero_based_frames,
+)
+from tracker.results import Rle
+from tracker.video import DEFAULT_FPS, VideoInfo
+
+NAME = "mots"
+DESCRIPTION = "MOTS txt: frame id class height width rle (id = class*1000 + instance, COCO RLE masks)"
+
+IGNORE_CLASS = 10
+CLASS_NAMES = {1: "car", 2: "pedestrian", IGNORE_CLASS: "ignore"}
+ROW = "%d %d %d %d %d %s"
+
+
+def detect(path: Path) -> bool:
+    """A txt whose first row has six space-separated fields."""
+    if path.suffix != ".txt" or not path.is_file():
+        return False
+    fields = first_line(path).split()
+    return len(fields) == 6 and "," not in fields[0]
+
+
+def write(
+    doc: Document,
+    out_path: str | Path,
+    *,
+    frames: FrameRange | None = None,
+    track_ids: list[int] | None = None,
+    category_ids: list[int] | None = None,
+) -> WriteReport:
+    """Write the selected observations that have masks as one MOTS txt, atomically."""
+    report = WriteReport(NAME, str(out_path))
+    selection = select(doc, report, frames=frames, track_ids=track_ids, category_ids=category_ids, masks=True)
+    has_mask = np.array([m is not None for m in selection.rows.masks], bool)
+    report.skipped = int((~has_mask).sum())
+    if report.skipped:
+        report.warn(f"{report.skipped} observations have no mask and are left out")
+    rows = selection.rows.take(has_mask)
+    classes = np.maximum(selection.category[has_mask], 0)
+    encoded_already = rows.track_id // 1000 == classes
+    encoded = np.where(encoded_already, rows.track_id, classes * 1000 + rows.track_id)
+    bad = sorted(set(rows.track_id[(rows.track_id >= 1000) & ~encoded_already].tolist()))
+    if bad:
+        raise ExportError(f"{out_path}: MOTS ids hold instances 0–999 per class; tracks {bad[:5]} cannot be written")
+    masks: list[Rle] = rows.masks  # type: ignore[assignment]
+    overlapping = _frames_with_overlaps(rows.frame, masks)
+    if overlapping:
+        report.warn(f"masks overlap in {overlapping} frames (MOTS expects disjoint masks)")
+    write_text(out_path, format_rows(ROW, [
+        rows.frame + 1, encoded, classes, [m.height for m in masks], [m.width for m in masks],
+        [m.counts.decode("ascii") for m in masks],
+    ]))
+    report.boxes, report.files = len(rows), 1
+    return report
+
+
+def _frames_with_overlaps(frames: np.ndarray, masks: list[Rle]) -> int:
+    """Number of frames in which two masks share a pixel."""
+    count = 0
+    for start, end in frame_groups(frames):
+        if end - start < 2:
+            continue
+        coco = [m.to_coco() for m in masks[start:end]]
+        iou = mask_utils.iou(coco, coco, [0] * len(coco))  # pycocotools skips pairs whose boxes are apart
+        np.fill_diagonal(iou, 0)
+        count += bool((iou > 0).any())
+    return count
+
+
+def read(path: str | Path, doc: Document | None = None, **options: object) -> Document:
+    """Read a MOTS txt into ``doc`` (or a new in-memory document)."""
+    path = Path(path)
+    opts = ReadOptions(**options)  # type: ignore[arg-type]
+    report = ReadReport(NAME, str(path))
+    numbers, counts, lines = [], [], []
+    with open(path, encoding="utf-8", errors="replace") as file:
+        for number, line in enumerate(file, 1):
+            fields = line.split()
+            if not fields:
+                continue
+            if len(fields) != 6:
+                raise FormatError(path, f"expected 6 space-separated fields, found {len(fields)}", number)
+            try:
+                numbers.append([int(f) for f in fields[:5]])
+            except ValueError:
+                bad = next(f for f in fields[:5] if not f.lstrip("-").isdigit())
+                raise FormatError(path, f"not an integer: {bad!r}", number) from None
+            counts.append(fields[5].encode("ascii", errors="replace"))
+            lines.append(number)
+    table = np.array(numbers, np.int64).reshape(-1, 5)
+    frame = zero_based_frames(table[:, 0], opts, report, path)
+    full_id, category, height, width = table[:, 1], table[:, 2], table[:, 3], table[:, 4]
+    duplicate = first_duplicate(frame, full_id)
+    if duplicate is not None:
+        raise FormatError(path, f"second mask for id {full_id[duplicate]} in the same frame", lines[duplicate])
+    masks = [Rle(int(h), int(w), c) for h, w, c in zip(height.tolist(), width.tolist(), counts)]
+    box = mask_utils.toBbox([m.to_coco() for m in masks]).reshape(-1, 4) if masks else np.empty((0, 4))
+    corrupt = np.flatnonzero((box[:, 0] + box[:, 2] > width) | (box[:, 1] + box[:, 3] > height))
+    if corrupt.size:  # pycocotools decodes any bytes; runs beyond the mask betray corrupt counts
+        raise FormatError(path, "the RLE counts do not fit the mask size", lines[int(corrupt[0])])
+    instance = full_id % 1000
+    pairs = np.unique(np.stack([instance, full_id], axis=1), axis=0)
+    track_id = full_id if len(np.unique(pairs[:, 0])) < len(pairs) else instance
+    score = np.where(category == IGNORE_CLASS, 0.0, 1.0)
+    doc = doc if doc is not None else Document.in_memory()
+    with doc.transaction():
+        category = document_categories(doc, category, CLASS_NAMES)
+        video = None
+        if len(masks):
+            video = VideoInfo(path=path.parent, name=path.stem, frame_count=int(frame.max()) + 1, fps=DEFAULT_FPS,
+                              width=int(width[0]), height=int(height[0]))
+        rows = ObservationArrays(frame, track_id, box, score, np.ones(len(frame)), masks)
+        return store(doc, rows, track_categories(track_id, category, report), report, video)

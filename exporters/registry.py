@@ -1,0 +1,47 @@
+"""The label formats: name → module. Each module has ``NAME``, ``DESCRIPTION``,
+``write(doc, out_path, *, frames=None, track_ids=None, category_ids=None) -> WriteReport``,
+``read(path, doc=None, **options) -> Document`` and ``detect(path) -> bool`` (used by ``guess_format``)."""
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from types import ModuleType
+
+from tracker.errors import MaskletError
+
+FORMATS = {
+    "mot": "exporters.mot",
+    "mot-results": "exporters.mot_results",
+    "mots": "exporters.mots",
+    "cocovid": "exporters.cocovid",
+    "yolo": "exporters.yolo",
+}
+_GUESS_ORDER = ("mot-results", "mot", "mots", "cocovid", "yolo")
+"""Most specific first: a results txt is also a MOT txt."""
+
+
+class UnknownFormatError(MaskletError):
+    """A format name that does not exist, or a path whose format cannot be guessed."""
+
+
+def names() -> list[str]:
+    """Every format name."""
+    return list(FORMATS)
+
+
+def get(name: str) -> ModuleType:
+    """The module of a format."""
+    if name not in FORMATS:
+        raise UnknownFormatError(f"unknown format {name!r} (formats: {', '.join(FORMATS)})")
+    return importlib.import_module(FORMATS[name])
+
+
+def guess_format(path: str | Path) -> str:
+    """The format of an existing label file or folder, from its name and first line."""
+    path = Path(path)
+    if not path.exists():
+        raise UnknownFormatError(f"{path}: no such file or folder")
+    for name in _GUESS_ORDER:
+        if get(name).detect(path):
+            return name
+    raise UnknownFormatError(f"{path}: cannot tell the label format; give it with --format ({', '.join(FORMATS)})")
