@@ -14,7 +14,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--output", "-o", type=Path, required=True,
                         help="output file or folder (mot, yolo: a folder; mot-results, mots, cocovid: a file)")
     parser.add_argument("--start", type=int, default=0, help="first frame (0-based, inclusive)")
-    parser.add_argument("--end", type=int, help="last frame (0-based, inclusive; default: the last)")
+    parser.add_argument("--end", type=int, help="stop before this frame (0-based, exclusive, as in masklet track; default: the last)")
     parser.add_argument("--tracks", type=int_list, help="only these track ids, e.g. 1,4,7")
     parser.add_argument("--classes", nargs="+", metavar="CLASS", help="only tracks of these category names or ids")
     parser.set_defaults(func=run)
@@ -31,8 +31,8 @@ def int_list(text: str) -> list[int]:
 def run(args: argparse.Namespace) -> int:
     from app.document import Document, DocumentError
 
-    if args.end is not None and args.end < args.start:
-        raise DocumentError(f"--end {args.end} is before --start {args.start}")
+    if args.end is not None and args.end <= args.start:
+        raise DocumentError(f"--end {args.end} leaves no frame after --start {args.start}")
     with Document.open(args.project) as doc:
         category_ids = None
         if args.classes:
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
                                     f"(categories: {', '.join(by_name) or 'none'})")
             category_ids = [int(c) if c.isdigit() else by_name[c] for c in args.classes]
         report = registry.get(args.format).write(
-            doc, args.output, frames=(args.start, args.end), track_ids=args.tracks, category_ids=category_ids,
+            doc, args.output, frames=(args.start, None if args.end is None else args.end - 1), track_ids=args.tracks, category_ids=category_ids,
         )
     print(report.summary())
     return 0

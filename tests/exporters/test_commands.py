@@ -41,7 +41,7 @@ def test_export_with_selection(shared_data: Path, tmp_path: Path) -> None:
     highway = shared_data / "highway"
     main(["import", str(highway / "gt.txt"), "--video", str(highway / "highway.mp4"), "-o", str(tmp_path / "p")])
     assert main(["export", str(tmp_path / "p.masklet"), "-f", "cocovid", "-o", str(tmp_path / "c.json"),
-                 "--start", "10", "--end", "19", "--tracks", "1,2,3", "--classes", "person_on_vehicle"]) == 0
+                 "--start", "10", "--end", "20", "--tracks", "1,2,3", "--classes", "person_on_vehicle"]) == 0
     data = json.loads((tmp_path / "c.json").read_text())
     assert [image["frame_id"] for image in data["images"]] == list(range(10, 20))
     assert {a["track_id"] for a in data["annotations"]} <= {1, 2, 3} and data["annotations"]
