@@ -5,7 +5,6 @@ Every detector is called once per frame as ``detector(rgb, frame_index)`` and re
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,9 +17,6 @@ from tracker.errors import DetectorError
 from tracker.geometry import xywh_to_xyxy, xyxy_to_xywh
 
 DEFAULT_DETECTOR = "yolo11n.pt"
-_OPENCV_QT_VARS = ("QT_QPA_PLATFORM_PLUGIN_PATH", "QT_QPA_FONTDIR")
-
-
 @dataclass(frozen=True)
 class Detections:
     """One frame's detections: ``xyxy`` float32 N×4, ``conf`` float32 N, ``cls`` int64 N, class ``names``."""
@@ -79,19 +75,10 @@ class Detector(Protocol):
 
 
 def import_ultralytics() -> ModuleType:
-    """Import ``ultralytics`` and undo what its OpenCV import does to the environment: OpenCV points
-    ``QT_QPA_PLATFORM_PLUGIN_PATH`` (and the font folder) at its own Qt build, which breaks the
-    PySide6 GUI. Values the user set are kept; OpenCV's are removed, whichever was imported first."""
-    before = {var: os.environ.get(var) for var in _OPENCV_QT_VARS}
-    import cv2
+    """Import ``ultralytics`` after OpenCV's Qt side effects are undone (see ``tracker.opencv``)."""
+    from tracker.opencv import cv2  # noqa: F401, I001  (first: records the Qt variables cv2 overwrites)
     import ultralytics
 
-    opencv_dir = os.path.dirname(os.path.abspath(cv2.__file__))
-    for var, value in before.items():
-        if value is not None and not value.startswith(opencv_dir):
-            os.environ[var] = value
-        else:
-            os.environ.pop(var, None)
     return ultralytics
 
 

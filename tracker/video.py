@@ -40,10 +40,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import cv2
 import numpy as np
 
 from tracker.errors import VideoError
+from tracker.opencv import cv2
 
 _log = logging.getLogger(__name__)
 

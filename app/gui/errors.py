@@ -1,0 +1,105 @@
+"""Errors as dialogs with a way forward, never tracebacks; an excepthook for everything unexpected."""
+from __future__ import annotations
+
+import enum
+import logging
+import sys
+import traceback
+from dataclasses import dataclass
+from types import TracebackType
+
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+
+from tracker.errors import CheckpointError, DetectorError, MaskletError, VideoError
+
+_log = logging.getLogger(__name__)
+
+
+class Remedy(enum.Enum):
+    """What the dialog offers besides closing it."""
+
+    NONE = "none"
+    CHOOSE_CHECKPOINT = "Choose checkpoint…"
+    CHOOSE_DETECTOR = "Choose detector…"
+    OPEN_VIDEO = "Open another video…"
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """A dialog's content: a short title, the problem, advice and an optional remedy button."""
+
+    title: str
+    text: str
+    advice: str = ""
+    remedy: Remedy = Remedy.NONE
+    details: str = ""
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """A CUDA/MPS allocation failure (``torch.OutOfMemoryError`` or a RuntimeError saying so)."""
+    return type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower()
+
+
+def explain(exc: BaseException) -> Explanation:
+    """What to tell the user about an exception."""
+    if isinstance(exc, CheckpointError):
+        return Explanation(
+            "SAM2 checkpoint missing", str(exc),
+            "Download the file named above and choose it, or pick another SAM2 model in the run dialog.",
+            Remedy.CHOOSE_CHECKPOINT,
+        )
+    if isinstance(exc, DetectorError):
+        return Explanation(
+            "Detector unavailable", str(exc),
+            "Choose local detector weights (.pt, .onnx, an exported OpenVINO folder) or a MOTChallenge det.txt.",
+            Remedy.CHOOSE_DETECTOR,
+        )
+    if isinstance(exc, VideoError):
+        return Explanation("Cannot read the video", str(exc), "Check the file or open another video.",
+                           Remedy.OPEN_VIDEO)
+    if is_out_of_memory(exc):
+        return Explanation(
+            "Out of GPU memory", str(exc).splitlines()[0] if str(exc) else "out of memory",
+            "Finished frames are saved. Try a smaller SAM2 model (tiny), restrict the detector to the classes you "
+            "need, raise the detection confidence, or run on the CPU; then resume from the current frame.",
+        )
+    if isinstance(exc, MaskletError):
+        return Explanation("Masklet", str(exc))
+    details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return Explanation(
+        "Unexpected error", f"{type(exc).__name__}: {exc}",
+        "Your work is saved (every change is written to the project file). The details were logged; "
+        "please report them.", details=details,
+    )
+
+
+def show_error(parent: QWidget | None, exc: BaseException) -> Remedy:
+    """Show ``exc`` in a modal dialog; returns the remedy the user chose (``Remedy.NONE``: closed)."""
+    explanation = explain(exc)
+    if explanation.details:
+        _log.error("%s", explanation.details)
+    box = QMessageBox(QMessageBox.Icon.Warning, explanation.title, explanation.text, QMessageBox.StandardButton.Close,
+                      parent)
+    box.setInformativeText(explanation.advice)
+    box.setDetailedText(explanation.details)
+    remedy = None
+    if explanation.remedy is not Remedy.NONE:
+        remedy = box.addButton(explanation.remedy.value, QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(remedy)
+    box.exec()
+    return explanation.remedy if remedy is not None and box.clickedButton() is remedy else Remedy.NONE
+
+
+def install_excepthook() -> None:
+    """Log uncaught exceptions and show them in a dialog instead of printing a traceback."""
+
+    def hook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            QApplication.quit()
+            return
+        if QApplication.instance() is None:
+            _log.error("uncaught exception", exc_info=(kind, exc, tb))
+        else:
+            show_error(QApplication.activeWindow(), exc.with_traceback(tb))  # logs the traceback
+
+    sys.excepthook = hook

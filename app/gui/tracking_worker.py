@@ -1,0 +1,478 @@
+"""Everything that runs a model, in one place: QThread workers and the controller that steers them.
+
+- A **tracking job** runs an engine (``tracker.engines.build_engine``) over a frame range.
+- A **correction job** prompts SAM2 at a frame (``SAM2Engine.correct``) and re-propagates that object
+  forward (``SAM2Engine.repropagate_from``) until the end of the range or until it stays lost.
+
+Workers never touch the document: every result is sent to the UI thread, where the controller
+writes it (a SQLite connection is used from one thread at a time). Pausing and stopping act between
+frames, so every finished frame is kept. Errors reach the window as ``error`` signals.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, Signal
+
+from app.document import Document, Observation, Scope, Source
+from app.edits import DeleteObservation
+from app.gui.undo import EditStack, RecordedChange
+from tracker.geometry import decode_mask, encode_mask, xywh_to_xyxy
+from tracker.results import Event, EventKind, FrameResult, ObjectState, TrackedObject
+
+_log = logging.getLogger(__name__)
+
+ENGINE_LABELS = {"sam2mot": "SAM2MOT", "smotracker": "SMOTracker", "bytetrack": "ByteTrack", "botsort": "BoT-SORT"}
+"""Engine name → what menus show."""
+SAM2_ENGINES = ("sam2mot", "smotracker")
+STOP_TIMEOUT_MS = 10_000
+_ORPHANS: list[QThread] = []
+"""Threads that did not stop in time on shutdown: kept referenced so Qt does not destroy them running."""
+
+
+@dataclass(frozen=True)
+class TrackingJob:
+    """Run ``engine`` (built with ``options``) over frames ``start .. end - 1`` of ``video``; ``restore``:
+    ``(frame, objects, next_id)`` to continue from stored results."""
+
+    engine: str
+    options: dict[str, Any]
+    video: Path
+    start: int
+    end: int
+    restore: tuple[int, list[TrackedObject], int] | None = None
+
+
+@dataclass(frozen=True)
+class CorrectionJob:
+    """Prompt track ``track_id`` at ``frame`` (points with labels 1/0, an ``xyxy`` box, or a mask), then
+    re-propagate it through frame ``end`` (inclusive). ``sam2``: ``SAM2Engine`` keyword options."""
+
+    video: Path
+    sam2: dict[str, Any]
+    frame: int
+    end: int
+    track_id: int
+    label: str | None = None
+    points: np.ndarray | None = None
+    labels: np.ndarray | None = None
+    box: np.ndarray | None = None
+    mask: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Propagated:
+    """A correction job's result for its track at one frame (``obj`` None: the object is not visible)."""
+
+    frame: int
+    track_id: int
+    obj: TrackedObject | None
+
+
+def sam2_options(engine_options: dict[str, Any]) -> dict[str, Any]:
+    """``SAM2Engine`` keyword options from an engine's options (the same model, device and size)."""
+    options = {"model": engine_options.get("sam2", "tiny"), "device": engine_options.get("device", "auto")}
+    options.update({k: engine_options[k] for k in ("image_size", "random_init") if engine_options.get(k) is not None})
+    return options
+
+
+def _device_of(engine: Any, requested: str) -> str:
+    """The device an engine runs on, as far as it tells."""
+    for holder in (getattr(engine, "segmenter", None), engine):
+        device = getattr(holder, "device", None)
+        if device is not None:
+            return str(device)
+    return requested
+
+
+class _Worker(QThread):
+    """A thread running one job; its signals reach the UI thread queued. ``pause``/``resume``/``stop``
+    may be called from any thread."""
+
+    ready = Signal(str)  # the device, once the model is loaded
+    result = Signal(object)  # FrameResult or Propagated
+    failed = Signal(object)  # the exception
+    done = Signal(bool)  # True: ran to the end; False: stopped
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._stopped = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+
+    def run(self) -> None:  # in the worker thread
+        completed = False
+        try:
+            completed = self.work()
+        except Exception as exc:  # every failure becomes a dialog in the UI thread
+            _log.debug("job failed", exc_info=True)
+            self.failed.emit(exc)
+        finally:
+            self.done.emit(completed)
+
+    def work(self) -> bool:
+        raise NotImplementedError
+
+    def proceed(self) -> bool:
+        """Wait while paused; False once stopped."""
+        while not self._running.wait(0.05):
+            if self._stopped.is_set():
+                return False
+        return not self._stopped.is_set()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._running.set()
+
+
+class TrackingWorker(_Worker):
+    def __init__(self, job: TrackingJob) -> None:
+        super().__init__()
+        self.job = job
+
+    def work(self) -> bool:
+        from tracker.engines import build_engine
+        from tracker.video import VideoSource
+
+        job = self.job
+        engine = build_engine(job.engine, **job.options)
+        self.ready.emit(_device_of(engine, job.options.get("device", "auto")))
+        with VideoSource.open(job.video, cache_size=2) as source:
+            if job.restore is not None:
+                frame, objects, next_id = job.restore
+                engine.restore(frame, source[frame], objects, next_id)
+            for result in engine.run(source, job.start, job.end):
+                self.result.emit(result)
+                if not self.proceed():
+                    return False
+        return True
+
+
+class CorrectionWorker(_Worker):
+    def __init__(self, job: CorrectionJob, engines: dict[tuple, Any]) -> None:
+        super().__init__()
+        self.job = job
+        self._engines = engines
+
+    def _engine(self) -> Any:
+        """A SAM2 engine with these options and no objects (built once, then reused)."""
+        from tracker.sam2_engine import SAM2Engine
+
+        key = tuple(sorted(self.job.sam2.items()))
+        engine = self._engines.get(key)
+        if engine is None:
+            engine = self._engines[key] = SAM2Engine(**self.job.sam2)
+        for obj_id in engine.object_ids:
+            engine.remove_object(obj_id)
+        return engine
+
+    def work(self) -> bool:
+        from tracker.object_states import ObjectStateConfig, reported_object
+        from tracker.video import VideoSource
+
+        job, config = self.job, ObjectStateConfig()
+        engine = self._engine()
+        self.ready.emit(str(engine.device))
+
+        def report(frame: int, output: Any) -> TrackedObject | None:
+            obj = None if output is None else reported_object(job.track_id, output, encode_mask(output.mask), config,
+                                                               job.label)
+            self.result.emit(Propagated(frame, job.track_id, obj))
+            return obj
+
+        with VideoSource.open(job.video, cache_size=8) as source:
+            engine.step(job.frame, source[job.frame])
+            report(job.frame, engine.correct(job.track_id, job.frame, points=job.points, labels=job.labels,
+                                             box=job.box, mask=job.mask))
+            if job.end <= job.frame:
+                return True
+            lost = 0
+            for frame, outputs in engine.repropagate_from(job.frame, source.__getitem__, job.end):
+                obj = report(frame, outputs.get(job.track_id))
+                lost = lost + 1 if obj is None or obj.state == ObjectState.LOST else 0
+                if lost > config.max_lost:
+                    break  # SAM2MOT's removal rule: the object is gone
+                if not self.proceed():
+                    return False
+        return True
+
+
+@dataclass
+class _Running:
+    """The job in progress."""
+
+    kind: str  # "tracking" or "correction"
+    worker: _Worker
+    total: int
+    started: float = field(default_factory=time.perf_counter)
+    done: int = 0
+    before: Any = None  # correction: the snapshot its undo restores
+    text: str = ""
+
+
+class TrackingController(QObject):
+    """Starts, pauses, resumes and stops engine jobs, writes their results into the document and
+    reports progress. The single place where the GUI meets the tracking engines."""
+
+    busyChanged = Signal(bool)
+    pausedChanged = Signal(bool)
+    progress = Signal(int, int, float)  # frames done, frames in total, seconds left (-1: unknown)
+    deviceChanged = Signal(str)
+    message = Signal(str)
+    error = Signal(str, object)  # job kind, the exception for the window to explain
+    finished = Signal(str, bool)  # job kind, ran to the end
+
+    def __init__(self, stack: EditStack, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.stack = stack
+        self.doc: Document | None = None
+        self.video: Path | None = None
+        self.sam2: dict[str, Any] = {"model": "tiny", "device": "auto"}
+        """SAM2 options for corrections (a SAM2 run's own options take over)."""
+        self._running: _Running | None = None
+        self._paused = False
+        self._error: BaseException | None = None
+        self._engines: dict[tuple, Any] = {}
+
+    def set_document(self, doc: Document | None, video: Path | None) -> None:
+        self.doc, self.video = doc, video
+        engine = None if doc is None else doc.get_meta("engine")
+        if isinstance(engine, dict) and engine.get("name") in SAM2_ENGINES:
+            self.sam2 = sam2_options(engine.get("options", {}))
+
+    @property
+    def busy(self) -> bool:
+        return self._running is not None
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    # ------------------------------------------------------------------ tracking
+    def start_tracking(self, engine: str, options: dict[str, Any], start: int, end: int) -> bool:
+        """Track frames ``start .. end - 1``, continuing from the stored frame before ``start`` if any."""
+        if not self._can_start():
+            return False
+        doc = self.doc
+        objects = _stored_objects(doc, start - 1) if start > 0 else []
+        restore = (start - 1, objects, doc.next_track_id()) if objects else None
+        with doc.transaction():
+            doc.set_meta("engine", {"name": engine, "options": options})
+            doc.set_meta("tracking", {"start": start, "end": end, "next_frame": start})
+        if engine in SAM2_ENGINES:
+            self.sam2 = sam2_options(options)
+        job = TrackingJob(engine, options, self.video, start, end, restore)
+        self._launch("tracking", TrackingWorker(job), end - start, f"{ENGINE_LABELS.get(engine, engine)}")
+        return True
+
+    def _on_tracked(self, result: FrameResult) -> None:
+        doc = self.doc
+        tracking = doc.get_meta("tracking") or {}
+        with doc.transaction():
+            doc.write_frame(result)
+            doc.set_meta("tracking", {**tracking, "next_frame": result.frame + 1})
+
+    # ------------------------------------------------------------------ corrections
+    def correct(
+        self, frame: int, track_id: int | None, *, points: np.ndarray | None = None, labels: np.ndarray | None = None,
+        box: np.ndarray | None = None,
+    ) -> bool:
+        """Prompt a track (None: a new one) at ``frame`` and re-propagate it forward."""
+        if not self._can_start():
+            return False
+        doc = self.doc
+        new = track_id is None
+        track_id = doc.next_track_id() if new else track_id
+        end = self._propagation_end(frame)
+        job = CorrectionJob(self.video, dict(self.sam2), frame, end, track_id, self._label(track_id), points, labels,
+                            box)
+        before = doc.snapshot(Scope((track_id,), frame, end))
+        text = f"New track {track_id} at frame {frame}" if new else f"Correct track {track_id} from frame {frame}"
+        self._launch("correction", CorrectionWorker(job, self._engines), end - frame + 1, text, before)
+        return True
+
+    def repropagate(self, track_id: int, frame: int) -> bool:
+        """Re-propagate a track from its observation at ``frame`` (its mask, else its box)."""
+        obs = self.doc.observation(track_id, frame) if self.doc is not None else None
+        if obs is None:
+            self.message.emit(f"Track {track_id} has no box at frame {frame}")
+            return False
+        if obs.mask is None:
+            return self.correct(frame, track_id, box=xywh_to_xyxy(obs.box)[0])
+        if not self._can_start():
+            return False
+        end = self._propagation_end(frame)
+        job = CorrectionJob(self.video, dict(self.sam2), frame, end, track_id, self._label(track_id),
+                            mask=decode_mask(obs.mask))
+        before = self.doc.snapshot(Scope((track_id,), frame, end))
+        self._launch("correction", CorrectionWorker(job, self._engines), end - frame + 1,
+                     f"Re-propagate track {track_id} from frame {frame}", before)
+        return True
+
+    def _propagation_end(self, frame: int) -> int:
+        """The last frame a correction re-propagates to: the last annotated frame, else the video's end."""
+        span = self.doc.frame_range()
+        video = self.doc.video
+        last = video.frame_count - 1 if video is not None else frame
+        return span[1] if span is not None and span[1] > frame else last
+
+    def _label(self, track_id: int) -> str | None:
+        track = self.doc.track(track_id)
+        if track is None or track.category_id is None:
+            return None
+        return self.doc.categories().get(track.category_id)
+
+    def _on_propagated(self, item: Propagated) -> None:
+        doc, running = self.doc, self._running
+        prompt_frame = running is not None and item.frame == running.before.scope.start
+        if item.obj is None:
+            if doc.observation(item.track_id, item.frame) is not None:
+                with doc.transaction():
+                    DeleteObservation(item.track_id, item.frame).apply(doc)
+                doc.notify(Scope((item.track_id,), item.frame, item.frame))
+        elif prompt_frame:
+            obj = item.obj
+            with doc.transaction():
+                if doc.track(obj.obj_id) is None:
+                    doc.add_track(obj.obj_id, None if obj.label is None else doc.category_id(obj.label))
+                doc.add_observations([Observation(
+                    frame=item.frame, track_id=obj.obj_id, box=obj.box, score=obj.score, logit=obj.logit,
+                    state=obj.state, source=Source.MANUAL, mask=obj.mask,
+                )])
+                doc.add_events([Event(item.frame, EventKind.PROMPT, obj.obj_id)])
+        else:
+            doc.write_frame(FrameResult(item.frame, [item.obj]))
+
+    # ------------------------------------------------------------------ jobs
+    def _can_start(self) -> bool:
+        if self.doc is None or self.video is None:
+            self.message.emit("Open a video first")
+            return False
+        if self.busy:
+            self.message.emit("Stop the running job first (finished frames are kept)")
+            return False
+        return True
+
+    def _launch(self, kind: str, worker: _Worker, total: int, text: str, before: Any = None) -> None:
+        worker.ready.connect(self.deviceChanged)
+        worker.result.connect(self._on_result)
+        worker.failed.connect(self._on_failed)
+        worker.done.connect(self._on_done)
+        self._running = _Running(kind, worker, max(total, 1), before=before, text=text)
+        self._paused = False
+        self.busyChanged.emit(True)
+        self.progress.emit(0, self._running.total, -1.0)
+        self.message.emit(f"{text}: loading…")
+        worker.start()
+
+    def _on_result(self, result: FrameResult | Propagated) -> None:
+        running = self._running
+        if running is None or self.doc is None:
+            return
+        if isinstance(result, Propagated):
+            self._on_propagated(result)
+        else:
+            self._on_tracked(result)
+        running.done += 1
+        elapsed = time.perf_counter() - running.started
+        left = elapsed / running.done * (running.total - running.done)
+        self.progress.emit(running.done, running.total, left)
+
+    def _on_failed(self, exc: BaseException) -> None:
+        self._error = exc
+
+    def _on_done(self, completed: bool) -> None:
+        running, self._running = self._running, None
+        if running is None:
+            return
+        running.worker.wait()
+        if running.kind == "correction" and running.done and self.doc is not None:
+            after = self.doc.snapshot(running.before.scope)
+            self.stack.record(RecordedChange(running.text, running.before, after))
+        state = "finished" if completed else "failed" if self._error is not None else "stopped"
+        self.message.emit(f"{running.text}: {state} ({running.done} of {running.total} frames)")
+        self._paused = False
+        self.busyChanged.emit(False)
+        self.finished.emit(running.kind, completed)
+        error, self._error = self._error, None
+        if error is not None:
+            self.error.emit(running.kind, error)
+
+    def pause(self) -> None:
+        if self._running is not None and not self._paused:
+            self._running.worker.pause()
+            self._paused = True
+            self.pausedChanged.emit(True)
+
+    def resume(self) -> None:
+        if self._running is not None and self._paused:
+            self._running.worker.resume()
+            self._paused = False
+            self.pausedChanged.emit(False)
+
+    def stop(self) -> None:
+        if self._running is not None:
+            self._running.worker.stop()
+
+    def shutdown(self, timeout_ms: int = STOP_TIMEOUT_MS) -> bool:
+        """Stop the job and wait for its thread; finished frames still queued are written. False: timed out."""
+        running = self._running
+        if running is None:
+            return True
+        running.worker.stop()
+        stopped = running.worker.wait(timeout_ms)
+        if stopped:
+            QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
+        else:
+            _log.warning("the %s job did not stop within %d ms; leaving it to finish", running.kind, timeout_ms)
+            _ORPHANS.append(running.worker)
+        if self._running is running:
+            self._running = None
+            self.busyChanged.emit(False)
+        return stopped
+
+
+def _stored_objects(doc: Document, frame: int) -> list[TrackedObject]:
+    """The project's objects at ``frame`` as an engine reported them (to continue a run)."""
+    names = doc.categories()
+    categories = {t.id: t.category_id for t in doc.tracks()}
+    return [
+        TrackedObject(obs.track_id, obs.box, obs.state, obs.score, obs.logit, obs.mask,
+                      names.get(categories.get(obs.track_id)))
+        for obs in doc.observations_at(frame)
+    ]
+
+
+def describe_devices() -> str:
+    """The best compute device torch can use here, in words."""
+    import torch
+
+    if torch.cuda.is_available():
+        return f"CUDA · {torch.cuda.get_device_name(0)}"
+    if torch.backends.mps.is_available():
+        return "MPS"
+    return "CPU"
+
+
+class DeviceProbe(QThread):
+    """Finds the compute device in the background (importing torch takes seconds)."""
+
+    found = Signal(str)
+
+    def run(self) -> None:
+        try:
+            self.found.emit(describe_devices())
+        except Exception as exc:  # a broken torch install must not take the window down
+            self.found.emit(f"no torch ({type(exc).__name__})")

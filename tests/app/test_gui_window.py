@@ -1,0 +1,203 @@
+"""The main window on a real MOT17 sequence with its imported ground truth: open, seek, ID fixes through
+the actions with undo/redo, refusals, conflicts, export and re-read, layout and recent files."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtWidgets import QInputDialog, QMessageBox  # noqa: E402
+
+from app.document import Document  # noqa: E402
+from app.gui.dialogs import ExportRequest  # noqa: E402
+from app.gui.main_window import MainWindow  # noqa: E402
+from app.gui.project import beside_path, data_path, project_path_for  # noqa: E402
+from exporters import mot  # noqa: E402
+from tracker.results import Event, EventKind  # noqa: E402
+
+SEQUENCE = "mot17-mini/MOT17-09-FRCNN"
+
+
+def make_window(qtbot, tmp_path: Path) -> MainWindow:
+    """A window whose settings and new projects live in ``tmp_path``."""
+    window = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    window.preferences.data_dir = tmp_path / "projects"
+    window.preferences.projects_beside_video = False
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
+@pytest.fixture
+def window(qtbot, tmp_path: Path, shared_data: Path) -> MainWindow:
+    window = make_window(qtbot, tmp_path)
+    sequence = shared_data / SEQUENCE
+    assert window.open_path(sequence)
+    labels = mot.read(sequence, Document.in_memory(window.session.doc.video))
+    assert window.import_document(labels, "gt.txt")
+    qtbot.waitUntil(lambda: window.table.model.rowCount() > 0)
+    return window
+
+
+def _boxes(window: MainWindow, frame: int) -> dict[int, tuple]:
+    return {obs.track_id: obs.box for obs in window.session.doc.observations_at(frame)}
+
+
+def test_window_opens_a_sequence_with_its_ground_truth(window: MainWindow, tmp_path: Path) -> None:
+    doc = window.session.doc
+    assert doc.path.parent == tmp_path / "projects"
+    assert window.playback.frame_count == 4
+    assert len(doc.tracks()) == 13 == window.table.model.rowCount() == len(window.timeline.data.order)
+    assert {o.track_id for o in window.canvas.observations()} == {t.id for t in doc.tracks()}
+    assert window.frame_label.text() == "Frame 0 of 4"
+
+
+def test_window_keyboard_playback_moves_the_frame(qtbot, window: MainWindow) -> None:
+    for key, modifier, frame in ((Qt.Key.Key_Right, Qt.KeyboardModifier.NoModifier, 1),
+                                 (Qt.Key.Key_End, Qt.KeyboardModifier.NoModifier, 3),
+                                 (Qt.Key.Key_Left, Qt.KeyboardModifier.NoModifier, 2),
+                                 (Qt.Key.Key_Home, Qt.KeyboardModifier.NoModifier, 0),
+                                 (Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier, 3)):
+        qtbot.keyClick(window, key, modifier)
+        assert window.frame == frame
+    assert window.slider.value() == 3
+    assert window.timeline._current == 3
+
+
+def test_window_space_plays_to_the_end_and_measures_fps(qtbot, window: MainWindow) -> None:
+    shown, rates = [], []
+    window.playback.frameChanged.connect(shown.append)
+    window.playback.fpsChanged.connect(rates.append)
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert window.playback.playing
+    qtbot.waitUntil(lambda: not window.playback.playing, timeout=5000)
+    assert shown[-1] == 3 and shown == sorted(shown)  # forward only, frames may be skipped, never repeated
+    assert window.frame_field.text() == "3 / 3"
+    assert rates and 0 < rates[-1] < 200  # the status bar's playback fps (30 fps video)
+
+
+def test_window_swap_ids_action_with_undo_and_redo(window: MainWindow) -> None:
+    window.playback.seek(2)
+    a, b = sorted(_boxes(window, 2))[:2]
+    before = {f: _boxes(window, f) for f in range(4)}
+    window.set_selection([a, b])
+    window.act_swap.trigger()
+    after = {f: _boxes(window, f) for f in range(4)}
+    assert after[1] == before[1]  # frames before the current one keep their ids
+    for frame in (2, 3):
+        assert after[frame][a] == before[frame][b] and after[frame][b] == before[frame][a]
+    assert window.stack.count() == 2  # the import, then the swap
+    window.act_undo.trigger()
+    assert {f: _boxes(window, f) for f in range(4)} == before
+    window.act_redo.trigger()
+    assert {f: _boxes(window, f) for f in range(4)} == after
+
+
+def test_window_refused_edit_shows_a_message_not_a_traceback(window: MainWindow, monkeypatch) -> None:
+    shown = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: shown.append((title, text)))
+    first, second = sorted(_boxes(window, 1))[:2]
+    monkeypatch.setattr(QInputDialog, "getInt", lambda *args: (second, True))  # "reassign to an id in use"
+    window.set_selection([first])
+    count = window.stack.count()
+    window.act_reassign.trigger()
+    assert shown and shown[0][0] == "Edit refused" and "both have frame" in shown[0][1]
+    assert window.stack.count() == count
+    assert window.session.doc.track(first) is not None
+
+
+def test_window_split_and_delete_actions_change_the_tracks(window: MainWindow) -> None:
+    window.playback.seek(2)
+    track = sorted(_boxes(window, 2))[0]
+    window.set_selection([track])
+    window.act_split.trigger()
+    new_id = window.selection[0]
+    assert new_id != track
+    assert window.session.doc.track_timeline(new_id).frames.tolist() == [2, 3]
+    window.act_delete_track.trigger()
+    assert window.session.doc.track(new_id) is None
+    window.act_undo.trigger()
+    window.act_undo.trigger()
+    assert window.session.doc.track_timeline(track).frames.tolist() == [0, 1, 2, 3]
+
+
+def test_window_conflict_navigator_jumps_and_selects_both_tracks(window: MainWindow) -> None:
+    doc = window.session.doc
+    a, b, c = sorted(_boxes(window, 0))[:3]
+    doc.add_events([Event(1, EventKind.CONFLICT, a, other_id=b, loser_id=b),
+                    Event(3, EventKind.CONFLICT, c, other_id=a, loser_id=c)])
+    doc.notify()
+    window._apply_changes()
+    window.act_next_conflict.trigger()
+    assert (window.frame, window.selection) == (1, [a, b])
+    window.act_next_conflict.trigger()
+    assert (window.frame, window.selection) == (3, [c, a])
+    window.act_next_conflict.trigger()
+    assert window.frame == 3  # no more conflicts
+    window.act_prev_conflict.trigger()
+    assert (window.frame, window.selection) == (1, [a, b])
+
+
+def test_window_export_then_reread_gives_the_edited_labels(window: MainWindow, tmp_path: Path) -> None:
+    inside = [t for t, (x, y, w, h) in _boxes(window, 1).items() if min(x, y) >= 0 and x + w <= 1920 and y + h <= 1080]
+    a, b = inside[:2]
+    window.playback.seek(1)
+    window.set_selection([a, b])
+    window.act_swap.trigger()
+    out = tmp_path / "MOT17-09-edited"
+    assert window.export(ExportRequest(mot, out, None, None, None))
+    reread = mot.read(out)
+    for frame in range(4):
+        boxes = {o.track_id: o.box for o in reread.observations_at(frame)}
+        assert boxes.keys() == _boxes(window, frame).keys()
+        for track in (a, b):
+            assert boxes[track] == pytest.approx(_boxes(window, frame)[track])
+    assert reread.observation(a, 1).box == pytest.approx(window.session.doc.observation(b, 0).box, abs=5)
+
+
+def test_window_layout_and_recent_files_persist(qtbot, tmp_path: Path, shared_data: Path) -> None:
+    window = make_window(qtbot, tmp_path)
+    window.open_path(shared_data / SEQUENCE)
+    project = window.session.doc.path
+    window.resize(701, 523)
+    window.timeline_dock.hide()
+    window.close()
+    again = make_window(qtbot, tmp_path)
+    assert (again.width(), again.height()) == (701, 523)
+    assert not again.timeline_dock.isVisible()
+    assert again.preferences.recent[0] == str(project)
+    again.recent_menu.actions()[0].trigger()
+    assert again.session.doc.path == project  # reopening the video's project, not a new one
+    again.close()
+
+
+def test_project_location_beside_the_video_or_in_the_data_folder(tmp_path: Path) -> None:
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"")
+    data = tmp_path / "data"
+    assert project_path_for(video, data) == beside_path(video) == tmp_path / "clip.masklet"
+    assert project_path_for(video, data, beside=False) == data_path(video, data)
+    assert data_path(video, data) != data_path(tmp_path / "other" / "clip.mp4", data)
+    beside_path(video).write_bytes(b"not a project")  # someone else's file: never reused, never replaced
+    assert project_path_for(video, data) == data_path(video, data)
+
+
+def test_project_moved_with_its_video_is_reopened(qtbot, tmp_path: Path, shared_data: Path) -> None:
+    first = tmp_path / "a"
+    first.mkdir()
+    video = first / "highway.mp4"
+    shutil.copy(shared_data / "highway" / "highway.mp4", video)
+    window = make_window(qtbot, tmp_path)
+    window.preferences.projects_beside_video = True
+    assert window.open_path(video) and window.session.created
+    window.close_session()
+    moved = tmp_path / "b"
+    first.rename(moved)
+    assert project_path_for(moved / "highway.mp4", tmp_path / "projects") == moved / "highway.masklet"
+    assert window.open_path(moved / "highway.mp4") and not window.session.created
+    window.close()

@@ -1,0 +1,208 @@
+"""Engines in the GUI's background worker: real ByteTrack and a random-init SAM2MOT fill the document,
+pause/resume/stop keep finished frames, prompts re-propagate with undo, errors become explanations,
+and the window closes cleanly mid-run."""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QSettings  # noqa: E402
+
+from app.document import Document, Source  # noqa: E402
+from PySide6.QtWidgets import QDialog, QFileDialog  # noqa: E402
+
+from app.gui import main_window  # noqa: E402
+from app.gui.dialogs import RunDialog  # noqa: E402
+from app.gui.errors import Remedy, explain  # noqa: E402
+from app.gui.main_window import MainWindow  # noqa: E402
+from app.gui.tracking_worker import TrackingController  # noqa: E402
+from app.gui.undo import EditStack  # noqa: E402
+from tracker.errors import CheckpointError, DetectorError, VideoError  # noqa: E402
+from tracker.results import EventKind  # noqa: E402
+from tracker.video import VideoSource  # noqa: E402
+
+pytestmark = pytest.mark.slow
+TIMEOUT_MS = 180_000
+SAM2_TEST = {"model": "tiny", "device": "cpu", "random_init": True, "image_size": 128}
+
+
+@pytest.fixture
+def highway(shared_data: Path) -> Path:
+    return shared_data / "highway" / "highway.mp4"
+
+
+def make_controller(qtbot, video: Path) -> tuple[TrackingController, Document, list]:
+    """A controller on an in-memory project of ``video``; the list collects (kind, error) reports."""
+    with VideoSource.open(video) as source:
+        doc = Document.in_memory(source.info())
+    stack = EditStack(lambda exc: pytest.fail(f"edit refused: {exc}"))
+    stack.set_document(doc)
+    controller = TrackingController(stack)
+    controller.set_document(doc, video)
+    reported: list = []
+    controller.error.connect(lambda kind, exc: reported.append((kind, exc)))
+    return controller, doc, reported
+
+
+def make_window(qtbot, tmp_path: Path) -> MainWindow:
+    window = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    window.preferences.data_dir = tmp_path
+    window.preferences.projects_beside_video = False
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
+def wait_idle(qtbot, controller: TrackingController) -> None:
+    qtbot.waitUntil(lambda: not controller.busy, timeout=TIMEOUT_MS)
+
+
+def test_gui_worker_bytetrack_fills_the_document_and_continues(qtbot, highway: Path,
+                                                               openvino_detector_path: Path) -> None:
+    controller, doc, reported = make_controller(qtbot, highway)
+    finished, progress = [], []
+    controller.finished.connect(lambda kind, completed: finished.append((kind, completed)))
+    controller.progress.connect(lambda done, total, left: progress.append((done, total)))
+    options = {"detector": str(openvino_detector_path), "device": "cpu"}
+    assert controller.start_tracking("bytetrack", options, 0, 5)
+    assert not controller.start_tracking("bytetrack", options, 0, 5)  # one job at a time
+    wait_idle(qtbot, controller)
+    assert reported == [] and finished == [("tracking", True)]
+    assert progress[-1] == (5, 5)
+    assert doc.frame_range() == (0, 4)
+    assert len(doc.observations_at(4)) >= 2  # cars on the motorway
+    assert doc.get_meta("tracking") == {"start": 0, "end": 5, "next_frame": 5}
+    assert doc.get_meta("engine")["name"] == "bytetrack"
+    before = {o.track_id for o in doc.observations_at(4)}
+    assert controller.start_tracking("bytetrack", options, 5, 8)  # continues from the stored frame 4
+    wait_idle(qtbot, controller)
+    assert doc.frame_range() == (0, 7)
+    assert before & {o.track_id for o in doc.observations_at(5)}  # identities carry over
+
+
+def test_gui_worker_random_sam2mot_stores_masks_states_and_events(qtbot, highway: Path,
+                                                                  openvino_detector_path: Path) -> None:
+    controller, doc, reported = make_controller(qtbot, highway)
+    options = {"detector": str(openvino_detector_path), "device": "cpu", "random_init": True, "image_size": 128}
+    assert controller.start_tracking("sam2mot", options, 0, 5)
+    wait_idle(qtbot, controller)
+    assert reported == []
+    observations = list(doc.iter_observations())
+    assert {o.frame for o in observations} == set(range(5))
+    assert all(o.mask is not None and o.logit is not None for o in observations)
+    assert doc.events(kind=EventKind.ADDED)
+    assert controller.sam2 == SAM2_TEST | {"model": "tiny"}  # corrections use the run's SAM2
+
+
+def test_gui_worker_pause_resume_and_stop_keep_finished_frames(qtbot, highway: Path,
+                                                               openvino_detector_path: Path) -> None:
+    controller, doc, _ = make_controller(qtbot, highway)
+    finished = []
+    controller.finished.connect(lambda kind, completed: finished.append(completed))
+    done = []
+    controller.progress.connect(lambda count, total, left: done.append(count))
+    controller.start_tracking("bytetrack", {"detector": str(openvino_detector_path), "device": "cpu"}, 0, 200)
+    qtbot.waitUntil(lambda: done and done[-1] >= 2, timeout=TIMEOUT_MS)
+    controller.pause()
+    assert controller.paused
+    qtbot.wait(300)  # a frame in flight may still arrive
+    paused_at = done[-1]
+    qtbot.wait(700)
+    assert done[-1] == paused_at
+    controller.resume()
+    qtbot.waitUntil(lambda: done[-1] > paused_at, timeout=TIMEOUT_MS)
+    controller.stop()
+    wait_idle(qtbot, controller)
+    assert finished == [False]
+    last = done[-1]
+    assert doc.frame_range() == (0, last - 1)
+    assert doc.get_meta("tracking")["next_frame"] == last
+
+
+def test_gui_worker_prompt_creates_a_track_and_is_undoable(qtbot, shared_data: Path) -> None:
+    controller, doc, reported = make_controller(qtbot, shared_data / "mot17-mini" / "MOT17-09-FRCNN")
+    controller.sam2 = dict(SAM2_TEST)
+    assert controller.correct(1, None, box=[700.0, 400.0, 900.0, 800.0])
+    wait_idle(qtbot, controller)
+    assert reported == []
+    track = doc.tracks()[0].id
+    prompt = doc.observation(track, 1)
+    assert prompt is not None and prompt.source == Source.MANUAL and prompt.mask is not None
+    assert [e.kind for e in doc.events()] == [EventKind.PROMPT]
+    frames = doc.track_timeline(track).frames.tolist()
+    assert frames[0] == 1 and set(frames) <= {1, 2, 3}  # re-propagated forward, never backward
+    stack = controller.stack
+    assert stack.count() == 1 and stack.undoText().startswith("New track")
+    stack.undo()
+    assert doc.track(track) is None and doc.events() == []
+    stack.redo()
+    assert doc.track_timeline(track).frames.tolist() == frames
+
+
+def test_gui_worker_missing_checkpoint_is_reported_with_a_remedy(qtbot, highway: Path) -> None:
+    controller, doc, reported = make_controller(qtbot, highway)
+    assert controller.start_tracking("sam2mot", {"sam2": "/nowhere/sam2.1_hiera_tiny.pt", "device": "cpu"}, 0, 5)
+    wait_idle(qtbot, controller)
+    [(kind, exc)] = reported
+    assert kind == "tracking" and isinstance(exc, CheckpointError)
+    assert explain(exc).remedy is Remedy.CHOOSE_CHECKPOINT
+    assert doc.observation_count() == 0
+
+
+def test_gui_window_run_error_offers_a_way_forward(qtbot, tmp_path: Path, highway: Path,
+                                                   openvino_detector_path: Path, monkeypatch) -> None:
+    """A missing detector becomes a dialog whose "Choose detector…" reruns the same frames with the chosen file."""
+    shown = []
+    monkeypatch.setattr(main_window, "show_error", lambda parent, exc: shown.append(exc) or Remedy.CHOOSE_DETECTOR)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args: (str(openvino_detector_path), ""))
+    monkeypatch.setattr(RunDialog, "exec", lambda self: QDialog.DialogCode.Accepted)
+    monkeypatch.setattr(RunDialog, "frame_range", lambda self: (0, 3))
+    window = make_window(qtbot, tmp_path)
+    window.preferences.run_options = {"detector": "/nowhere/weights.pt", "device": "cpu"}
+    assert window.open_path(highway)
+    window.run_actions["bytetrack"].trigger()
+    doc = window.session.doc
+    qtbot.waitUntil(lambda: doc.frame_range() == (0, 2) and not window.tracking.busy, timeout=TIMEOUT_MS)
+    [error] = shown
+    assert isinstance(error, DetectorError) and "/nowhere/weights.pt" in str(error)
+    assert doc.get_meta("engine")["options"]["detector"] == str(openvino_detector_path)
+    window.close()
+
+
+def test_gui_errors_explain_memory_video_and_unexpected_failures() -> None:
+    oom = explain(RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"))
+    assert oom.title == "Out of GPU memory" and "smaller SAM2 model" in oom.advice
+    video = explain(VideoError("/data/clip.mp4: cannot be opened as a video"))
+    assert video.remedy is Remedy.OPEN_VIDEO and "/data/clip.mp4" in video.text
+    try:
+        raise KeyError("boom")
+    except KeyError as exc:
+        unexpected = explain(exc)
+    assert unexpected.title == "Unexpected error" and "Traceback" in unexpected.details
+
+
+def test_gui_window_closes_cleanly_mid_run(qtbot, tmp_path: Path, highway: Path, openvino_detector_path: Path,
+                                           monkeypatch) -> None:
+    shown = []
+    monkeypatch.setattr(main_window, "show_error", lambda parent, exc: shown.append(exc) or Remedy.NONE)
+    window = make_window(qtbot, tmp_path)
+    assert window.open_path(highway)
+    project = window.session.doc.path
+    done = []
+    window.tracking.progress.connect(lambda count, total, left: done.append(count))
+    window.tracking.start_tracking("bytetrack", {"detector": str(openvino_detector_path), "device": "cpu"}, 0, 249)
+    qtbot.waitUntil(lambda: done and done[-1] >= 2, timeout=TIMEOUT_MS)
+    assert window.progress.isVisible() and not window.run_actions["bytetrack"].isEnabled()
+    begin = time.perf_counter()
+    window.close()
+    assert time.perf_counter() - begin < 10
+    assert not window.tracking.busy and window.session is None and shown == []
+    with Document.open(project) as doc:
+        next_frame = doc.get_meta("tracking")["next_frame"]
+        assert next_frame >= done[-1] >= 2
+        assert doc.frame_range() == (0, next_frame - 1)  # every finished frame is in the project

@@ -1,0 +1,181 @@
+"""The timeline: run-length lanes, worst state per pixel column, hit-testing, clicks, sorting, conflicts."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QColor, QImage, QPainter
+
+from app.document import Document, Observation, Source, Timeline
+from tracker.results import Event, EventKind, ObjectState
+from widgets.style import CONFLICT_COLOR, STATE_COLORS
+from widgets.timeline import Lane, TimelineData, TimelineWidget, runs_of
+
+R, P, S, L = (int(s) for s in ObjectState)
+
+
+def _lane(track_id: int, frames: list[int], states: list[int], manual: list[bool] | None = None) -> Lane:
+    manual = manual if manual is not None else [False] * len(frames)
+    return Lane.build(track_id, "#ff0000", Timeline(np.array(frames), np.array(states, np.int8), np.array(manual)))
+
+
+def test_runs_of_merges_consecutive_frames_of_equal_state() -> None:
+    starts, ends, values = runs_of(np.array([0, 1, 2, 3, 7, 8, 9]), np.array([R, R, P, P, P, P, L], np.int8))
+    assert starts.tolist() == [0, 2, 7, 9]
+    assert ends.tolist() == [2, 4, 9, 10]  # half-open; the gap 4..6 breaks the run of P
+    assert values.tolist() == [R, P, P, L]
+
+
+def test_lane_keeps_manual_frames_as_runs() -> None:
+    lane = _lane(5, [10, 11, 12, 13], [R, R, R, R], [False, True, True, False])
+    assert (lane.starts.tolist(), lane.ends.tolist()) == ([10], [14])
+    assert (lane.manual_starts.tolist(), lane.manual_ends.tolist()) == ([11], [13])
+    assert lane.first_frame == 10
+
+
+def test_columns_show_the_worst_state_where_frames_share_a_pixel() -> None:
+    data = TimelineData()
+    data.set_lanes([_lane(1, list(range(8)), [R, R, R, L, R, R, P, P], [False] * 7 + [True])])
+    states, manual = data.columns(range(0, 1), 0.0, 0.5, 4)  # two frames per pixel column
+    assert states[0].tolist() == [R, L, R, P]
+    assert manual[0].tolist() == [False, False, False, True]
+    states, _ = data.columns(range(0, 1), 0.0, 2.0, 20)  # two pixels per frame; nothing after frame 7
+    assert states[0, :16].tolist() == [R] * 6 + [L] * 2 + [R] * 4 + [P] * 4
+    assert (states[0, 16:] == -1).all()
+
+
+def test_columns_cover_only_the_visible_frame_range() -> None:
+    data = TimelineData()
+    data.set_lanes([_lane(1, [0, 1, 2], [L, L, L]), _lane(2, [100, 101], [P, P])])
+    states, _ = data.columns(range(0, 2), 50.0, 1.0, 60)
+    assert (states[0] == -1).all()
+    assert states[1, 50:52].tolist() == [P, P] and (states[1, :50] == -1).all()
+
+
+def test_sort_orders_lanes_by_first_frame_id_or_conflicts() -> None:
+    data = TimelineData()
+    data.set_lanes([_lane(1, [50], [R]), _lane(2, [0], [R]), _lane(3, [20], [R])])
+    data.set_conflicts([(60, 3, 1), (61, 3, 2)])
+    assert data.order == [2, 3, 1]
+    data.set_sort("id")
+    assert data.order == [1, 2, 3]
+    data.set_sort("conflicts")
+    assert data.order == [3, 1, 2]
+    assert data.rows_of(np.array([1, 3, 99])).tolist() == [1, 0, -1]
+    with pytest.raises(ValueError):
+        data.set_sort("colour")
+
+
+@pytest.fixture
+def timeline(qtbot) -> TimelineWidget:
+    widget = TimelineWidget()
+    qtbot.addWidget(widget)
+    widget.resize(TimelineWidget.LABEL_WIDTH + 400 + 20, TimelineWidget.HEADER_HEIGHT + 10 * TimelineWidget.LANE_HEIGHT)
+    widget.data.set_sort("id")
+    widget.data.set_lanes([_lane(t, list(range(100)), [R] * 100) for t in (4, 7, 9)])
+    widget.set_frame_count(100)
+    widget.show()
+    return widget
+
+
+def test_hit_test_maps_a_point_to_frame_and_track(timeline: TimelineWidget) -> None:
+    ppf = timeline.px_per_frame()
+    x = round(timeline.LABEL_WIDTH + 37.5 * ppf)
+    y = timeline.HEADER_HEIGHT + timeline.LANE_HEIGHT + timeline.LANE_HEIGHT // 2
+    assert timeline.hit_test(QPoint(x, y)) == (37, 7)
+    assert timeline.hit_test(QPoint(x, 2)) == (37, None)  # the ruler
+    below = timeline.HEADER_HEIGHT + 5 * timeline.LANE_HEIGHT
+    assert timeline.hit_test(QPoint(x, below)) == (37, None)  # under the last lane
+
+
+def test_hit_test_follows_zoom_and_scroll(timeline: TimelineWidget) -> None:
+    timeline.zoom_by(8.0, timeline.LABEL_WIDTH)
+    timeline.horizontalScrollBar().setValue(40)
+    frame, track = timeline.hit_test(QPoint(timeline.LABEL_WIDTH + 1, timeline.HEADER_HEIGHT + 1))
+    assert (frame, track) == (40, 4)
+
+
+def test_click_seeks_and_selects(qtbot, timeline: TimelineWidget) -> None:
+    x = round(timeline.LABEL_WIDTH + 60.5 * timeline.px_per_frame())
+    y = timeline.HEADER_HEIGHT + 2 * timeline.LANE_HEIGHT + 3
+    frames, selections = [], []
+    timeline.frameRequested.connect(frames.append)
+    timeline.tracksSelected.connect(selections.append)
+    qtbot.mouseClick(timeline.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, y))
+    assert frames == [60]
+    assert selections == [[9]]
+
+
+def _render(widget: TimelineWidget) -> QImage:
+    image = QImage(widget.viewport().size(), QImage.Format.Format_RGB32)
+    painter = QPainter(image)
+    widget.paint(painter, image.width(), image.height())
+    painter.end()
+    return image
+
+
+def test_paint_colours_lanes_by_state_and_links_conflicts(timeline: TimelineWidget) -> None:
+    timeline.data.set_lanes([_lane(7, list(range(100)), [S] * 100)])
+    timeline.data.set_conflicts([(80, 4, 9)])
+    image = _render(timeline)
+    ppf = timeline.px_per_frame()
+    lane_y = lambda row: timeline.HEADER_HEIGHT + row * timeline.LANE_HEIGHT + timeline.LANE_HEIGHT // 2  # noqa: E731
+    assert QColor(image.pixel(timeline.LABEL_WIDTH + 10, lane_y(0))) == QColor(STATE_COLORS[ObjectState.RELIABLE])
+    assert QColor(image.pixel(timeline.LABEL_WIDTH + 10, lane_y(1))) == QColor(STATE_COLORS[ObjectState.SUSPICIOUS])
+    x = round(timeline.LABEL_WIDTH + 80.5 * ppf)
+    assert QColor(image.pixel(x, lane_y(1))) == QColor(CONFLICT_COLOR)  # the link crosses track 7's lane
+
+
+def test_load_reads_lanes_manual_frames_and_conflicts_from_a_document(qtbot) -> None:
+    doc = Document.in_memory()
+    doc.add_observations(
+        [Observation(frame=f, track_id=1, box=(0, 0, 5, 5), state=ObjectState.PENDING) for f in range(5)]
+        + [Observation(frame=3, track_id=2, box=(0, 0, 5, 5), source=Source.MANUAL)]
+    )
+    doc.add_events([Event(3, EventKind.CONFLICT, 1, other_id=2, loser_id=2)])
+    widget = TimelineWidget()
+    qtbot.addWidget(widget)
+    widget.load(doc)
+    assert widget.data.order == [1, 2]
+    assert widget.data.lanes[1].states.tolist() == [P]
+    assert widget.data.lanes[2].manual_starts.tolist() == [3]
+    assert widget.data.conflicts.tolist() == [[3, 1, 2]]
+    doc.add_observations([Observation(frame=9, track_id=2, box=(0, 0, 5, 5), state=ObjectState.LOST)])
+    widget.load(doc, [2])
+    assert widget.data.lanes[2].ends.tolist() == [4, 10]
+
+
+def test_repaint_stays_fast_with_500_tracks_of_20000_frames(qtbot) -> None:
+    from app.benchmarks.gui import synthetic_conflicts, synthetic_timelines
+
+    timelines = synthetic_timelines(500, 20_000)
+    widget = TimelineWidget()
+    qtbot.addWidget(widget)
+    widget.resize(1600, 420)
+    widget.data.set_lanes([Lane.build(i, "#ff8800", t) for i, t in enumerate(timelines, 1)])
+    widget.data.set_conflicts(synthetic_conflicts(timelines, 1000))
+    widget.set_frame_count(20_000)
+    _render(widget)
+    times = []
+    for row in range(0, 400, 40):
+        widget.verticalScrollBar().setValue(row * widget.LANE_HEIGHT)
+        begin = time.perf_counter()
+        _render(widget)
+        times.append(time.perf_counter() - begin)
+    assert np.median(times) < 0.040  # 16 ms on a free core (see `masklet bench gui`); CI cores are shared
+
+
+def test_selecting_a_track_scrolls_its_lane_into_view(qtbot) -> None:
+    widget = TimelineWidget()
+    qtbot.addWidget(widget)
+    widget.resize(400, TimelineWidget.HEADER_HEIGHT + 5 * TimelineWidget.LANE_HEIGHT)
+    widget.show()
+    widget.data.set_lanes([_lane(t, [t], [R]) for t in range(1, 41)])
+    widget.set_frame_count(50)
+    widget.set_selection([30])
+    lane = TimelineWidget.LANE_HEIGHT
+    shown = [widget.data.order[widget.row_at(widget.HEADER_HEIGHT + i * lane + 1)] for i in range(5)]
+    assert 30 in shown[1:4]  # not at an edge
+    assert widget.verticalScrollBar().value() % lane == 0  # whole lanes, none cut at the top

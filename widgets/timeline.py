@@ -1,0 +1,490 @@
+"""The track timeline: one lane per track, each frame coloured by its state.
+
+Painting is virtualised. When the data changes, each lane's frames are precomputed as runs of equal
+state (numpy arrays). A paint takes only the visible lanes and the runs inside the visible frame
+range, turns them into one state per pixel column with numpy (the worst state wins where several
+frames share a column) and blits the lanes as one image, so its cost depends on the widget's size,
+not on the number of tracks or frames. Conflicts are drawn as links between the two tracks' lanes.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QLineF, QPoint, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QResizeEvent, QWheelEvent
+from PySide6.QtWidgets import QAbstractScrollArea, QWidget
+
+from app.document import Document, Timeline
+from tracker.results import EventKind, ObjectState
+from widgets.style import CONFLICT_COLOR, CURSOR_COLOR, MANUAL_COLOR, STATE_COLORS, argb
+
+SORT_KEYS = ("first", "id", "conflicts")
+"""Lane orders: by first frame, by track id, by number of conflicts (most first)."""
+
+_EMPTY = np.zeros(0, np.int64)
+
+
+def runs_of(frames: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Half-open runs ``[start, end)`` of consecutive frames with equal values, and each run's value."""
+    if frames.size == 0:
+        return _EMPTY, _EMPTY, np.zeros(0, values.dtype)
+    breaks = np.flatnonzero((np.diff(frames) != 1) | (np.diff(values) != 0)) + 1
+    firsts = np.concatenate(([0], breaks))
+    lasts = np.concatenate((breaks - 1, [frames.size - 1]))
+    return frames[firsts], frames[lasts] + 1, values[firsts]
+
+
+@dataclass(frozen=True, slots=True)
+class Lane:
+    """One track's timeline as runs: state runs and runs of hand-edited frames."""
+
+    track_id: int
+    color: str
+    starts: np.ndarray
+    ends: np.ndarray
+    states: np.ndarray
+    manual_starts: np.ndarray
+    manual_ends: np.ndarray
+
+    @classmethod
+    def build(cls, track_id: int, color: str, timeline: Timeline) -> Lane:
+        starts, ends, states = runs_of(timeline.frames, timeline.states)
+        manual = timeline.frames[timeline.manual]
+        manual_starts, manual_ends, _ = runs_of(manual, np.zeros(manual.size, np.int8))
+        return cls(track_id, color, starts, ends, states, manual_starts, manual_ends)
+
+    @property
+    def first_frame(self) -> int:
+        return int(self.starts[0]) if self.starts.size else -1
+
+
+def _visible(starts: np.ndarray, ends: np.ndarray, lo: float, hi: float) -> slice:
+    """The runs that overlap frames ``[lo, hi)`` (runs are sorted and disjoint)."""
+    return slice(int(np.searchsorted(ends, lo, side="right")), int(np.searchsorted(starts, hi, side="left")))
+
+
+def _coverage(lanes: np.ndarray, c0: np.ndarray, c1: np.ndarray, n_lanes: int, width: int) -> np.ndarray:
+    """``(n_lanes, width)`` bool: which pixel columns the column spans ``[c0, c1)`` of each lane cover."""
+    stride = width + 1
+    size = n_lanes * stride
+    diff = np.bincount(lanes * stride + c0, minlength=size) - np.bincount(lanes * stride + c1, minlength=size)
+    return np.cumsum(diff.reshape(n_lanes, stride), axis=1)[:, :width] > 0
+
+
+class TimelineData:
+    """The lanes, their display order and the conflict links (no Qt, no document)."""
+
+    def __init__(self) -> None:
+        self.frame_count = 0
+        self.sort_key = "first"
+        self.lanes: dict[int, Lane] = {}
+        self.order: list[int] = []
+        """Track ids, top lane first."""
+        self.conflicts = np.zeros((0, 3), np.int64)
+        """Rows ``(frame, track_a, track_b)`` sorted by frame."""
+        self.conflict_counts: dict[int, int] = {}
+        self._ids_sorted = _EMPTY
+        self._rows_sorted = _EMPTY
+
+    def set_lanes(self, lanes: Iterable[Lane], removed: Iterable[int] = (), *, replace: bool = False) -> None:
+        """Add or replace lanes (``replace``: drop every other lane) and drop the ``removed`` ones."""
+        if replace:
+            self.lanes = {}
+        for track_id in removed:
+            self.lanes.pop(track_id, None)
+        self.lanes.update((lane.track_id, lane) for lane in lanes)
+        self._sort()
+
+    def set_conflicts(self, rows: Iterable[tuple[int, int, int]]) -> None:
+        """Conflicts as ``(frame, track_a, track_b)``."""
+        self.conflicts = np.array(sorted(rows), np.int64).reshape(-1, 3)
+        ids, counts = np.unique(self.conflicts[:, 1:], return_counts=True)
+        self.conflict_counts = dict(zip(ids.tolist(), counts.tolist(), strict=True))
+        self._sort()
+
+    def set_sort(self, key: str) -> None:
+        if key not in SORT_KEYS:
+            raise ValueError(f"sort key must be one of {SORT_KEYS}, not {key!r}")
+        self.sort_key = key
+        self._sort()
+
+    def _sort(self) -> None:
+        lanes = self.lanes.values()
+        if self.sort_key == "first":
+            ordered = sorted(lanes, key=lambda lane: (lane.first_frame, lane.track_id))
+        elif self.sort_key == "conflicts":
+            ordered = sorted(lanes, key=lambda lane: (-self.conflict_counts.get(lane.track_id, 0), lane.track_id))
+        else:
+            ordered = sorted(lanes, key=lambda lane: lane.track_id)
+        self.order = [lane.track_id for lane in ordered]
+        ids = np.array(self.order, np.int64)
+        by_id = np.argsort(ids)
+        self._ids_sorted, self._rows_sorted = ids[by_id], by_id
+
+    def rows_of(self, track_ids: np.ndarray) -> np.ndarray:
+        """Each track's lane row, -1 for tracks without a lane."""
+        track_ids = np.asarray(track_ids, np.int64)
+        if self._ids_sorted.size == 0:
+            return np.full(track_ids.shape, -1, np.int64)
+        at = np.clip(np.searchsorted(self._ids_sorted, track_ids), 0, self._ids_sorted.size - 1)
+        return np.where(self._ids_sorted[at] == track_ids, self._rows_sorted[at], -1)
+
+    def columns(
+        self, rows: range, first_frame: float, px_per_frame: float, width: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per pixel column of the lanes in ``rows``: the worst state (-1: no frame) and whether a frame
+        was edited by hand. Column ``x`` shows frames ``[first + x / ppf, first + (x + 1) / ppf)``."""
+        ids = self.order[rows.start:rows.stop]
+        last_frame = first_frame + width / px_per_frame
+        lane_index, c0, c1, states, manual_lane, m0, m1 = [], [], [], [], [], [], []
+        for i, track_id in enumerate(ids):
+            lane = self.lanes[track_id]
+            part = _visible(lane.starts, lane.ends, first_frame, last_frame)
+            lane_index.append(np.full(part.stop - part.start, i, np.int64))
+            c0.append(lane.starts[part])
+            c1.append(lane.ends[part])
+            states.append(lane.states[part])
+            part = _visible(lane.manual_starts, lane.manual_ends, first_frame, last_frame)
+            manual_lane.append(np.full(part.stop - part.start, i, np.int64))
+            m0.append(lane.manual_starts[part])
+            m1.append(lane.manual_ends[part])
+        n = len(ids)
+        out = np.full((n, width), -1, np.int8)
+        manual = np.zeros((n, width), bool)
+        if n == 0 or width <= 0:
+            return out, manual
+        lanes, x0, x1 = self._spans(lane_index, c0, c1, first_frame, px_per_frame, width)
+        state = np.concatenate(states)
+        for value in sorted(ObjectState):  # ascending: a worse state overwrites a better one
+            pick = state == value
+            if pick.any():
+                out[_coverage(lanes[pick], x0[pick], x1[pick], n, width)] = value
+        lanes, x0, x1 = self._spans(manual_lane, m0, m1, first_frame, px_per_frame, width)
+        if lanes.size:
+            manual = _coverage(lanes, x0, x1, n, width)
+        return out, manual
+
+    @staticmethod
+    def _spans(
+        lane_index: list[np.ndarray], starts: list[np.ndarray], ends: list[np.ndarray],
+        first_frame: float, px_per_frame: float, width: int,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Frame runs → pixel column spans ``[x0, x1)``, at least one column wide, clipped to the view."""
+        x0 = np.floor((np.concatenate(starts) - first_frame) * px_per_frame).astype(np.int64)
+        x1 = np.maximum(np.ceil((np.concatenate(ends) - first_frame) * px_per_frame).astype(np.int64), x0 + 1)
+        return np.concatenate(lane_index), np.clip(x0, 0, width), np.clip(x1, 0, width)
+
+
+def load_lanes(doc: Document, track_ids: Iterable[int] | None = None) -> tuple[list[Lane], list[int]]:
+    """Lanes of the given tracks (every track when None) and the ids of those that no longer exist."""
+    if track_ids is None:
+        tracks = doc.tracks()
+        return [Lane.build(t.id, t.color, doc.track_timeline(t.id)) for t in tracks], []
+    lanes, removed = [], []
+    for track_id in track_ids:
+        track = doc.track(track_id)
+        if track is None:
+            removed.append(track_id)
+        else:
+            lanes.append(Lane.build(track.id, track.color, doc.track_timeline(track.id)))
+    return lanes, removed
+
+
+def conflict_rows(doc: Document) -> list[tuple[int, int, int]]:
+    """Every conflict event of a document as ``(frame, track_a, track_b)``."""
+    return [
+        (e.frame, e.track_id, e.other_id) for e in doc.events(kind=EventKind.CONFLICT) if e.other_id is not None
+    ]
+
+
+class TimelineWidget(QAbstractScrollArea):
+    """Lanes of tracks over frames. Click: seek and select; Ctrl+wheel: zoom; Shift+wheel: scroll in time."""
+
+    frameRequested = Signal(int)
+    tracksSelected = Signal(list)
+
+    LANE_HEIGHT = 18
+    LABEL_WIDTH = 64
+    HEADER_HEIGHT = 20
+    MAX_PX_PER_FRAME = 24.0
+    BACKGROUND = "#0d1117"
+    LANE_BACKGROUNDS = ("#161b22", "#1a1f27")
+    SELECTED_BACKGROUND = "#1f3350"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.data = TimelineData()
+        self._current = 0
+        self._selection: set[int] = set()
+        self._zoom: float | None = None
+        """Pixels per frame; None: the whole video fits the width."""
+        self._lut = np.array([0] + [argb(STATE_COLORS[s]) for s in sorted(ObjectState)], np.uint32)
+        self._backgrounds = np.array([argb(c) for c in (*self.LANE_BACKGROUNDS, self.SELECTED_BACKGROUND)], np.uint32)
+        self._manual = np.uint32(argb(MANUAL_COLOR))
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.horizontalScrollBar().valueChanged.connect(self.viewport().update)
+        self.verticalScrollBar().valueChanged.connect(self.viewport().update)
+        self.verticalScrollBar().setSingleStep(self.LANE_HEIGHT)
+        self.setMinimumHeight(self.HEADER_HEIGHT + 3 * self.LANE_HEIGHT)
+        self.setMouseTracking(True)
+
+    # ------------------------------------------------------------------ data
+    def load(self, doc: Document, track_ids: Iterable[int] | None = None) -> None:
+        """Reload every lane (``track_ids=None``) or only the given tracks' lanes, and the conflicts."""
+        video = doc.video
+        lanes, removed = load_lanes(doc, track_ids)
+        self.data.set_lanes(lanes, removed, replace=track_ids is None)
+        self.data.set_conflicts(conflict_rows(doc))
+        span = doc.frame_range()
+        self.set_frame_count(max(video.frame_count if video else 0, span[1] + 1 if span else 0))
+
+    def set_frame_count(self, frame_count: int) -> None:
+        self.data.frame_count = frame_count
+        self._update_scrollbars()
+        self.viewport().update()
+
+    def set_current_frame(self, frame: int) -> None:
+        """Move the cursor, scrolling to keep it in view."""
+        self._current = frame
+        first, visible = self.first_frame(), self.visible_frames()
+        if not first <= frame < first + visible:
+            self.horizontalScrollBar().setValue(int(frame - visible * 0.1))
+        self.viewport().update()
+
+    def set_selection(self, track_ids: Iterable[int]) -> None:
+        """Highlight these tracks' lanes, scrolling the first one into view."""
+        track_ids = list(track_ids)
+        self._selection = set(track_ids)
+        rows = self.data.rows_of(np.array(track_ids[:1], np.int64))
+        if rows.size and rows[0] >= 0:
+            top = int(rows[0]) * self.LANE_HEIGHT
+            bar, content = self.verticalScrollBar(), self.viewport().height() - self.HEADER_HEIGHT
+            if not bar.value() <= top <= bar.value() + content - self.LANE_HEIGHT:
+                bar.setValue(max(0, int(rows[0]) - content // self.LANE_HEIGHT // 3) * self.LANE_HEIGHT)
+        self.viewport().update()
+
+    def set_sort(self, key: str) -> None:
+        self.data.set_sort(key)
+        self.viewport().update()
+
+    # ------------------------------------------------------------------ geometry
+    def _content_width(self) -> int:
+        return max(1, self.viewport().width() - self.LABEL_WIDTH)
+
+    def px_per_frame(self) -> float:
+        fit = self._content_width() / max(1, self.data.frame_count)
+        return fit if self._zoom is None else max(fit, self._zoom)
+
+    def visible_frames(self) -> float:
+        return self._content_width() / self.px_per_frame()
+
+    def first_frame(self) -> float:
+        return float(self.horizontalScrollBar().value())
+
+    def frame_at(self, x: float) -> int:
+        """The frame under viewport x (clamped to the video)."""
+        frame = math.floor(self.first_frame() + (x - self.LABEL_WIDTH) / self.px_per_frame())
+        return min(max(frame, 0), max(self.data.frame_count - 1, 0))
+
+    def x_of(self, frame: float) -> float:
+        """Viewport x of a frame's left edge."""
+        return self.LABEL_WIDTH + (frame - self.first_frame()) * self.px_per_frame()
+
+    def row_at(self, y: float) -> int | None:
+        if y < self.HEADER_HEIGHT:
+            return None
+        row = int((y - self.HEADER_HEIGHT + self.verticalScrollBar().value()) // self.LANE_HEIGHT)
+        return row if 0 <= row < len(self.data.order) else None
+
+    def hit_test(self, pos: QPoint) -> tuple[int, int | None]:
+        """The frame and the track (None outside the lanes) under a viewport point."""
+        row = self.row_at(pos.y())
+        return self.frame_at(pos.x()), None if row is None else self.data.order[row]
+
+    def _update_scrollbars(self) -> None:
+        hbar, vbar = self.horizontalScrollBar(), self.verticalScrollBar()
+        visible = self.visible_frames()
+        hbar.setRange(0, max(0, math.ceil(self.data.frame_count - visible)))
+        hbar.setPageStep(max(1, int(visible)))
+        hbar.setSingleStep(max(1, int(visible / 20)))
+        content = self.viewport().height() - self.HEADER_HEIGHT
+        overflow = max(0, len(self.data.order) * self.LANE_HEIGHT - content)
+        vbar.setRange(0, math.ceil(overflow / self.LANE_HEIGHT) * self.LANE_HEIGHT)  # the end shows whole lanes
+        vbar.setPageStep(max(self.LANE_HEIGHT, content))
+
+    def zoom_by(self, factor: float, anchor_x: float | None = None) -> None:
+        """Zoom in time (factor > 1: in), keeping the frame under ``anchor_x`` in place."""
+        anchor_x = self.LABEL_WIDTH + self._content_width() / 2 if anchor_x is None else anchor_x
+        anchor = self.first_frame() + (anchor_x - self.LABEL_WIDTH) / self.px_per_frame()
+        fit = self._content_width() / max(1, self.data.frame_count)
+        zoom = min(self.MAX_PX_PER_FRAME, self.px_per_frame() * factor)
+        self._zoom = None if zoom <= fit * 1.0001 else zoom
+        self._update_scrollbars()
+        self.horizontalScrollBar().setValue(round(anchor - (anchor_x - self.LABEL_WIDTH) / self.px_per_frame()))
+        self.viewport().update()
+
+    # ------------------------------------------------------------------ painting
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self.viewport())
+        self.paint(painter, self.viewport().width(), self.viewport().height())
+        painter.end()
+
+    def paint(self, painter: QPainter, width: int, height: int) -> None:
+        """Draw the timeline into a ``width`` × ``height`` area (the viewport, or an image in benchmarks)."""
+        painter.fillRect(0, 0, width, height, QColor(self.BACKGROUND))
+        first, ppf = self.first_frame(), self.px_per_frame()
+        top = self.verticalScrollBar().value()
+        first_row = top // self.LANE_HEIGHT
+        last_row = min(len(self.data.order), (top + height - self.HEADER_HEIGHT) // self.LANE_HEIGHT + 1)
+        rows = range(first_row, max(first_row, last_row))
+        y0 = self.HEADER_HEIGHT + first_row * self.LANE_HEIGHT - top
+        content = QRect(self.LABEL_WIDTH, self.HEADER_HEIGHT, width - self.LABEL_WIDTH, height - self.HEADER_HEIGHT)
+        painter.save()
+        painter.setClipRect(content)
+        image = self._lanes_image(rows, first, ppf, content.width())
+        if image is not None:
+            painter.drawImage(self.LABEL_WIDTH, y0, image)
+        self._paint_conflicts(painter, rows, y0, first, ppf, content.width())
+        painter.restore()
+        self._paint_labels(painter, rows, y0, height)
+        self._paint_ruler(painter, first, ppf, width)
+        self._paint_cursor(painter, height)
+
+    def _lanes_image(self, rows: range, first: float, ppf: float, width: int) -> QImage | None:
+        """The visible lanes as one RGB32 image (kept alive on ``self`` while Qt reads it)."""
+        if not rows or width <= 0:
+            return None
+        states, manual = self.data.columns(rows, first, ppf, width)
+        ids = self.data.order[rows.start:rows.stop]
+        background = self._backgrounds[[2 if t in self._selection else (rows.start + i) % 2 for i, t in enumerate(ids)]]
+        h = self.LANE_HEIGHT
+        pixels = np.empty((len(ids), h, width), np.uint32)
+        pixels[:] = background[:, None, None]
+        bar = np.where(states >= 0, self._lut[states.astype(np.int64) + 1], background[:, None])
+        pixels[:, 3:h - 3, :] = bar[:, None, :]
+        pixels[:, h - 5:h - 3, :] = np.where(manual, self._manual, bar)[:, None, :]
+        self._pixels = pixels.reshape(-1, width)
+        return QImage(self._pixels.data, width, self._pixels.shape[0], width * 4, QImage.Format.Format_RGB32)
+
+    def _paint_conflicts(self, painter: QPainter, rows: range, y0: int, first: float, ppf: float, width: int) -> None:
+        conflicts = self.data.conflicts
+        if not rows or conflicts.size == 0:
+            return
+        lo = np.searchsorted(conflicts[:, 0], math.floor(first))
+        hi = np.searchsorted(conflicts[:, 0], first + width / ppf, side="right")
+        part = conflicts[lo:hi]
+        a, b = self.data.rows_of(part[:, 1]), self.data.rows_of(part[:, 2])
+        upper, lower = np.minimum(a, b), np.maximum(a, b)
+        keep = (upper >= 0) & (lower >= rows.start) & (upper < rows.stop)
+        x = np.round(self.LABEL_WIDTH + (part[keep, 0] - first + 0.5) * ppf).astype(np.int64)
+        # Off-screen ends are pulled just outside the view: links then merge per pixel column.
+        top, bottom = np.clip(upper[keep], rows.start - 1, rows.stop), np.clip(lower[keep], rows.start - 1, rows.stop)
+        span = rows.stop - rows.start + 2
+        keys = np.unique((x * span + top - rows.start + 1) * span + bottom - rows.start + 1)
+        if keys.size == 0:
+            return
+        x, top, bottom = keys // (span * span), keys // span % span + rows.start - 1, keys % span + rows.start - 1
+        h = self.LANE_HEIGHT
+        top_y = (y0 + (top - rows.start) * h + h / 2).tolist()
+        bottom_y = (y0 + (bottom - rows.start) * h + h / 2).tolist()
+        x = x.tolist()
+        color = QColor(CONFLICT_COLOR)
+        painter.setPen(QPen(color, 1.5))
+        painter.drawLines([QLineF(*line) for line in zip(x, top_y, x, bottom_y, strict=True)])
+        in_view = [(end >= rows.start) & (end < rows.stop) for end in (top, bottom)]
+        inside = np.concatenate(in_view)
+        ends = np.stack([x + x, top_y + bottom_y], axis=1)[inside].tolist()
+        painter.setPen(QPen(color, 6, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+        painter.drawPoints([QPointF(px, py) for px, py in ends])
+
+    def _paint_labels(self, painter: QPainter, rows: range, y0: int, height: int) -> None:
+        painter.fillRect(0, self.HEADER_HEIGHT, self.LABEL_WIDTH, height, QColor(self.LANE_BACKGROUNDS[0]))
+        painter.setClipRect(0, self.HEADER_HEIGHT, self.LABEL_WIDTH, height)
+        h = self.LANE_HEIGHT
+        for i, track_id in enumerate(self.data.order[rows.start:rows.stop]):
+            y = y0 + i * h
+            if track_id in self._selection:
+                painter.fillRect(0, y, self.LABEL_WIDTH, h, QColor(self.SELECTED_BACKGROUND))
+            painter.fillRect(6, y + 5, 8, h - 10, QColor(self.data.lanes[track_id].color))
+            painter.setPen(QColor("#e6edf3" if track_id in self._selection else "#8b949e"))
+            painter.drawText(QRect(18, y, self.LABEL_WIDTH - 20, h), Qt.AlignmentFlag.AlignVCenter, str(track_id))
+        painter.setClipping(False)
+
+    def _paint_ruler(self, painter: QPainter, first: float, ppf: float, width: int) -> None:
+        painter.fillRect(0, 0, width, self.HEADER_HEIGHT, QColor(self.LANE_BACKGROUNDS[1]))
+        step = _tick_step(70 / ppf)
+        painter.setPen(QColor("#8b949e"))
+        painter.drawText(QRect(6, 0, self.LABEL_WIDTH - 8, self.HEADER_HEIGHT), Qt.AlignmentFlag.AlignVCenter,
+                         f"by {self.data.sort_key}")
+        painter.setClipRect(self.LABEL_WIDTH, 0, width - self.LABEL_WIDTH, self.HEADER_HEIGHT)
+        tick = math.ceil(first / step) * step
+        end = min(first + (width - self.LABEL_WIDTH) / ppf, self.data.frame_count)
+        while tick <= end:
+            x = round(self.x_of(tick))
+            painter.drawLine(x, self.HEADER_HEIGHT - 5, x, self.HEADER_HEIGHT)
+            painter.drawText(x + 3, self.HEADER_HEIGHT - 6, str(tick))
+            tick += step
+        painter.setClipping(False)
+
+    def _paint_cursor(self, painter: QPainter, height: int) -> None:
+        ppf = self.px_per_frame()
+        x = self.x_of(self._current)
+        if x + ppf < self.LABEL_WIDTH:
+            return
+        color = QColor(CURSOR_COLOR)
+        painter.setClipRect(self.LABEL_WIDTH, 0, self.viewport().width(), height)
+        if ppf >= 3:
+            color.setAlpha(70)
+            painter.fillRect(QRectF(x, self.HEADER_HEIGHT, ppf, height), color)
+            color.setAlpha(255)
+        painter.setPen(QPen(color, 1.5))
+        centre = x + ppf / 2
+        painter.drawLine(QLineF(centre, 0, centre, height))
+        painter.setClipping(False)
+
+    # ------------------------------------------------------------------ input
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return super().mousePressEvent(event)
+        pos = event.position().toPoint()
+        frame, track_id = self.hit_test(pos)
+        if pos.x() >= self.LABEL_WIDTH:
+            self.frameRequested.emit(frame)
+        if track_id is not None:
+            additive = event.modifiers() & Qt.KeyboardModifier.ControlModifier
+            selection = self._selection ^ {track_id} if additive else {track_id}
+            self.tracksSelected.emit(sorted(selection))
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if event.buttons() & Qt.MouseButton.LeftButton and event.position().x() >= self.LABEL_WIDTH:
+            self.frameRequested.emit(self.frame_at(event.position().x()))
+        frame, track_id = self.hit_test(event.position().toPoint())
+        self.viewport().setToolTip(f"frame {frame}" + ("" if track_id is None else f" · track {track_id}"))
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        steps = event.angleDelta().y() / 120
+        modifiers = event.modifiers()
+        if modifiers & Qt.KeyboardModifier.ControlModifier:
+            self.zoom_by(1.25 ** steps, event.position().x())
+        elif modifiers & Qt.KeyboardModifier.ShiftModifier:
+            bar = self.horizontalScrollBar()
+            bar.setValue(bar.value() - round(steps * bar.singleStep() * 3))
+        else:
+            super().wheelEvent(event)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._update_scrollbars()
+
+
+def _tick_step(min_frames: float) -> int:
+    """The smallest 1-2-5 × 10^k frame step of at least ``min_frames``."""
+    magnitude = 10 ** max(0, math.floor(math.log10(max(min_frames, 1))))
+    for factor in (1, 2, 5, 10):
+        if factor * magnitude >= min_frames:
+            return int(factor * magnitude)
+    return int(10 * magnitude)
