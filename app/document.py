@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from tracker.errors import MaskletError
-from tracker.results import Event, EventKind, FrameResult, ObjectState, Rle
+from tracker.results import Event, EventKind, FrameResult, ObjectState, Rle, TrackedObject
 from tracker.video import VideoInfo
 
 PROJECT_SUFFIX = ".masklet"
@@ -385,6 +385,11 @@ class Document:
         row = self._conn.execute("SELECT id, category_id, color, note FROM tracks WHERE id = ?", (track_id,)).fetchone()
         return None if row is None else Track(*row)
 
+    def track_label(self, track_id: int) -> str | None:
+        """The category name of a track (None: no such track, or no category)."""
+        track = self.track(track_id)
+        return None if track is None or track.category_id is None else self.categories().get(track.category_id)
+
     def tracks(self) -> list[Track]:
         return [Track(*row) for row in self._conn.execute("SELECT id, category_id, color, note FROM tracks ORDER BY id")]
 
@@ -455,6 +460,14 @@ class Document:
             f"SELECT {_OBS_COLUMNS} FROM observations WHERE frame = ? ORDER BY track_id", (frame,)
         )
         return [Observation.from_row(row) for row in rows]
+
+    def tracked_objects(self, frame: int) -> list[TrackedObject]:
+        """Every object at one frame as an engine reports it (``track_label`` as its label), by track id:
+        what ``Engine.restore`` continues from."""
+        return [
+            TrackedObject(obs.track_id, obs.box, obs.state, obs.score, obs.logit, obs.mask, self.track_label(obs.track_id))
+            for obs in self.observations_at(frame)
+        ]
 
     def track_observations(self, track_id: int, start: int = 0, end: int | None = None) -> list[Observation]:
         """One track's observations in an inclusive frame range, by frame."""

@@ -56,7 +56,6 @@ class UltralyticsTracker(Engine):
         self._boxes = Boxes
         self._tracker = TRACKER_MAP[tracker_type](args=self.config)
         self._ids: dict[int, int] = {}  # Ultralytics track id → Masklet track id
-        self._next_id = 1
 
     def _update(self, detections: Detections, rgb: np.ndarray) -> np.ndarray:
         """Feed one frame's detections; rows ``[x1, y1, x2, y2, track_id, score, cls, det_index]``."""
@@ -75,8 +74,8 @@ class UltralyticsTracker(Engine):
             for row, box in zip(rows, xyxy_to_xywh(rows[:, :4])):
                 internal, score, det_index = int(row[4]), float(row[5]), int(row[7])
                 if internal not in self._ids:
-                    self._ids[internal] = self._next_id
-                    self._next_id += 1
+                    self._ids[internal] = self.next_id
+                    self.next_id += 1
                     result.events.append(Event(frame_index, EventKind.ADDED, self._ids[internal]))
                 result.objects.append(
                     TrackedObject(
@@ -102,7 +101,7 @@ class UltralyticsTracker(Engine):
         stored = Detections(boxes, np.ones(len(objects)), np.zeros(len(objects)))
         for row in self._update(stored, rgb):
             self._ids[int(row[4])] = objects[int(row[7])].obj_id
-        self._next_id = max([next_id, *(obj.obj_id + 1 for obj in objects)])
+        self.next_id = max([next_id, *(obj.obj_id + 1 for obj in objects)])
 
 
 def build(

@@ -37,11 +37,13 @@ class FrameSource(Protocol):
 class Engine(ABC):
     """A tracker fed one RGB frame at a time, in increasing frame order.
 
-    ``timings`` accumulates seconds per stage (``time_stage``) for benchmarks.
+    ``timings`` accumulates seconds per stage (``time_stage``) for benchmarks. ``next_id`` is the id
+    the next new track gets: set it above the tracks a project already has before the first frame.
     """
 
     def __init__(self) -> None:
         self.timings: defaultdict[str, float] = defaultdict(float)
+        self.next_id = 1
 
     @abstractmethod
     def process(self, frame_index: int, rgb: np.ndarray) -> FrameResult:

@@ -127,7 +127,6 @@ class SAM2MOT(Engine):
         self.detector = detector
         self.config = config or SAM2MOTConfig()
         self._tracks: dict[int, _Track] = {}
-        self._next_id = 1
 
     # ------------------------------------------------------------------ per frame
     def process(self, frame_index: int, rgb: np.ndarray) -> FrameResult:
@@ -210,8 +209,8 @@ class SAM2MOT(Engine):
 
     def _add(self, frame: _Frame, box_xyxy: np.ndarray, label: str | None, detail: str) -> None:
         """Start a new object prompted with a box at this frame."""
-        obj_id = self._next_id
-        self._next_id += 1
+        obj_id = self.next_id
+        self.next_id += 1
         with self.time_stage("prompt"):
             output = self.segmenter.add_object(obj_id, box=np.asarray(box_xyxy, dtype=np.float32))
         self._tracks[obj_id] = self._new_track(label, output)
@@ -235,7 +234,7 @@ class SAM2MOT(Engine):
         self.segmenter.step(frame_index, rgb)
         for obj in objects:
             self._tracks[obj.obj_id] = self._new_track(obj.label, prompt_stored(self.segmenter, obj))
-        self._next_id = max([next_id, *(obj.obj_id + 1 for obj in objects)])
+        self.next_id = max([next_id, *(obj.obj_id + 1 for obj in objects)])
 
 
 def build(

@@ -118,7 +118,6 @@ class SMOTracker(Engine):
         self.detector = detector
         self.config = config or SMOTrackerConfig()
         self._tracks: dict[int, _Track] = {}
-        self._next_id = 1
         self._clip_start: int | None = None
 
     def process(self, frame_index: int, rgb: np.ndarray) -> FrameResult:
@@ -170,8 +169,8 @@ class SMOTracker(Engine):
             box = detections.xyxy[d]
             if untracked_ratio(box, untracked) <= cfg.new_untracked:
                 continue
-            obj_id = self._next_id
-            self._next_id += 1
+            obj_id = self.next_id
+            self.next_id += 1
             with self.time_stage("prompt"):
                 output = self.segmenter.add_object(obj_id, box=box.astype(np.float32))
             self._tracks[obj_id] = _Track(detections.label(d))
@@ -186,7 +185,7 @@ class SMOTracker(Engine):
         for obj in objects:
             prompt_stored(self.segmenter, obj)
             self._tracks[obj.obj_id] = _Track(obj.label)
-        self._next_id = max([next_id, *(obj.obj_id + 1 for obj in objects)])
+        self.next_id = max([next_id, *(obj.obj_id + 1 for obj in objects)])
         self._clip_start = None
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from app.benchmarks import shared_data
+from app.benchmarks import SHARED_DETECTOR, shared_data, shared_model
 
 if TYPE_CHECKING:
     from tracker.detectors import Detector
@@ -60,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--gt", type=Path, help="the video's ground truth: MOTChallenge rows, 0-based frames (default: highway gt.txt)"
     )
     parser.add_argument(
-        "--detector", type=Path, help="Ultralytics weights (default: the shared yolov8n_int8_openvino_model)"
+        "--detector", type=Path, help=f"Ultralytics weights (default: the shared {SHARED_DETECTOR})"
     )
     parser.add_argument("--tiles", default="640", metavar="S,S", help="tile sizes to compare (default: 640)")
     parser.add_argument("--tile-overlap", type=float, default=0.2, metavar="F", help="tile overlap (default: 0.2)")
@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
 
     video = args.video or shared_data("highway/highway.mp4")[0]
     gt = args.gt or shared_data("highway/gt.txt")[0]
-    weights = args.detector or shared_data(".")[0].parent / "models" / "yolov8n_int8_openvino_model"
+    weights = args.detector or shared_model()
     detector = UltralyticsDetector(weights, classes=CLASSES, conf=args.conf, imgsz=args.imgsz, device=args.device)
     configs: list[tuple[str, Detector]] = [("whole frame", detector)]
     for size in (int(s) for s in args.tiles.split(",") if s.strip()):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.benchmarks import shared_data
+from app.benchmarks import SHARED_DETECTOR, shared_data, shared_model
 from tracker.engines import ENGINES, build_engine, engine_builder
 
 BASELINE = "bytetrack"
@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--engines", default=",".join(ENGINES), metavar="A,B", help=f"engines to compare (default: {','.join(ENGINES)})"
     )
     parser.add_argument(
-        "--detector", type=Path, help="Ultralytics weights (default: the shared yolov8n_int8_openvino_model)"
+        "--detector", type=Path, help=f"Ultralytics weights (default: the shared {SHARED_DETECTOR})"
     )
     parser.add_argument("--classes", metavar="A,B", help="detector classes (default: all)")
     parser.add_argument("--conf", type=float, default=0.1, help="detector confidence, shared by every engine "
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     from tracker.video import VideoSource
 
     video = args.video or shared_data("bedroom/bedroom.mp4")[0]
-    weights = args.detector or shared_data(".")[0].parent / "models" / "yolov8n_int8_openvino_model"
+    weights = args.detector or shared_model()
     classes = None if args.classes is None else args.classes.split(",")
     detector = UltralyticsDetector(weights, classes=classes, conf=args.conf, device=args.device)
     with VideoSource.open(video) as source:

@@ -2,8 +2,7 @@
 
 Each frame is written to the project in its own transaction together with the progress, so Ctrl-C
 (or a killed process) loses at most the frame in flight and ``--resume`` continues from there.
-The project stores the engine and its options (meta ``engine``) and the frame range and progress
-(meta ``tracking``).
+The project stores the engine, its options, the frame range and the progress (``app.tracking_run``).
 """
 from __future__ import annotations
 
@@ -17,9 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.document import Document
+from app.tracking_run import RestorePoint, TrackingRun
 from tracker.engines import ENGINES, Engine, build_engine
 from tracker.errors import MaskletError
-from tracker.results import TrackedObject
 
 if TYPE_CHECKING:
     from tracker.video import VideoSource
@@ -96,12 +95,13 @@ def run(args: argparse.Namespace) -> int:
     exports = [_parse_export(spec) for spec in args.export]
     with VideoSource.open(args.video) as source:
         if args.resume:
-            with _open_for_resume(args, source) as (doc, name, options, tracking):
-                return _track(args, source, doc, build_engine(name, **options), name, tracking, exports)
-        name, options, tracking = args.engine, _engine_options(args), _new_range(args, source)
+            with _open_for_resume(args, source) as (doc, tracking, options):
+                return _track(args, source, doc, build_engine(tracking.engine, **options), tracking, exports)
+        name, options, (start, end) = args.engine, _engine_options(args), _new_range(args, source)
         engine = build_engine(name, **options)  # before creating the project: a missing model leaves no file
-        with _create_project(args.output, source, name, options, tracking) as doc:
-            return _track(args, source, doc, engine, name, tracking, exports)
+        with _create_project(args.output, source) as doc:
+            tracking = TrackingRun.begin(doc, name, options, start, end)
+            return _track(args, source, doc, engine, tracking, exports)
 
 
 def _track(
@@ -109,8 +109,7 @@ def _track(
     source: VideoSource,
     doc: Document,
     engine: Engine,
-    name: str,
-    tracking: dict[str, int],
+    tracking: TrackingRun,
     exports: list[tuple[Any, Path]],
 ) -> int:
     """Run the engine over the remaining frames, saving each; then export."""
@@ -118,20 +117,18 @@ def _track(
 
     from app.cli import EXIT_INTERRUPTED
 
-    first, end = tracking["next_frame"], tracking["end"]
-    if first > tracking["start"]:
-        engine.restore(first - 1, source[first - 1], _stored_objects(doc, first - 1), doc.next_track_id())
-    with tqdm(total=end - first, unit="frame", desc=name, file=sys.stderr, dynamic_ncols=True) as progress:
+    first, end = tracking.next_frame, tracking.end
+    if tracking.continued:
+        RestorePoint.at(doc, first - 1).apply(engine, source)
+    with tqdm(total=end - first, unit="frame", desc=tracking.engine, file=sys.stderr, dynamic_ncols=True) as progress:
         try:
             for result in engine.run(source, first, end):
-                with doc.transaction():
-                    doc.write_frame(result)
-                    doc.set_meta("tracking", {**tracking, "next_frame": result.frame + 1})
+                tracking = tracking.record(doc, result)
                 progress.set_postfix(objects=len(result.objects), refresh=False)
                 progress.update()
         except KeyboardInterrupt:
             progress.close()
-            _print_resume_hint(args, doc)
+            _print_resume_hint(args, tracking)
             return EXIT_INTERRUPTED
     for exporter, out in exports:
         exporter.write(doc, out)
@@ -163,8 +160,8 @@ def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
-def _new_range(args: argparse.Namespace, source: VideoSource) -> dict[str, int]:
-    """The frame range and progress of a new run."""
+def _new_range(args: argparse.Namespace, source: VideoSource) -> tuple[int, int]:
+    """The frame range of a new run: ``start`` inclusive, ``end`` exclusive."""
     if args.engine is None:
         raise MaskletError(f"track: --engine is required ({', '.join(ENGINES)})")
     end = source.frame_count if args.end is None else min(args.end, source.frame_count)
@@ -172,31 +169,24 @@ def _new_range(args: argparse.Namespace, source: VideoSource) -> dict[str, int]:
         raise MaskletError(
             f"{args.video}: empty frame range {args.start}..{end} (the video has {source.frame_count} frames)"
         )
-    return {"start": args.start, "end": end, "next_frame": args.start}
+    return args.start, end
 
 
-def _create_project(
-    path: Path, source: VideoSource, name: str, options: dict[str, Any], tracking: dict[str, int]
-) -> Document:
+def _create_project(path: Path, source: VideoSource) -> Document:
     info = source.info()
-    video = dataclasses.replace(info, path=Path(info.path).resolve())
-    doc = Document.create(path, video)
-    with doc.transaction():
-        doc.set_meta("engine", {"name": name, "options": options})
-        doc.set_meta("tracking", tracking)
-    return doc
+    return Document.create(path, dataclasses.replace(info, path=Path(info.path).resolve()))
 
 
 @contextmanager
 def _open_for_resume(
     args: argparse.Namespace, source: VideoSource
-) -> Iterator[tuple[Document, str, dict[str, Any], dict[str, int]]]:
-    """The project to continue, its engine name and options, and its frame range and progress."""
+) -> Iterator[tuple[Document, TrackingRun, dict[str, Any]]]:
+    """The project to continue, its run (``end`` as ``--end`` changes it) and the engine options to use."""
     with Document.open(args.output) as doc:
-        engine, tracking = doc.get_meta("engine"), doc.get_meta("tracking")
-        if not isinstance(engine, dict) or tracking is None:
+        tracking = TrackingRun.load(doc)
+        if tracking is None:
             raise MaskletError(f"{args.output}: not made by 'masklet track', nothing to resume")
-        name, options = engine["name"], dict(engine["options"])
+        name, options = tracking.engine, tracking.options
         if args.engine not in (None, name):
             raise MaskletError(f"{args.output}: tracked with --engine {name}; resume cannot switch to {args.engine}")
         given = _engine_options(args)
@@ -212,21 +202,10 @@ def _open_for_resume(
         ):
             raise MaskletError(f"{args.video}: not the video of {args.output} ({video.path})")
         if "device" in given:
-            options["device"] = given["device"]
+            options = {**options, "device": given["device"]}
         if args.end is not None:
-            tracking = {**tracking, "end": min(args.end, source.frame_count)}
-        yield doc, name, options, tracking
-
-
-def _stored_objects(doc: Document, frame: int) -> list[TrackedObject]:
-    """The project's objects at ``frame``, as an engine reported them."""
-    names = doc.categories()
-    objects = []
-    for obs in doc.observations_at(frame):
-        track = doc.track(obs.track_id)
-        label = None if track is None or track.category_id is None else names.get(track.category_id)
-        objects.append(TrackedObject(obs.track_id, obs.box, obs.state, obs.score, obs.logit, obs.mask, label))
-    return objects
+            tracking = dataclasses.replace(tracking, end=min(args.end, source.frame_count))
+        yield doc, tracking, options
 
 
 def _parse_export(spec: str) -> tuple[Any, Path]:
@@ -239,11 +218,10 @@ def _parse_export(spec: str) -> tuple[Any, Path]:
     return registry.get(fmt), Path(out)
 
 
-def _print_resume_hint(args: argparse.Namespace, doc: Document) -> None:
-    done = doc.get_meta("tracking")
+def _print_resume_hint(args: argparse.Namespace, done: TrackingRun) -> None:
     command = shlex.join(["masklet", "track", str(args.video), "-o", str(args.output), "--resume"])
     print(
-        f"masklet: interrupted; frames {done['start']}..{done['next_frame'] - 1} are saved in {args.output}.\n"
+        f"masklet: interrupted; frames {done.start}..{done.next_frame - 1} are saved in {args.output}.\n"
         f"Resume with: {command}",
         file=sys.stderr,
     )

@@ -28,6 +28,7 @@ from app.gui.project import Session, open_project, open_video
 from app.gui.settings import Preferences
 from app.gui.tracking_worker import ENGINE_LABELS, DeviceProbe, TrackingController
 from app.gui.undo import EditStack, ImportLabels
+from app.tracking_run import TrackingRun
 from exporters import registry
 from exporters.base import read_report
 from tracker.errors import MaskletError, VideoError
@@ -731,7 +732,7 @@ class MainWindow(QMainWindow):
             return
         doc = self.session.doc
         names = sorted(doc.categories().values())
-        current = doc.categories().get(doc.track(track).category_id)
+        current = doc.track_label(track)
         name, ok = QInputDialog.getItem(self, "Set category", f"Category of track {track} (type a new one to add it):",
                                         names or ["person"], names.index(current) if current in names else 0, True)
         if ok and name.strip():
@@ -750,9 +751,8 @@ class MainWindow(QMainWindow):
             return
         doc, source = self.session.doc, self.session.source
         defaults = self.preferences.run_options
-        tracking = doc.get_meta("tracking") or {}
-        start = tracking.get("next_frame", self.frame)
-        start = self.frame if start >= source.frame_count else start
+        last = TrackingRun.load(doc)
+        start = self.frame if last is None or last.next_frame >= source.frame_count else last.next_frame
         dialog = RunDialog(engine, source.frame_count, start, defaults, self._detector_suggestions(), self)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return
@@ -811,14 +811,14 @@ class MainWindow(QMainWindow):
 
     def _rerun(self, **changes: str) -> None:
         """Run the last tracking run again from its next unfinished frame, with changed options."""
-        tracking = self.session.doc.get_meta("tracking") if self.session is not None else None
-        if self._last_run is None or not tracking:
+        last = TrackingRun.load(self.session.doc) if self.session is not None else None
+        if self._last_run is None or last is None:
             return
         engine, options = self._last_run
         options = {**options, **changes}
         self._last_run = (engine, options)
         self.preferences.run_options = options
-        self.tracking.start_tracking(engine, options, tracking["next_frame"], tracking["end"])
+        self.tracking.start_tracking(engine, options, last.next_frame, last.end)
 
     # ================================================================== import and export
     def _formats(self) -> dict:

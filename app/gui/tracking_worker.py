@@ -23,6 +23,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, Signal
 from app.document import Document, Observation, Scope, Source
 from app.edits import DeleteObservation
 from app.gui.undo import EditStack, RecordedChange
+from app.tracking_run import RestorePoint, TrackingRun, stored_engine
 from tracker.geometry import decode_mask, encode_mask, xywh_to_xyxy
 from tracker.results import Event, EventKind, FrameResult, ObjectState, TrackedObject
 
@@ -39,14 +40,15 @@ _ORPHANS: list[QThread] = []
 @dataclass(frozen=True)
 class TrackingJob:
     """Run ``engine`` (built with ``options``) over frames ``start .. end - 1`` of ``video``; ``restore``:
-    ``(frame, objects, next_id)`` to continue from stored results."""
+    the stored results to continue from; otherwise new tracks get ids from ``first_id`` on."""
 
     engine: str
     options: dict[str, Any]
     video: Path
     start: int
     end: int
-    restore: tuple[int, list[TrackedObject], int] | None = None
+    restore: RestorePoint | None = None
+    first_id: int = 1
 
 
 @dataclass(frozen=True)
@@ -150,9 +152,9 @@ class TrackingWorker(_Worker):
         engine = build_engine(job.engine, **job.options)
         self.ready.emit(_device_of(engine, job.options.get("device", "auto")))
         with VideoSource.open(job.video, cache_size=2) as source:
+            engine.next_id = job.first_id
             if job.restore is not None:
-                frame, objects, next_id = job.restore
-                engine.restore(frame, source[frame], objects, next_id)
+                job.restore.apply(engine, source)
             for result in engine.run(source, job.start, job.end):
                 self.result.emit(result)
                 if not self.proceed():
@@ -220,6 +222,7 @@ class _Running:
     done: int = 0
     before: Any = None  # correction: the snapshot its undo restores
     text: str = ""
+    run: TrackingRun | None = None  # tracking: the run's range and progress
 
 
 class TrackingController(QObject):
@@ -248,9 +251,9 @@ class TrackingController(QObject):
 
     def set_document(self, doc: Document | None, video: Path | None) -> None:
         self.doc, self.video = doc, video
-        engine = None if doc is None else doc.get_meta("engine")
-        if isinstance(engine, dict) and engine.get("name") in SAM2_ENGINES:
-            self.sam2 = sam2_options(engine.get("options", {}))
+        engine = None if doc is None else stored_engine(doc)
+        if engine is not None and engine[0] in SAM2_ENGINES:
+            self.sam2 = sam2_options(engine[1])
 
     @property
     def busy(self) -> bool:
@@ -265,24 +268,14 @@ class TrackingController(QObject):
         """Track frames ``start .. end - 1``, continuing from the stored frame before ``start`` if any."""
         if not self._can_start():
             return False
-        doc = self.doc
-        objects = _stored_objects(doc, start - 1) if start > 0 else []
-        restore = (start - 1, objects, doc.next_track_id()) if objects else None
-        with doc.transaction():
-            doc.set_meta("engine", {"name": engine, "options": options})
-            doc.set_meta("tracking", {"start": start, "end": end, "next_frame": start})
+        restore = RestorePoint.at(self.doc, start - 1) if start > 0 else None
+        restore = restore if restore is not None and restore.objects else None  # nothing stored: start afresh
+        run = TrackingRun.begin(self.doc, engine, options, start, end)
         if engine in SAM2_ENGINES:
             self.sam2 = sam2_options(options)
-        job = TrackingJob(engine, options, self.video, start, end, restore)
-        self._launch("tracking", TrackingWorker(job), end - start, f"{ENGINE_LABELS.get(engine, engine)}")
+        job = TrackingJob(engine, options, self.video, start, end, restore, self.doc.next_track_id())
+        self._launch("tracking", TrackingWorker(job), end - start, f"{ENGINE_LABELS.get(engine, engine)}", run=run)
         return True
-
-    def _on_tracked(self, result: FrameResult) -> None:
-        doc = self.doc
-        tracking = doc.get_meta("tracking") or {}
-        with doc.transaction():
-            doc.write_frame(result)
-            doc.set_meta("tracking", {**tracking, "next_frame": result.frame + 1})
 
     # ------------------------------------------------------------------ corrections
     def correct(
@@ -296,8 +289,8 @@ class TrackingController(QObject):
         new = track_id is None
         track_id = doc.next_track_id() if new else track_id
         end = self._propagation_end(frame)
-        job = CorrectionJob(self.video, dict(self.sam2), frame, end, track_id, self._label(track_id), points, labels,
-                            box)
+        job = CorrectionJob(self.video, dict(self.sam2), frame, end, track_id, doc.track_label(track_id), points,
+                            labels, box)
         before = doc.snapshot(Scope((track_id,), frame, end))
         text = f"New track {track_id} at frame {frame}" if new else f"Correct track {track_id} from frame {frame}"
         self._launch("correction", CorrectionWorker(job, self._engines), end - frame + 1, text, before)
@@ -314,7 +307,7 @@ class TrackingController(QObject):
         if not self._can_start():
             return False
         end = self._propagation_end(frame)
-        job = CorrectionJob(self.video, dict(self.sam2), frame, end, track_id, self._label(track_id),
+        job = CorrectionJob(self.video, dict(self.sam2), frame, end, track_id, self.doc.track_label(track_id),
                             mask=decode_mask(obs.mask))
         before = self.doc.snapshot(Scope((track_id,), frame, end))
         self._launch("correction", CorrectionWorker(job, self._engines), end - frame + 1,
@@ -327,12 +320,6 @@ class TrackingController(QObject):
         video = self.doc.video
         last = video.frame_count - 1 if video is not None else frame
         return span[1] if span is not None and span[1] > frame else last
-
-    def _label(self, track_id: int) -> str | None:
-        track = self.doc.track(track_id)
-        if track is None or track.category_id is None:
-            return None
-        return self.doc.categories().get(track.category_id)
 
     def _on_propagated(self, item: Propagated) -> None:
         doc, running = self.doc, self._running
@@ -365,12 +352,14 @@ class TrackingController(QObject):
             return False
         return True
 
-    def _launch(self, kind: str, worker: _Worker, total: int, text: str, before: Any = None) -> None:
+    def _launch(
+        self, kind: str, worker: _Worker, total: int, text: str, before: Any = None, run: TrackingRun | None = None
+    ) -> None:
         worker.ready.connect(self.deviceChanged)
         worker.result.connect(self._on_result)
         worker.failed.connect(self._on_failed)
         worker.done.connect(self._on_done)
-        self._running = _Running(kind, worker, max(total, 1), before=before, text=text)
+        self._running = _Running(kind, worker, max(total, 1), before=before, text=text, run=run)
         self._paused = False
         self.busyChanged.emit(True)
         self.progress.emit(0, self._running.total, -1.0)
@@ -384,7 +373,7 @@ class TrackingController(QObject):
         if isinstance(result, Propagated):
             self._on_propagated(result)
         else:
-            self._on_tracked(result)
+            running.run = running.run.record(self.doc, result)
         running.done += 1
         elapsed = time.perf_counter() - running.started
         left = elapsed / running.done * (running.total - running.done)
@@ -442,17 +431,6 @@ class TrackingController(QObject):
             self._running = None
             self.busyChanged.emit(False)
         return stopped
-
-
-def _stored_objects(doc: Document, frame: int) -> list[TrackedObject]:
-    """The project's objects at ``frame`` as an engine reported them (to continue a run)."""
-    names = doc.categories()
-    categories = {t.id: t.category_id for t in doc.tracks()}
-    return [
-        TrackedObject(obs.track_id, obs.box, obs.state, obs.score, obs.logit, obs.mask,
-                      names.get(categories.get(obs.track_id)))
-        for obs in doc.observations_at(frame)
-    ]
 
 
 def describe_devices() -> str:

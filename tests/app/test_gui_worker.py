@@ -13,7 +13,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QSettings  # noqa: E402
 
-from app.document import Document, Source  # noqa: E402
+from app.document import Document, Observation, Source  # noqa: E402
 from PySide6.QtWidgets import QDialog, QFileDialog  # noqa: E402
 
 from app.gui import main_window  # noqa: E402
@@ -83,6 +83,17 @@ def test_gui_worker_bytetrack_fills_the_document_and_continues(qtbot, highway: P
     wait_idle(qtbot, controller)
     assert doc.frame_range() == (0, 7)
     assert before & {o.track_id for o in doc.observations_at(5)}  # identities carry over
+
+
+def test_gui_worker_new_tracks_do_not_reuse_existing_ids(qtbot, highway: Path, openvino_detector_path: Path) -> None:
+    """A run from frame 0 on a project that already has tracks (say, imported labels) numbers its tracks above them."""
+    controller, doc, reported = make_controller(qtbot, highway)
+    doc.add_observations([Observation(frame=100, track_id=tid, box=(0, 0, 5, 5)) for tid in (1, 2, 40)])
+    assert controller.start_tracking("bytetrack", {"detector": str(openvino_detector_path), "device": "cpu"}, 0, 3)
+    wait_idle(qtbot, controller)
+    assert reported == []
+    new_ids = {o.track_id for o in doc.iter_observations(0, 2)}
+    assert new_ids and min(new_ids) > 40
 
 
 def test_gui_worker_random_sam2mot_stores_masks_states_and_events(qtbot, highway: Path,
