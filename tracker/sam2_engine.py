@@ -1,0 +1,831 @@
+"""Online multi-object SAM2 tracking built directly on the model (``SAM2Base``).
+
+Frames arrive one at a time (``step``); the image encoder runs once per frame and all objects are
+propagated together: memory attention batched over objects whose memories have the same token
+counts, the mask decoder and the memory encoder over all objects. Unlike ``SAM2VideoPredictor``
+nothing is preloaded and nothing grows with the length of the video.
+
+What each object keeps:
+
+- **key frames** (conditioning frames: its prompts). Attention uses the first one plus the
+  ``max_conditioning_frames - 1`` most recent ones; a key frame that falls out of that selection is
+  still attended as an ordinary memory while it is among the recent frames, as with SAM2's
+  ``max_cond_frames_in_attn``.
+- **spatial memories** (bf16, as SAM2 stores them) of the last ``num_maskmem - 1`` frames and
+  **object pointers** of the last ``max_obj_ptrs_in_encoder - 1`` frames: what the next frame
+  attends to. ``skip_memory`` keeps a frame out of both.
+- **restore points** for corrections: for every ``snapshot_interval``-th frame of the last
+  ``correction_window`` frames, the spatial memories that frame attends to; the pointers and key
+  frames of the window.
+
+Per object that is at most ``min(W + K + M, M * (W // K + 3))`` spatial memories (``W``:
+``correction_window``, ``K``: ``snapshot_interval``, ``M = num_maskmem - 1``) and ``W +
+max_obj_ptrs_in_encoder`` pointers, held in blocks allocated once per object (per-frame long-lived
+allocations would fragment the heap and make RSS creep), plus the key frames of that span and
+``max_conditioning_frames`` older ones. Image features are kept for the current frame only, with
+each object's image-size decoder mask until its memory is written.
+
+Corrections: ``correct(obj, t, ...)`` for ``t`` in the last ``correction_window`` frames restores
+the object's memory as it was before ``t`` from the nearest restore point ``s <= t`` (re-tracking
+that object alone through frames ``s .. t-1``, at most ``snapshot_interval - 1`` frames, which
+needs ``frames``), prompts frame ``t`` and makes it a key frame. Older frames raise
+``CorrectionWindowError``. ``repropagate_from(t, frames, end)`` then re-tracks only the corrected
+objects through ``t+1 .. end``: objects do not interact in SAM2, so the others' results would not
+change. The engine is causal: a frame attends only to earlier frames, and key frames of a corrected
+object after ``t`` are kept as they were.
+
+Results equal ``SAM2VideoPredictor`` run online (same preprocessing, memory token order, bf16
+memories, hole filling, pointer encoding; its defaults apply no non-overlap constraint): bit for
+bit with ``max_batch=1``, within float rounding when objects are batched.
+"""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from sam2.modeling.sam2_base import SAM2Base
+from sam2.modeling.sam2_utils import get_1d_sine_pe
+from sam2.utils.misc import fill_holes_in_mask_scores
+
+from tracker.errors import MaskletError
+from tracker.geometry import mask_to_xywh
+from tracker.models import MODEL_NAMES, checkpoint_info, config_for_file, ensure_checkpoint, load_weights
+
+_log = logging.getLogger(__name__)
+
+_IMG_MEAN = (0.485, 0.456, 0.406)
+_IMG_STD = (0.229, 0.224, 0.225)
+_CPU_BATCH = 4
+_ACCELERATOR_BATCH = 16
+_PREV_LOGIT_CLAMP = 32.0
+"""``SAM2VideoPredictor`` clamps the previous mask logits it feeds back with new clicks."""
+
+Frames = Callable[[int], np.ndarray]
+_T = TypeVar("_T")
+
+
+class CorrectionWindowError(MaskletError):
+    """A correction targets a frame whose memory state the engine no longer keeps."""
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectOutput:
+    """One object at one frame, at video resolution."""
+
+    obj_id: int
+    mask_logits: np.ndarray
+    mask: np.ndarray
+    box: tuple[float, float, float, float] | None
+    object_score_logit: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Features:
+    """Image features of one frame (batch 1; ``top``/``high`` expand them to a batch)."""
+
+    frame: int
+    vision_feats: list[torch.Tensor]
+    vision_pos: list[torch.Tensor]
+    sizes: list[tuple[int, int]]
+    high_res: list[torch.Tensor]
+
+    def top(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.vision_feats[-1].expand(-1, batch, -1), self.vision_pos[-1].expand(-1, batch, -1)
+
+    def high(self, batch: int) -> list[torch.Tensor]:
+        return [x.expand(batch, -1, -1, -1) for x in self.high_res]
+
+
+@dataclass(frozen=True, slots=True)
+class _Keyframe:
+    maskmem: torch.Tensor
+    ptr: torch.Tensor
+    filled: torch.Tensor
+    score: torch.Tensor
+
+
+@dataclass(slots=True)
+class _Output:
+    """An object's result at its latest frame; its memory is written lazily (``committed``)."""
+
+    frame: int
+    filled: torch.Tensor  # low-res logits after hole filling: what is shown
+    ptr: torch.Tensor
+    score: torch.Tensor
+    prompted: bool
+    high_res: torch.Tensor | None = None  # a tracked frame's memory is encoded from this decoder mask
+    skip: bool = False
+    committed: bool = False
+
+    @classmethod
+    def of_keyframe(cls, frame: int, key: _Keyframe) -> _Output:
+        return cls(frame, key.filled, key.ptr, key.score, prompted=True, committed=True)
+
+
+class _FramePool:
+    """Up to ``capacity`` same-shaped per-frame tensors in one block allocated once: frames come and
+    go without allocating long-lived memory, which would fragment the heap and make RSS creep."""
+
+    def __init__(self, capacity: int, dtype: torch.dtype) -> None:
+        self._capacity, self._dtype = capacity, dtype
+        self._data: torch.Tensor | None = None
+        self._slots: dict[int, int] = {}
+        self._free = list(range(capacity))
+
+    def __contains__(self, frame: int) -> bool:
+        return frame in self._slots
+
+    def __len__(self) -> int:
+        return len(self._slots)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(list(self._slots))
+
+    def get(self, frame: int) -> torch.Tensor | None:
+        slot = self._slots.get(frame)
+        return None if slot is None else self._data[slot : slot + 1]
+
+    def put(self, frame: int, value: torch.Tensor) -> None:
+        """Store ``value`` (batch of one) for ``frame``."""
+        if self._data is None:
+            self._data = value.new_empty((self._capacity, *value.shape[1:]), dtype=self._dtype)
+        slot = self._slots.get(frame)
+        if slot is None:
+            slot = self._slots[frame] = self._free.pop()
+        self._data[slot] = value[0]
+
+    def discard(self, frame: int) -> None:
+        slot = self._slots.pop(frame, None)
+        if slot is not None:
+            self._free.append(slot)
+
+    def retain(self, keep: Callable[[int], bool]) -> None:
+        for frame in [f for f in self._slots if not keep(f)]:
+            self.discard(frame)
+
+
+@dataclass(slots=True)
+class _Track:
+    position: int  # latest frame processed
+    memories: _FramePool  # spatial memory (bf16) of non-key frames
+    pointers: _FramePool  # object pointer of non-key frames
+    output: _Output | None = None  # result at ``position`` when known
+    keyframes: dict[int, _Keyframe] = field(default_factory=dict)
+    skipped: set[int] = field(default_factory=set)  # frames kept out of memory
+
+
+class SAM2Engine:
+    """Online multi-object SAM2 video segmentation with bounded memory (see the module docstring).
+
+    ``model``: tiny | small | base_plus | large (the official checkpoint of ``version``, fetched
+    by ``tracker.models.ensure_checkpoint``), a path to a ``.pt`` checkpoint (config from its name
+    or ``config``), or a ``SAM2Base`` module to use as is. ``random_init`` builds the model without
+    weights (tests, benchmarks); ``image_size`` overrides the config's input size. Memory and
+    correction bounds: ``max_conditioning_frames``, ``snapshot_interval``, ``correction_window``.
+    ``fill_hole_area``: holes up to this many low-res pixels are filled, as in SAM2 (needs its CUDA
+    extension). ``num_frames`` (the video length, when known) caps the pointer count like
+    ``SAM2VideoPredictor``. ``max_batch`` bounds how many objects share one forward pass (1: one
+    object at a time, exactly SAM2's per-object computation; default 16, or 4 on CPU where larger
+    batches no longer fit the caches and run slower).
+    """
+
+    def __init__(
+        self,
+        model: str | Path | SAM2Base = "tiny",
+        device: str = "auto",
+        *,
+        version: str = "2.1",
+        config: str | None = None,
+        image_size: int | None = None,
+        random_init: bool = False,
+        seed: int = 0,
+        max_conditioning_frames: int = 4,
+        snapshot_interval: int = 10,
+        correction_window: int = 30,
+        fill_hole_area: int = 8,
+        max_batch: int | None = None,
+        num_frames: int | None = None,
+    ) -> None:
+        if max_conditioning_frames < 2:
+            raise ValueError("max_conditioning_frames must be >= 2 (the first and the latest key frame)")
+        if snapshot_interval < 1 or correction_window < 0 or (max_batch is not None and max_batch < 1):
+            raise ValueError("snapshot_interval and max_batch must be >= 1, correction_window >= 0")
+        self.device = resolve_device(device)
+        if isinstance(model, SAM2Base):
+            if image_size is not None:
+                raise ValueError("image_size applies only to models the engine builds")
+            self.sam = model
+        else:
+            self.sam = _build_model(model, version, config, image_size, random_init, seed)
+        self.sam.to(self.device).eval()
+        self.max_conditioning_frames = max_conditioning_frames
+        self.snapshot_interval = snapshot_interval
+        self.correction_window = correction_window
+        self.max_batch = max_batch or (_CPU_BATCH if self.device.type == "cpu" else _ACCELERATOR_BATCH)
+        self.fill_hole_area = fill_hole_area if _holes_can_be_filled(self.device) else 0
+        max_ptrs = self.sam.max_obj_ptrs_in_encoder
+        self._max_ptrs = min(num_frames, max_ptrs) if num_frames else max_ptrs
+        self._mean = torch.tensor(_IMG_MEAN, dtype=torch.float32)[:, None, None]
+        self._std = torch.tensor(_IMG_STD, dtype=torch.float32)[:, None, None]
+        self._tracks: dict[int, _Track] = {}
+        self._maskmem_pos: torch.Tensor | None = None  # same for every frame and object
+        self._video_hw: tuple[int, int] | None = None
+        self._rgb: np.ndarray | None = None
+        self._feats: _Features | None = None
+        self.current_frame: int | None = None
+
+    @property
+    def object_ids(self) -> list[int]:
+        return list(self._tracks)
+
+    @property
+    def image_size(self) -> int:
+        return int(self.sam.image_size)
+
+    # ------------------------------------------------------------------ public API
+
+    def step(self, frame_index: int, rgb: np.ndarray) -> dict[int, ObjectOutput]:
+        """Propagate every object into ``frame_index`` (the next frame, or any frame when the engine
+        has no objects). This frame's memory is written when the next frame arrives or on
+        ``commit``, so ``skip_memory``/``refresh_keyframe``/``add_object`` can still act on it."""
+        rgb = self._check_rgb(rgb, allow_resize=not self._tracks)
+        if self._tracks:
+            if frame_index != self.current_frame + 1:
+                raise ValueError(f"frame {frame_index} does not follow frame {self.current_frame}")
+            self._check_not_lagging()
+        with self._compute():
+            self._commit()
+            self.current_frame, self._rgb, self._feats = frame_index, rgb, None
+            if not self._tracks:
+                return {}
+            return self._advance(list(self._tracks.items()), self._features())
+
+    def add_object(
+        self,
+        obj_id: int,
+        *,
+        box: Sequence[float] | np.ndarray | None = None,
+        points: np.ndarray | None = None,
+        labels: np.ndarray | None = None,
+        mask: np.ndarray | None = None,
+    ) -> ObjectOutput:
+        """Start a new object at the current frame from a box (xyxy) and/or clicks (N×2 xy, labels
+        1/0), or a mask (bool H×W); the frame becomes its first key frame."""
+        if obj_id in self._tracks:
+            raise ValueError(f"object {obj_id} already exists")
+        return self.correct(obj_id, self._require_frame(), points=points, labels=labels, box=box, mask=mask)
+
+    def remove_object(self, obj_id: int) -> None:
+        """Forget an object and its memory."""
+        self._track_of(obj_id)
+        del self._tracks[obj_id]
+
+    def skip_memory(self, obj_id: int) -> None:
+        """Keep the current frame's result of ``obj_id`` out of its memory (no spatial memory, no
+        object pointer)."""
+        track, frame = self._track_of(obj_id), self._require_frame()
+        output = track.output
+        if output is None or output.frame != frame:
+            raise ValueError(f"object {obj_id} has no result at frame {frame}")
+        if output.prompted:
+            raise ValueError(f"frame {frame} is a key frame of object {obj_id}; it cannot be skipped")
+        output.skip = True
+        track.skipped.add(frame)
+        track.memories.discard(frame)
+        track.pointers.discard(frame)
+
+    def refresh_keyframe(self, obj_id: int, box: Sequence[float] | np.ndarray) -> ObjectOutput:
+        """Prompt ``obj_id`` with a new box (xyxy) at the current frame, which becomes a key frame."""
+        self._track_of(obj_id)
+        return self.correct(obj_id, self._require_frame(), box=box)
+
+    def correct(
+        self,
+        obj_id: int,
+        frame_index: int,
+        *,
+        points: np.ndarray | None = None,
+        labels: np.ndarray | None = None,
+        box: Sequence[float] | np.ndarray | None = None,
+        mask: np.ndarray | None = None,
+        frames: Frames | None = None,
+    ) -> ObjectOutput:
+        """Prompt ``obj_id`` at ``frame_index`` (the current frame or one of the last
+        ``correction_window`` frames), which becomes a key frame. Clicks are combined with the
+        object's previous mask there, as in SAM2. A past frame needs ``frames`` (index → RGB) and
+        leaves the object behind until ``repropagate_from``. An unknown ``obj_id`` starts a new
+        object at that frame."""
+        current = self._require_frame()
+        if frame_index > current:
+            raise ValueError(f"frame {frame_index} has not been reached (current frame {current})")
+        if frame_index < current and frames is None:
+            raise ValueError("correcting a past frame needs frames (frame index -> RGB image)")
+        points_in, mask_in = self._prompt_inputs(box, points, labels, mask)
+        track = self._tracks.get(obj_id) or self._new_track(frame_index - 1)
+        if frame_index > track.position + (obj_id not in self._tracks):
+            raise ValueError(f"object {obj_id} is at frame {track.position}: repropagate it first")
+        with self._compute():
+            if frame_index == current:
+                feats = self._features()
+            else:
+                self._commit()
+                self._rewind(obj_id, track, frame_index, frames)
+                feats = self._encode(frame_index, self._frame(frames, frame_index))
+            prev = None
+            if points_in is not None:
+                prev = self._previous_logits(track, feats)
+            track.output = self._prompt(track, feats, points_in, mask_in, prev)
+            track.position = frame_index
+            if frame_index < current:
+                self._commit_tracks([track], feats)
+            self._tracks[obj_id] = track
+            return self._to_output(obj_id, track.output)
+
+    def repropagate_from(
+        self, frame_index: int, frames: Frames, end: int
+    ) -> Iterator[tuple[int, dict[int, ObjectOutput]]]:
+        """Recompute frames ``frame_index + 1 .. end`` of the objects left behind by corrections
+        (the others are not recomputed: objects do not interact). Yields ``(frame, outputs of the
+        recomputed objects)``; afterwards the engine is at ``end``. Objects already past ``end`` are
+        rewound to it."""
+        current = self._require_frame()
+        if end <= frame_index:
+            raise ValueError("end must be after frame_index")
+        for obj_id, track in self._tracks.items():
+            if track.position < frame_index:
+                raise ValueError(
+                    f"object {obj_id} is at frame {track.position}: repropagate from {track.position}"
+                )
+        with self._compute():
+            self._commit()
+            if end < current:
+                for obj_id, track in self._tracks.items():
+                    if track.position > end:
+                        self._rewind(obj_id, track, end, frames)
+        return self._repropagate(frame_index, frames, end)
+
+    def commit(self) -> None:
+        """Write the current frame's pending results into the objects' memories now."""
+        with self._compute():
+            self._commit()
+
+    # ------------------------------------------------------------------ frames and features
+
+    def _repropagate(
+        self, frame_index: int, frames: Frames, end: int
+    ) -> Iterator[tuple[int, dict[int, ObjectOutput]]]:
+        feats: _Features | None = None
+        for frame in range(frame_index + 1, end + 1):
+            movers = [(i, t) for i, t in self._tracks.items() if t.position == frame - 1]
+            if not movers:
+                yield frame, {}
+                continue
+            with self._compute():
+                if feats is not None:
+                    self._commit_tracks([t for _, t in movers], feats)
+                rgb = self._frame(frames, frame)
+                feats = self._encode(frame, rgb)
+                outputs = self._advance(movers, feats)
+            if frame == end:
+                self.current_frame, self._rgb, self._feats = end, rgb, feats
+            yield frame, outputs
+        if self.current_frame != end:  # nothing moved at ``end``: its features are encoded on use
+            self.current_frame, self._rgb, self._feats = end, self._frame(frames, end), None
+
+    def _features(self) -> _Features:
+        """Features of the current frame, encoded on first use."""
+        if self._feats is None:
+            self._feats = self._encode(self.current_frame, self._rgb)
+        return self._feats
+
+    def _encode(self, frame: int, rgb: np.ndarray) -> _Features:
+        """Run the image encoder on one frame, preprocessed exactly like SAM2's frame loader."""
+        size = self.image_size
+        resized = np.asarray(Image.fromarray(rgb).resize((size, size)))
+        image = torch.from_numpy(resized / 255.0).permute(2, 0, 1).float()
+        image = ((image - self._mean) / self._std).to(self.device).unsqueeze(0)
+        backbone_out = self.sam.forward_image(image)
+        _, feats, pos, sizes = self.sam._prepare_backbone_features(backbone_out)
+        high_res = [x.permute(1, 2, 0).view(x.size(1), x.size(2), *s) for x, s in zip(feats[:-1], sizes[:-1])]
+        return _Features(frame, feats, pos, sizes, high_res)
+
+    # ------------------------------------------------------------------ tracking
+
+    def _advance(self, items: list[tuple[int, _Track]], feats: _Features) -> dict[int, ObjectOutput]:
+        """Move objects at ``feats.frame - 1`` into ``feats.frame``: key frames there are reused,
+        the other objects are tracked."""
+        frame = feats.frame
+        to_track = []
+        for _, track in items:
+            key = track.keyframes.get(frame)
+            if key is None:
+                to_track.append(track)
+            else:
+                track.output, track.position = _Output.of_keyframe(frame, key), frame
+        if to_track:
+            self._track(to_track, feats)
+        return {obj_id: self._to_output(obj_id, track.output) for obj_id, track in items}
+
+    def _track(self, tracks: list[_Track], feats: _Features) -> None:
+        """Propagate ``tracks`` into ``feats.frame`` (memory attention + decoder, batched)."""
+        fused = self._condition(tracks, feats)
+        multimask = self.sam._use_multimask(False, None)
+        for chunk in _chunks(range(len(tracks)), self.max_batch):
+            _, _, _, low, high, ptr, score = self.sam._forward_sam_heads(
+                fused[chunk.start : chunk.stop],
+                high_res_features=feats.high(len(chunk)),
+                multimask_output=multimask,
+            )
+            filled = self._fill_holes(low)
+            for k, i in enumerate(chunk):
+                one = slice(k, k + 1)
+                tracks[i].output = _Output(
+                    feats.frame, filled[one], ptr[one], score[one], prompted=False, high_res=high[one]
+                )
+                tracks[i].position = feats.frame
+
+    def _condition(self, tracks: list[_Track], feats: _Features) -> torch.Tensor:
+        """Memory-conditioned features ``N×C×H×W``; objects with equal memory token counts share
+        one memory-attention pass."""
+        memories = [self._memory_tokens(track, feats.frame) for track in tracks]
+        groups: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for i, (memory, _, n_ptr) in enumerate(memories):
+            groups[(memory.shape[0], n_ptr)].append(i)
+        channels, (height, width) = self.sam.hidden_dim, feats.sizes[-1]
+        fused: dict[int, torch.Tensor] = {}
+        for (_, n_ptr), members in groups.items():
+            for chunk in _chunks(members, self.max_batch):
+                curr, curr_pos = feats.top(len(chunk))
+                out = self.sam.memory_attention(
+                    curr=[curr],
+                    curr_pos=[curr_pos],
+                    memory=torch.cat([memories[i][0] for i in chunk], dim=1),
+                    memory_pos=torch.cat([memories[i][1] for i in chunk], dim=1),
+                    num_obj_ptr_tokens=n_ptr,
+                )
+                for k, i in enumerate(chunk):
+                    fused[i] = out[:, k : k + 1]
+        stacked = torch.cat([fused[i] for i in range(len(tracks))], dim=1)  # (HW)NC, as SAM2 lays it out
+        return stacked.permute(1, 2, 0).view(len(tracks), channels, height, width)
+
+    def _memory_tokens(self, track: _Track, frame: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+        """The memory one object attends to at ``frame`` (``L×1×C`` tokens, their positional
+        encodings, the number of pointer tokens), ordered as in ``SAM2Base``'s
+        ``_prepare_memory_conditioned_features`` for forward tracking."""
+        sam, num_maskmem = self.sam, self.sam.num_maskmem
+        selected, unselected = self._select_keyframes(track, frame)
+        spatial = [(0, key.maskmem) for key in selected.values()]
+        for t_pos in range(1, num_maskmem):
+            t = frame - (num_maskmem - t_pos)
+            maskmem = track.memories.get(t)
+            if maskmem is None and t in unselected:
+                maskmem = unselected[t].maskmem
+            if maskmem is not None:
+                spatial.append((t_pos, maskmem))
+        tokens = [m.flatten(2).permute(2, 0, 1).float() for _, m in spatial]
+        positions = [self._maskmem_pos + sam.maskmem_tpos_enc[num_maskmem - t_pos - 1] for t_pos, _ in spatial]
+        pointers = [(frame - t, key.ptr) for t, key in selected.items()]
+        for t_diff in range(1, self._max_ptrs):
+            t = frame - t_diff
+            if t < 0:
+                break
+            ptr = track.pointers.get(t)
+            if ptr is None and t in unselected:
+                ptr = unselected[t].ptr
+            if ptr is not None:
+                pointers.append((t_diff, ptr))
+        n_ptr_tokens = 0
+        if sam.use_obj_ptrs_in_encoder and pointers:
+            channels, mem_dim = sam.hidden_dim, sam.mem_dim
+            obj_ptrs = torch.stack([ptr for _, ptr in pointers])
+            if sam.add_tpos_enc_to_obj_ptrs:
+                t_diffs = torch.tensor([t_diff for t_diff, _ in pointers], device=self.device)
+                tpos_dim = channels if sam.proj_tpos_enc_in_obj_ptrs else mem_dim
+                obj_pos = sam.obj_ptr_tpos_proj(get_1d_sine_pe(t_diffs / (self._max_ptrs - 1), dim=tpos_dim))
+                obj_pos = obj_pos.unsqueeze(1)
+            else:
+                obj_pos = obj_ptrs.new_zeros(len(pointers), 1, mem_dim)
+            if mem_dim < channels:  # a pointer becomes channels // mem_dim tokens
+                obj_ptrs = obj_ptrs.reshape(-1, 1, channels // mem_dim, mem_dim).permute(0, 2, 1, 3).flatten(0, 1)
+                obj_pos = obj_pos.repeat_interleave(channels // mem_dim, dim=0)
+            tokens.append(obj_ptrs)
+            positions.append(obj_pos)
+            n_ptr_tokens = obj_ptrs.shape[0]
+        return torch.cat(tokens), torch.cat(positions), n_ptr_tokens
+
+    def _select_keyframes(self, track: _Track, frame: int) -> tuple[dict[int, _Keyframe], dict[int, _Keyframe]]:
+        """Key frames before ``frame`` that are attended as such (the first and the most recent
+        ones) and the others."""
+        past = sorted(t for t in track.keyframes if t < frame)
+        cap = self.max_conditioning_frames
+        chosen = set(past if len(past) <= cap else past[:1] + past[len(past) - cap + 1 :])
+        selected = {t: track.keyframes[t] for t in past if t in chosen}
+        unselected = {t: track.keyframes[t] for t in past if t not in chosen}
+        return selected, unselected
+
+    # ------------------------------------------------------------------ prompts
+
+    def _prompt_inputs(
+        self,
+        box: Sequence[float] | np.ndarray | None,
+        points: np.ndarray | None,
+        labels: np.ndarray | None,
+        mask: np.ndarray | None,
+    ) -> tuple[dict[str, torch.Tensor] | None, torch.Tensor | None]:
+        """SAM2 point inputs (box corners first, labels 2/3) in model coordinates, or a mask input."""
+        if (points is None) != (labels is None):
+            raise ValueError("points and labels must be given together")
+        if mask is not None and (box is not None or points is not None):
+            raise ValueError("give either a mask or a box and/or points")
+        if mask is None and box is None and points is None:
+            raise ValueError("a prompt needs a box, points or a mask")
+        height, width = self._video_hw
+        size = self.image_size
+        if mask is not None:
+            mask = np.asarray(mask, dtype=bool)
+            if mask.shape != (height, width):
+                raise ValueError(f"mask is {mask.shape}, the video is {(height, width)}")
+            mask_in = torch.from_numpy(mask)[None, None].float().to(self.device)
+            mask_in = F.interpolate(mask_in, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+            return None, (mask_in >= 0.5).float()
+        coords, codes = [], []
+        if box is not None:
+            coords.append(np.asarray(box, dtype=np.float32).reshape(2, 2))
+            codes.append(np.array([2, 3], dtype=np.int32))
+        if points is not None:
+            coords.append(np.asarray(points, dtype=np.float32).reshape(-1, 2))
+            codes.append(np.asarray(labels, dtype=np.int32).reshape(-1))
+        xy = torch.from_numpy(np.concatenate(coords))[None] / torch.tensor([width, height]) * size
+        return {
+            "point_coords": xy.to(self.device),
+            "point_labels": torch.from_numpy(np.concatenate(codes))[None].to(self.device),
+        }, None
+
+    def _previous_logits(self, track: _Track, feats: _Features) -> torch.Tensor | None:
+        """The object's mask logits at ``feats.frame`` before the new clicks (tracked if needed)."""
+        frame = feats.frame
+        key = track.keyframes.get(frame)
+        if key is not None and (track.output is None or track.output.frame != frame):
+            return key.filled.clamp(-_PREV_LOGIT_CLAMP, _PREV_LOGIT_CLAMP)
+        if track.output is None or track.output.frame != frame:
+            if not any(t < frame for t in track.keyframes):
+                return None  # a new object: nothing to refine
+            self._track([track], feats)
+        return track.output.filled.clamp(-_PREV_LOGIT_CLAMP, _PREV_LOGIT_CLAMP)
+
+    def _prompt(
+        self,
+        track: _Track,
+        feats: _Features,
+        point_inputs: dict[str, torch.Tensor] | None,
+        mask_inputs: torch.Tensor | None,
+        prev_logits: torch.Tensor | None,
+    ) -> _Output:
+        """Segment one object from a prompt at ``feats.frame`` (SAM2Base ``_track_step``)."""
+        sam = self.sam
+        if mask_inputs is not None and sam.use_mask_input_as_output_without_sam:
+            pix = feats.vision_feats[-1].permute(1, 2, 0).view(1, sam.hidden_dim, *feats.sizes[-1])
+            outputs = sam._use_mask_as_output(pix, feats.high_res, mask_inputs)
+        else:
+            initial = not any(t < feats.frame for t in track.keyframes)
+            if initial:
+                pix = sam._prepare_memory_conditioned_features(
+                    feats.frame, True, feats.vision_feats[-1:], feats.vision_pos[-1:], feats.sizes[-1:], {}, 1
+                )
+            else:
+                pix = self._condition([track], feats)
+            outputs = sam._forward_sam_heads(
+                pix,
+                point_inputs=point_inputs,
+                mask_inputs=mask_inputs if prev_logits is None else prev_logits,
+                high_res_features=feats.high_res,
+                multimask_output=sam._use_multimask(initial, point_inputs),
+            )
+        _, _, _, low, _, ptr, score = outputs
+        return _Output(feats.frame, self._fill_holes(low), ptr, score, prompted=True)
+
+    # ------------------------------------------------------------------ memory
+
+    def _commit(self) -> None:
+        """Write the pending results of the current frame into memory."""
+        if self._feats is not None:
+            self._commit_tracks(list(self._tracks.values()), self._feats)
+
+    def _commit_tracks(self, tracks: list[_Track], feats: _Features) -> None:
+        """Encode the memories of ``tracks``' pending results at ``feats.frame`` (batched)."""
+        pending = [
+            t for t in tracks
+            if t.output is not None and t.output.frame == feats.frame and not (t.output.committed or t.output.skip)
+        ]
+        for prompted in (False, True):  # tracked frames: sigmoid masks; prompts: binarized, as in SAM2
+            group = [t for t in pending if t.output.prompted == prompted]
+            for chunk in _chunks(group, self.max_batch):
+                masks = torch.cat([self._memory_mask(t.output) for t in chunk])
+                curr, _ = feats.top(len(chunk))
+                maskmem, maskmem_pos = self.sam._encode_new_memory(
+                    [curr], feats.sizes[-1:], masks, torch.cat([t.output.score for t in chunk]), prompted
+                )
+                if self._maskmem_pos is None:
+                    self._maskmem_pos = maskmem_pos[-1][:1].flatten(2).permute(2, 0, 1).clone()
+                for k, track in enumerate(chunk):
+                    self._store(track, maskmem[k : k + 1].to(torch.bfloat16))
+        for track in pending:
+            track.output.committed = True
+            self._prune(track)
+
+    def _memory_mask(self, output: _Output) -> torch.Tensor:
+        """The image-size mask SAM2 encodes: the decoder's for a tracked frame, the upsampled
+        hole-filled low-res mask for a prompt (``propagate_in_video_preflight``)."""
+        if output.high_res is not None:
+            return output.high_res
+        size = self.image_size
+        return F.interpolate(output.filled, size=(size, size), mode="bilinear", align_corners=False)
+
+    @staticmethod
+    def _store(track: _Track, maskmem: torch.Tensor) -> None:
+        output = track.output
+        frame = output.frame
+        if output.prompted:
+            track.keyframes[frame] = _Keyframe(maskmem.clone(), output.ptr.clone(), output.filled, output.score)
+            track.memories.discard(frame)
+            track.pointers.discard(frame)
+            track.skipped.discard(frame)
+        else:
+            track.memories.put(frame, maskmem)
+            track.pointers.put(frame, output.ptr)
+
+    def _new_track(self, position: int) -> _Track:
+        """An object without memory; its pools hold what ``_prune`` keeps (see the module docstring)."""
+        window, interval, span = self.correction_window, self.snapshot_interval, self.sam.num_maskmem - 1
+        spatial = min(window + interval + span, span * (window // interval + 3))
+        return _Track(
+            position,
+            memories=_FramePool(spatial + 1, torch.bfloat16),  # + 1: a new frame arrives before pruning
+            pointers=_FramePool(window + self._max_ptrs + 1, torch.float32),
+        )
+
+    def _prune(self, track: _Track) -> None:
+        """Drop what neither the next frame nor a restore point of the correction window needs."""
+        position, num_maskmem, interval = track.position, self.sam.num_maskmem, self.snapshot_interval
+        horizon = position - self.correction_window
+        oldest = horizon - (self._max_ptrs - 1)
+
+        def needed(t: int) -> bool:
+            if t > position - num_maskmem + 1:
+                return True  # attended by the next frame
+            lo, hi = max(t + 1, horizon - interval + 1), min(t + num_maskmem - 1, position)
+            return lo <= hi and hi // interval * interval >= lo  # attended by a restore point
+
+        track.memories.retain(needed)
+        track.pointers.retain(lambda t: t >= oldest)
+        track.skipped = {t for t in track.skipped if t >= oldest}
+        ordered = sorted(track.keyframes)
+        before = [t for t in ordered if t < horizon]
+        recent = {t for t in ordered if t >= oldest}
+        keep = set(ordered[:1]) | set(before[-(self.max_conditioning_frames - 1) :]) | recent
+        track.keyframes = {t: track.keyframes[t] for t in ordered if t in keep}
+
+    def _restorable(self, track: _Track, frame: int) -> bool:
+        """Whether everything ``frame`` attends to is stored (or was skipped)."""
+        first = min(track.keyframes, default=frame)
+        for t in range(max(frame - self._max_ptrs + 1, first), frame):
+            if t in track.keyframes or t in track.skipped:
+                continue
+            if t not in track.pointers or (t > frame - self.sam.num_maskmem and t not in track.memories):
+                return False
+        return True
+
+    def _rewind(self, obj_id: int, track: _Track, frame: int, frames: Frames) -> None:
+        """Restore ``track`` to its state just before ``frame``: from the nearest restore point,
+        re-track the frames in between."""
+        candidates = range(frame, frame - self.snapshot_interval, -1)
+        start = next((s for s in candidates if self._restorable(track, s)), None)
+        if start is None:
+            oldest = self.current_frame - self.correction_window
+            raise CorrectionWindowError(
+                f"cannot go back to frame {frame} for object {obj_id}: memory is kept for frames "
+                f">= {oldest} only (raise correction_window)"
+            )
+        track.memories.retain(lambda t: t < start)
+        track.pointers.retain(lambda t: t < start)
+        track.skipped = {t for t in track.skipped if t < frame}
+        track.position, track.output = start - 1, None
+        for t in range(start, frame):
+            track.position = t
+            if t not in track.keyframes and t not in track.skipped:
+                feats = self._encode(t, self._frame(frames, t))
+                self._track([track], feats)
+                self._commit_tracks([track], feats)
+        track.output = None
+
+    def _fill_holes(self, logits: torch.Tensor) -> torch.Tensor:
+        return fill_holes_in_mask_scores(logits, self.fill_hole_area) if self.fill_hole_area > 0 else logits
+
+    # ------------------------------------------------------------------ helpers
+
+    def _to_output(self, obj_id: int, output: _Output) -> ObjectOutput:
+        logits = F.interpolate(output.filled.float(), size=self._video_hw, mode="bilinear", align_corners=False)
+        logits = logits[0, 0].cpu().numpy()
+        mask = logits > 0
+        return ObjectOutput(obj_id, logits, mask, mask_to_xywh(mask), float(output.score))
+
+    def _check_rgb(self, rgb: np.ndarray, allow_resize: bool) -> np.ndarray:
+        rgb = np.asarray(rgb)
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+            raise ValueError(f"expected an RGB uint8 H×W×3 image, got {rgb.dtype} {rgb.shape}")
+        if allow_resize or self._video_hw is None:
+            self._video_hw = rgb.shape[:2]
+        elif rgb.shape[:2] != self._video_hw:
+            raise ValueError(f"frame is {rgb.shape[:2]}, the video is {self._video_hw}")
+        return rgb
+
+    def _frame(self, frames: Frames, index: int) -> np.ndarray:
+        return self._check_rgb(frames(index), allow_resize=False)
+
+    def _check_not_lagging(self) -> None:
+        behind = [obj_id for obj_id, t in self._tracks.items() if t.position != self.current_frame]
+        if behind:
+            raise ValueError(f"objects {behind} were corrected at past frames: call repropagate_from first")
+
+    def _require_frame(self) -> int:
+        if self.current_frame is None:
+            raise ValueError("no frame yet: call step() first")
+        return self.current_frame
+
+    def _track_of(self, obj_id: int) -> _Track:
+        try:
+            return self._tracks[obj_id]
+        except KeyError:
+            raise KeyError(f"unknown object {obj_id}") from None
+
+    @contextmanager
+    def _compute(self) -> Iterator[None]:
+        """Inference mode; bf16 autocast on CUDA, fp32 elsewhere."""
+        cuda = self.device.type == "cuda"
+        with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=cuda):
+            yield
+
+
+def _chunks(items: Sequence[_T], size: int) -> list[Sequence[_T]]:
+    """``items`` cut into the fewest chunks of at most ``size``, of equal lengths give or take one."""
+    total = len(items)
+    count = -(-total // size)
+    return [items[total * i // count : total * (i + 1) // count] for i in range(count)]
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto``: CUDA if available, else MPS, else CPU."""
+    if device != "auto":
+        return torch.device(device)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def _holes_can_be_filled(device: torch.device) -> bool:
+    """SAM2 fills mask holes with its CUDA connected-components kernel; without it (CPU, or a
+    ``sam2`` built without extensions) ``SAM2VideoPredictor`` skips hole filling, and so do we."""
+    if device.type != "cuda":
+        return False
+    try:
+        from sam2 import _C  # noqa: F401
+    except ImportError:
+        _log.info("sam2 was built without its CUDA extension: small mask holes are not filled")
+        return False
+    return True
+
+
+def _build_model(
+    model: str | Path, version: str, config: str | None, image_size: int | None, random_init: bool, seed: int
+) -> SAM2Base:
+    """Build SAM2 from the package config (as ``build_sam2_video_predictor`` configures it) and
+    load the checkpoint unless ``random_init``."""
+    from sam2.build_sam import build_sam2
+
+    if str(model) in MODEL_NAMES:
+        info = checkpoint_info(str(model), version)
+        config = config or info.config
+        checkpoint = None if random_init else ensure_checkpoint(info.name, version=version)
+    else:
+        config = config or config_for_file(model)
+        checkpoint = None if random_init else ensure_checkpoint(model)
+    overrides = ["++model.binarize_mask_from_pts_for_mem_enc=true"]
+    if image_size is not None:
+        overrides.append(f"++model.image_size={image_size}")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        sam = build_sam2(config, None, device="cpu", hydra_overrides_extra=overrides)
+    if checkpoint is not None:
+        load_weights(sam, checkpoint)
+    return sam
