@@ -160,7 +160,7 @@ def test_sigkill_during_writes_keeps_every_committed_edit(tmp_path: Path) -> Non
     progress = tmp_path / "committed.txt"
     script = textwrap.dedent(
         f"""
-        import sys
+        import os, sys
         sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
         from app.document import Document
         from tracker.results import FrameResult, TrackedObject
@@ -168,15 +168,16 @@ def test_sigkill_during_writes_keeps_every_committed_edit(tmp_path: Path) -> Non
         frame = 0
         while True:
             doc.write_frame(FrameResult(frame, [TrackedObject(i, (i, frame, 5, 5)) for i in range(1, 51)]))
-            with open({str(progress)!r}, "w") as f:
+            with open({str(progress)!r} + ".tmp", "w") as f:
                 f.write(str(frame))
+            os.replace({str(progress)!r} + ".tmp", {str(progress)!r})
             frame += 1
         """
     )
     proc = subprocess.Popen([sys.executable, "-c", script])
     try:
         deadline = 200
-        while deadline and not (progress.exists() and progress.read_text() and int(progress.read_text()) >= 50):
+        while deadline and not (progress.exists() and int(progress.read_text()) >= 50):
             deadline -= 1
             subprocess.run(["sleep", "0.05"])
         assert deadline, "the writer made no progress"
