@@ -194,8 +194,8 @@ class SAM2Engine:
     ``fill_hole_area``: holes up to this many low-res pixels are filled, as in SAM2 (needs its CUDA
     extension). ``num_frames`` (the video length, when known) caps the pointer count like
     ``SAM2VideoPredictor``. ``max_batch`` bounds how many objects share one forward pass (1: one
-    object at a time, exactly SAM2's per-object computation; default 16, or 4 on CPU where larger
-    batches no longer fit the caches and run slower).
+    object at a time, exactly SAM2's per-object computation; default 16, or 4 on CPU, where bigger
+    batches measured no faster and only raise peak memory).
     """
 
     def __init__(
@@ -622,10 +622,10 @@ class SAM2Engine:
 
     def _commit_tracks(self, tracks: list[_Track], feats: _Features) -> None:
         """Encode the memories of ``tracks``' pending results at ``feats.frame`` (batched)."""
-        pending = [
-            t for t in tracks
-            if t.output is not None and t.output.frame == feats.frame and not (t.output.committed or t.output.skip)
+        due = [
+            t for t in tracks if t.output is not None and t.output.frame == feats.frame and not t.output.committed
         ]
+        pending = [t for t in due if not t.output.skip]
         for prompted in (False, True):  # tracked frames: sigmoid masks; prompts: binarized, as in SAM2
             group = [t for t in pending if t.output.prompted == prompted]
             for chunk in _chunks(group, self.max_batch):
@@ -638,8 +638,8 @@ class SAM2Engine:
                     self._maskmem_pos = maskmem_pos[-1][:1].flatten(2).permute(2, 0, 1).clone()
                 for k, track in enumerate(chunk):
                     self._store(track, maskmem[k : k + 1].to(torch.bfloat16))
-        for track in pending:
-            track.output.committed = True
+        for track in due:
+            track.output.committed, track.output.high_res = True, None  # free the mask before the next frame
             self._prune(track)
 
     def _memory_mask(self, output: _Output) -> torch.Tensor:
