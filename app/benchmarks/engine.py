@@ -115,6 +115,7 @@ def _growth(short: Measurement, long: Measurement) -> str:
 
 
 def _in_fresh_process(*args: object) -> Measurement:
+    os.environ["TQDM_DISABLE"] = "1"  # inherited by the child: the reference's progress bars would garble the table
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
         return pool.submit(measure, *args).result()
 
