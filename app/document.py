@@ -48,6 +48,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 )
 
 _OBS_COLUMNS = "track_id, frame, x, y, w, h, score, logit, state, source, visibility, mask_h, mask_w, mask"
+_UPSERT_OBSERVATIONS = f"INSERT OR REPLACE INTO observations ({_OBS_COLUMNS}) VALUES ({', '.join('?' * 14)})"
 _EVENT_COLUMNS = "id, frame, kind, track_id, other_id, loser_id, detail"
 
 
@@ -418,12 +419,13 @@ class Document:
         """Insert or replace observations in one transaction; tracks are created as needed."""
         rows = [obs.to_row() for obs in observations]
         with self.transaction() as conn:
-            conn.executemany(f"INSERT OR REPLACE INTO observations ({_OBS_COLUMNS}) VALUES ({', '.join('?' * 14)})", rows)
-            self._ensure_tracks({row[0] for row in rows})
+            conn.executemany(_UPSERT_OBSERVATIONS, rows)
+            self.ensure_tracks({row[0] for row in rows})
         self.notify()
         return len(rows)
 
-    def _ensure_tracks(self, track_ids: Iterable[int], category_id: int | None = None) -> None:
+    def ensure_tracks(self, track_ids: Iterable[int], category_id: int | None = None) -> None:
+        """Create the tracks among ``track_ids`` that do not exist yet (inside the caller's transaction)."""
         self._conn.executemany(
             "INSERT OR IGNORE INTO tracks VALUES (?, ?, ?, '')",
             [(tid, category_id, track_color(tid)) for tid in track_ids],
@@ -434,9 +436,9 @@ class Document:
         with self.transaction() as conn:
             for obj in result.objects:
                 category = None if obj.label is None else self.category_id(obj.label)
-                self._ensure_tracks([obj.obj_id], category)
+                self.ensure_tracks([obj.obj_id], category)
             conn.executemany(
-                f"INSERT OR REPLACE INTO observations ({_OBS_COLUMNS}) VALUES ({', '.join('?' * 14)})",
+                _UPSERT_OBSERVATIONS,
                 [
                     Observation(
                         frame=result.frame, track_id=obj.obj_id, box=obj.box, score=obj.score, logit=obj.logit,
@@ -518,7 +520,7 @@ class Document:
         values = f"?, ?, ?, ?, ?, ?, ?, NULL, {int(ObjectState.RELIABLE)}, {int(Source(source))}, ?, {masks}"
         with self.transaction() as conn:
             conn.executemany(f"INSERT OR REPLACE INTO observations ({_OBS_COLUMNS}) VALUES ({values})", zip(*columns))
-            self._ensure_tracks(np.unique(arrays.track_id).tolist())
+            self.ensure_tracks(np.unique(arrays.track_id).tolist())
         self.notify()
         return len(arrays)
 

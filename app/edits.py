@@ -9,7 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from app.document import Document, DocumentError, Observation, Scope, Snapshot, Source, Track, track_color
+from app.document import Document, DocumentError, Observation, Scope, Snapshot, Source, Track
 from tracker.results import ObjectState
 
 
@@ -104,10 +104,7 @@ class ReassignId(Edit):
         clash = _overlap(doc, self.track_id, self.new_id, self.start)
         if clash:
             raise EditError(f"tracks {self.track_id} and {self.new_id} both have frame {clash[0]}")
-        if doc.track(self.new_id) is None:
-            doc.execute(
-                "INSERT INTO tracks VALUES (?, ?, ?, ?)", (self.new_id, source.category_id, track_color(self.new_id), "")
-            )
+        doc.ensure_tracks([self.new_id], source.category_id)
         _rename(doc, self.track_id, self.new_id, self.start)
         _drop_if_empty(doc, self.track_id)
 
@@ -255,10 +252,7 @@ class EditBox(Edit):
     def apply(self, doc: Document) -> None:
         if self.box[2] <= 0 or self.box[3] <= 0:
             raise EditError(f"a box needs a positive width and height, not {self.box}")
-        if doc.track(self.track_id) is None:
-            doc.execute(
-                "INSERT INTO tracks VALUES (?, ?, ?, ?)", (self.track_id, self.category_id, track_color(self.track_id), "")
-            )
+        doc.ensure_tracks([self.track_id], self.category_id)
         old = doc.observation(self.track_id, self.frame)
         # A hand-drawn box replaces the mask: the old mask no longer matches it.
         doc.add_observations([
