@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 from pycocotools import mask as mask_utils
+from scipy.optimize import linear_sum_assignment
 
 from tracker.results import Rle
 
@@ -55,3 +56,12 @@ def box_iou(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> np.ndarray:
     area_b = np.clip(b[:, 2:] - b[:, :2], 0, None).prod(axis=1)
     union = area_a[:, None] + area_b[None, :] - inter
     return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
+def match_boxes(a_xyxy: np.ndarray, b_xyxy: np.ndarray, min_iou: float) -> list[tuple[int, int]]:
+    """One-to-one Hungarian matching of ``xyxy`` boxes on IoU; ``(a, b)`` index pairs with IoU ≥ ``min_iou``."""
+    iou = box_iou(a_xyxy, b_xyxy)
+    if iou.size == 0:
+        return []
+    rows, cols = linear_sum_assignment(1.0 - iou)
+    return [(int(r), int(c)) for r, c in zip(rows, cols) if iou[r, c] >= min_iou]

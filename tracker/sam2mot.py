@@ -30,11 +30,10 @@ from pathlib import Path
 
 import numpy as np
 from pycocotools import mask as mask_utils
-from scipy.optimize import linear_sum_assignment
 
 from tracker.detectors import DEFAULT_DETECTOR, Detector, load_detector
 from tracker.engines import Engine
-from tracker.geometry import box_iou, encode_mask, xywh_to_xyxy
+from tracker.geometry import encode_mask, match_boxes, xywh_to_xyxy
 from tracker.object_states import (
     ObjectStateConfig,
     Segmenter,
@@ -67,15 +66,6 @@ class SAM2MOTConfig(ObjectStateConfig):
         super().__post_init__()
         if self.variance_window < 1:
             raise ValueError("variance_window must be >= 1")
-
-
-def match_boxes(track_xyxy: np.ndarray, det_xyxy: np.ndarray, min_iou: float) -> list[tuple[int, int]]:
-    """Hungarian matching on IoU cost; ``(track, detection)`` index pairs with IoU ≥ ``min_iou``."""
-    iou = box_iou(track_xyxy, det_xyxy)
-    if iou.size == 0:
-        return []
-    rows, cols = linear_sum_assignment(1.0 - iou)
-    return [(int(r), int(c)) for r, c in zip(rows, cols) if iou[r, c] >= min_iou]
 
 
 def untracked_ratio(box_xyxy: np.ndarray, untracked: np.ndarray) -> float:

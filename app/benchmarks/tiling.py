@@ -95,15 +95,10 @@ def run(args: argparse.Namespace) -> int:
 
 def matched_gt(gt_xyxy: np.ndarray, det_xyxy: np.ndarray, min_iou: float = MATCH_IOU) -> np.ndarray:
     """Which ground-truth boxes a one-to-one (Hungarian) matching at IoU ≥ ``min_iou`` finds (bool per gt box)."""
-    from scipy.optimize import linear_sum_assignment
-
-    from tracker.geometry import box_iou
+    from tracker.geometry import match_boxes
 
     found = np.zeros(len(gt_xyxy), dtype=bool)
-    iou = box_iou(gt_xyxy, det_xyxy)
-    if iou.size:
-        rows, cols = linear_sum_assignment(-iou)
-        found[rows[iou[rows, cols] >= min_iou]] = True
+    found[[g for g, _ in match_boxes(gt_xyxy, det_xyxy, min_iou)]] = True
     return found
 
 

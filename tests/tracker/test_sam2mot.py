@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from tracker.detectors import Detections
-from tracker.geometry import box_iou, decode_mask, mask_to_xywh, xywh_to_xyxy
+from tracker.geometry import box_iou, decode_mask, mask_to_xywh, match_boxes, xywh_to_xyxy
 from tracker.object_states import object_state
 from tracker.results import EventKind, FrameResult, ObjectState, TrackedObject
-from tracker.sam2mot import SAM2MOT, SAM2MOTConfig, match_boxes
+from tracker.sam2mot import SAM2MOT, SAM2MOTConfig
 
 SHAPE = (120, 240)
 IMAGE = np.zeros((*SHAPE, 3), np.uint8)
