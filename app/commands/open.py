@@ -26,6 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.path is not None and not args.path.exists():
         raise MaskletError(f"{args.path}: no such file or folder")
+    from app.gui.display import check_display
+
+    check_display()  # before Qt, which aborts the process when its platform plugin cannot load
     from app.gui.application import run_app
 
     return run_app(args.path, frame=args.frame, screenshot=args.screenshot)

@@ -4,7 +4,6 @@ and the window closes cleanly mid-run."""
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -209,11 +208,9 @@ def test_gui_window_closes_cleanly_mid_run(qtbot, tmp_path: Path, highway: Path,
     window.tracking.start_tracking("bytetrack", {"detector": str(openvino_detector_path), "device": "cpu"}, 0, 249)
     qtbot.waitUntil(lambda: done and done[-1] >= 2, timeout=TIMEOUT_MS)
     assert window.progress.isVisible() and not window.run_actions["bytetrack"].isEnabled()
-    begin = time.perf_counter()
     window.close()
-    assert time.perf_counter() - begin < 10
     assert not window.tracking.busy and window.session is None and shown == []
     with Document.open(project) as doc:
         next_frame = doc.get_meta("tracking")["next_frame"]
-        assert next_frame >= done[-1] >= 2
+        assert 249 > next_frame >= done[-1] >= 2  # closing stopped the run
         assert doc.frame_range() == (0, next_frame - 1)  # every finished frame is in the project

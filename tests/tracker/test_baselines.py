@@ -39,7 +39,10 @@ def bytetrack_results(detector: UltralyticsDetector, highway: VideoSource) -> li
 def test_bytetrack_against_highway_ground_truth(
     bytetrack_results: list[FrameResult], highway: VideoSource, shared_data: Path, tmp_path: Path
 ) -> None:
-    """``masklet eval`` of the tracked project against gt.txt's first 60 frames (numbered from 0)."""
+    """``masklet eval`` of the tracked project against gt.txt's first 60 frames (numbered from 0).
+
+    What Ultralytics' tracker achieves is Ultralytics' business (the parity test below pins our use of
+    it); this checks the project → eval wiring with bounds far from what any working release reaches."""
     from app.cli import main
     from app.document import Document
 
@@ -53,11 +56,39 @@ def test_bytetrack_against_highway_ground_truth(
     args = ["eval", "--gt", str(tmp_path / "highway" / "gt.txt"), "--pred", str(tmp_path / "highway.masklet")]
     assert main([*args, "--json", str(report)]) == 0
     metrics = json.loads(report.read_text())["combined"]
-    # Many gt cars are 10–20 px far away, below what a 640-px YOLOv8n finds: recall is ~0.37
-    # (MOTA ~0.30, IDF1 ~0.43); what it finds it tracks under stable ids.
-    assert metrics["Recall"] > 0.3 and metrics["Precision"] > 0.75
-    assert metrics["MOTA"] > 0.25 and metrics["IDF1"] > 0.35
-    assert metrics["IDSW"] <= 3 and metrics["MT"] >= 3
+    # Many gt cars are 10–20 px far away, below what a 640-px YOLOv8n finds: recall is ~0.37, MOTA ~0.3,
+    # IDF1 ~0.4. A frame-numbering or box-convention slip in the wiring drives these to ~0.
+    assert metrics["Recall"] > 0.2 and metrics["Precision"] > 0.6
+    assert metrics["MOTA"] > 0.1 and metrics["IDF1"] > 0.2
+
+
+@pytest.mark.parametrize("tracker_type", ["bytetrack", "botsort"])
+def test_boxes_and_ids_equal_ultralytics_own_tracking(
+    tracker_type: str, openvino_detector_path: Path, detector: UltralyticsDetector, highway: VideoSource
+) -> None:
+    """The engine gives, frame by frame, the boxes of ``YOLO.track(..., persist=True)`` on the same frames,
+    under one consistent renaming of Ultralytics' track ids to ours."""
+    from tracker.detectors import import_ultralytics
+
+    frames = 20
+    ours = list(build_engine(tracker_type, detector=detector).run(highway, 0, frames))
+    model = import_ultralytics().YOLO(str(openvino_detector_path), task="detect")
+    renaming: dict[int, int] = {}
+    for index, result in enumerate(ours):
+        bgr = np.ascontiguousarray(highway[index][..., ::-1])
+        reference = model.track(
+            bgr, persist=True, tracker=f"{tracker_type}.yaml", conf=detector.conf, imgsz=detector.imgsz,
+            classes=detector.class_ids, device="cpu", verbose=False,
+        )[0].boxes
+        ref_ids = [] if reference.id is None else reference.id.int().tolist()
+        our_xyxy = xywh_to_xyxy(np.array([obj.box for obj in result.objects]))
+        assert len(our_xyxy) == len(ref_ids), f"frame {index}"
+        for ref_box, ref_id in zip(reference.xyxy.numpy(), ref_ids):
+            (same,) = np.nonzero(np.abs(our_xyxy - ref_box).max(axis=1) < 1e-3)
+            assert len(same) == 1, f"frame {index}: {ref_box} not in our boxes"
+            our_id = result.objects[same[0]].obj_id
+            assert renaming.setdefault(ref_id, our_id) == our_id, f"frame {index}: track {ref_id} changed id"
+    assert len(set(renaming.values())) == len(renaming) >= 5
 
 
 def test_bytetrack_results_are_boxes_with_states_from_confidence(bytetrack_results: list[FrameResult]) -> None:
