@@ -58,11 +58,16 @@ class UltralyticsTracker(Engine):
         self._ids: dict[int, int] = {}  # Ultralytics track id → Masklet track id
 
     def _update(self, detections: Detections, rgb: np.ndarray) -> np.ndarray:
-        """Feed one frame's detections; rows ``[x1, y1, x2, y2, track_id, score, cls, det_index]``."""
+        """Feed one frame's detections; rows ``[x1, y1, x2, y2, track_id, score, cls, det_index]``, boxes
+        clipped to the image."""
         data = np.column_stack([detections.xyxy, detections.conf, detections.cls]).astype(np.float32)
         bgr = np.ascontiguousarray(rgb[..., ::-1])  # BoT-SORT's motion compensation reads BGR
-        rows = self._tracker.update(self._boxes(data.reshape(-1, 6), rgb.shape[:2]), bgr)
-        return np.asarray(rows, dtype=np.float64).reshape(-1, 8)
+        rows = np.asarray(self._tracker.update(self._boxes(data.reshape(-1, 6), rgb.shape[:2]), bgr), np.float64)
+        rows = rows.reshape(-1, 8)
+        height, width = rgb.shape[:2]  # Kalman boxes can run past the border: clipped, as YOLO.track reports them
+        rows[:, [0, 2]] = rows[:, [0, 2]].clip(0, width)
+        rows[:, [1, 3]] = rows[:, [1, 3]].clip(0, height)
+        return rows
 
     def process(self, frame_index: int, rgb: np.ndarray) -> FrameResult:
         with self.time_stage("total"):

@@ -5,6 +5,7 @@ Every detector is called once per frame as ``detector(rgb, frame_index)`` and re
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,8 @@ from tracker.errors import DetectorError
 from tracker.geometry import xywh_to_xyxy, xyxy_to_xywh
 
 DEFAULT_DETECTOR = "yolo11n.pt"
+_log = logging.getLogger(__name__)
+
 @dataclass(frozen=True)
 class Detections:
     """One frame's detections: ``xyxy`` float32 N×4, ``conf`` float32 N, ``cls`` int64 N, class ``names``."""
@@ -103,7 +106,8 @@ class UltralyticsDetector:
     when online), a local ``.pt``, an ``.onnx`` file or an exported folder (OpenVINO, …).
 
     ``classes`` filters by names or ids; ``conf`` is the minimum confidence; ``device`` is
-    ``auto|cpu|cuda|mps`` (``auto``: Ultralytics picks).
+    ``auto|cpu|cuda|mps`` (``auto``: Ultralytics picks). An export with a fixed input size (not
+    ``dynamic``) runs at that size whatever ``imgsz`` asks, said in a warning.
     """
 
     def __init__(
@@ -116,11 +120,18 @@ class UltralyticsDetector:
     ) -> None:
         self.weights = str(weights)
         self.conf = float(conf)
-        self.imgsz = int(imgsz)
+        self.imgsz: int | tuple[int, int] = int(imgsz)
         self.device = None if device == "auto" else device
         self._model = self._load(self.weights, self.device)
         self.names: dict[int, str] = {int(k): str(v) for k, v in self._model.names.items()}
         self.class_ids = resolve_classes(classes, self.names)
+        backend = self._model.predictor.model  # Ultralytics' AutoBackend, with the export's metadata
+        fixed = [int(v) for v in getattr(backend, "imgsz", None) or []]
+        exported = Path(self.weights).suffix != ".pt" and not getattr(backend, "dynamic", False)
+        if exported and fixed and fixed != [self.imgsz] * 2:
+            _log.warning("detector %s was exported for %s px input: running at that size, not %d px",
+                         self.weights, "×".join(map(str, fixed)), self.imgsz)
+            self.imgsz = fixed[0] if fixed[0] == fixed[1] else (fixed[0], fixed[1])
 
     @staticmethod
     def _load(weights: str, device: str | None):  # -> ultralytics.YOLO

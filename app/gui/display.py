@@ -2,8 +2,8 @@
 (no exception) when its platform plugin cannot load.
 
 On Linux desktops Qt uses its X11 plugin (``xcb``), which links system libraries that minimal
-installs lack (``libxcb-cursor0`` above all). Loading the plugin with ``ctypes`` names the first
-missing library; :data:`XCB_PACKAGES` maps each to its Debian/Ubuntu package.
+installs lack (``libxcb-cursor0`` above all). Loading the plugin with ``ctypes`` tells whether one is
+missing; :data:`XCB_PACKAGES` maps each library to its Debian/Ubuntu package.
 """
 from __future__ import annotations
 
@@ -27,13 +27,23 @@ XCB_PACKAGES = {
     "libxcb-xkb.so.1": "libxcb-xkb1",
     "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
     "libxkbcommon.so.0": "libxkbcommon0",
+    "libxcb-util.so.1": "libxcb-util1",
+    "libxcb-shm.so.0": "libxcb-shm0",
+    "libxcb-sync.so.1": "libxcb-sync1",
+    "libxcb-xfixes.so.0": "libxcb-xfixes0",
+    "libxcb-render.so.0": "libxcb-render0",
+    "libxcb.so.1": "libxcb1",
     "libX11-xcb.so.1": "libx11-xcb1",
+    "libX11.so.6": "libx11-6",
+    "libfreetype.so.6": "libfreetype6",
     "libEGL.so.1": "libegl1",
     "libGL.so.1": "libgl1",
-    "libOpenGL.so.0": "libopengl0",
+    "libGLX.so.0": "libglx0",
+    "libGLdispatch.so.0": "libglvnd0",
     "libfontconfig.so.1": "libfontconfig1",
-    "libdbus-1.so.3": "libdbus-1-3",
     "libglib-2.0.so.0": "libglib2.0-0",
+    "libgthread-2.0.so.0": "libglib2.0-0",
+    "libXau.so.6": "libxau6",
 }
 _MISSING = re.compile(r"([\w.+-]+\.so[\w.]*): cannot open shared object file")
 
@@ -55,6 +65,14 @@ def xcb_plugin() -> Path:
     return Path(PySide6.__file__).parent / "Qt" / "plugins" / "platforms" / "libqxcb.so"
 
 
+def _loads(library: str) -> bool:
+    try:
+        ctypes.CDLL(library)
+    except OSError:
+        return False
+    return True
+
+
 def check_display(environ: os._Environ[str] | dict[str, str] = os.environ) -> None:
     """Raise a :class:`MaskletError` saying what to install or set when Qt's X11 plugin cannot start."""
     if not uses_xcb(environ):
@@ -63,16 +81,14 @@ def check_display(environ: os._Environ[str] | dict[str, str] = os.environ) -> No
     try:
         ctypes.CDLL(str(plugin))
     except OSError as exc:
-        found = _MISSING.search(str(exc))
-        if found is None:
+        first = _MISSING.search(str(exc))
+        if first is None:
             raise MaskletError(f"Qt's X11 platform plugin {plugin} cannot be loaded: {exc}") from exc
-        library = found.group(1)
-        package = XCB_PACKAGES.get(library)
-        wanted = sorted({package, *XCB_PACKAGES.values()} - {None})
-        what = f"{library} (package {package})" if package else library
+        missing = [library for library in XCB_PACKAGES if not _loads(library)] or [first.group(1)]
+        packages = sorted({XCB_PACKAGES.get(library, library) for library in missing})
         raise MaskletError(
-            f"Qt's X11 platform plugin needs {what}, which is not installed; on Debian/Ubuntu: "
-            f"sudo apt-get install {' '.join(wanted)} (see README, 'System packages')"
+            f"Qt's X11 platform plugin needs {', '.join(missing)}, not installed; on Debian/Ubuntu: "
+            f"sudo apt-get install {' '.join(packages)} (other systems: README, 'System packages')"
         ) from exc
     if not environ.get("DISPLAY"):
         raise MaskletError(

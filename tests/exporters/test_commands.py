@@ -74,7 +74,9 @@ def test_convert_to_yolo_needs_an_image_size(
     assert len((tmp_path / "r.txt").read_text().splitlines()) == len(gt.read_text().splitlines())
 
 
-def test_formats_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
+def test_formats_benchmark_runs(shared: Path, capsys: pytest.CaptureFixture[str],
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MASKLET_SHARED", str(shared))  # its eval row reads the TUD files
     assert main(["bench", "formats", "--boxes", "2000", "--mask-boxes", "300"]) == 0
     out = capsys.readouterr().out
     assert all(name in out for name in ("mot-results", "mots", "cocovid", "yolo", "document alone", "eval TUD"))

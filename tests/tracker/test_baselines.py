@@ -88,7 +88,7 @@ def test_boxes_and_ids_equal_ultralytics_own_tracking(
             assert len(same) == 1, f"frame {index}: {ref_box} not in our boxes"
             our_id = result.objects[same[0]].obj_id
             assert renaming.setdefault(ref_id, our_id) == our_id, f"frame {index}: track {ref_id} changed id"
-    assert len(set(renaming.values())) == len(renaming) >= 5
+    assert len(set(renaming.values())) == len(renaming) >= 3
 
 
 def test_bytetrack_results_are_boxes_with_states_from_confidence(bytetrack_results: list[FrameResult]) -> None:
@@ -136,8 +136,11 @@ def test_botsort_runs(detector: UltralyticsDetector, highway: VideoSource) -> No
 
 
 def test_tracker_config_is_ultralytics_default() -> None:
+    import yaml
+    from ultralytics.utils import ROOT
+
     cfg = tracker_config("bytetrack")
-    assert (cfg.track_high_thresh, cfg.track_low_thresh, cfg.track_buffer, cfg.match_thresh) == (0.25, 0.1, 30, 0.8)
+    assert dict(cfg) == yaml.safe_load((ROOT / "cfg" / "trackers" / "bytetrack.yaml").read_text())
     assert tracker_config("bytetrack", track_buffer=60).track_buffer == 60
     with pytest.raises(ValueError, match="nonsense"):
         tracker_config("bytetrack", nonsense=1)

@@ -57,6 +57,16 @@ def test_openvino_detector_finds_cars_with_a_class_filter(
     assert len(vehicles(frames["bedroom"])) == 0  # people and a bed, no vehicles
 
 
+def test_a_fixed_size_export_runs_at_its_size_whatever_the_release(
+    openvino_detector_path: Path, frames: dict[str, np.ndarray], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The OpenVINO export is static 640×640: asked for 1280 px (SMOTracker's default) it runs at 640 and
+    says so (older Ultralytics releases failed inside OpenVINO, newer ones switch silently)."""
+    detector = UltralyticsDetector(openvino_detector_path, classes=["car"], imgsz=1280, device="cpu")
+    assert detector.imgsz == 640 and "exported for 640×640 px input" in caplog.text
+    assert len(detector(frames["highway"])) > 0
+
+
 def test_class_filter_by_names_or_ids() -> None:
     names = {0: "person", 1: "bicycle", 2: "car"}
     assert resolve_classes(None, names) is None
