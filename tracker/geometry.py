@@ -58,10 +58,18 @@ def box_iou(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
 
 
-def match_boxes(a_xyxy: np.ndarray, b_xyxy: np.ndarray, min_iou: float) -> list[tuple[int, int]]:
-    """One-to-one Hungarian matching of ``xyxy`` boxes on IoU; ``(a, b)`` index pairs with IoU ≥ ``min_iou``."""
-    iou = box_iou(a_xyxy, b_xyxy)
-    if iou.size == 0:
+def gated_assignment(scores: np.ndarray, allowed: np.ndarray) -> list[tuple[int, int]]:
+    """One-to-one assignment maximising the total score over the ``allowed`` pairs only: the gate is
+    applied before solving, so a pair outside it can never displace a valid one. ``(row, col)`` pairs."""
+    allowed = np.asarray(allowed, dtype=bool)
+    if not allowed.any():
         return []
-    rows, cols = linear_sum_assignment(1.0 - iou)
-    return [(int(r), int(c)) for r, c in zip(rows, cols) if iou[r, c] >= min_iou]
+    rows, cols = linear_sum_assignment(np.where(allowed, scores, 0.0), maximize=True)
+    return [(int(r), int(c)) for r, c in zip(rows, cols) if allowed[r, c]]
+
+
+def match_boxes(a_xyxy: np.ndarray, b_xyxy: np.ndarray, min_iou: float) -> list[tuple[int, int]]:
+    """One-to-one Hungarian matching of ``xyxy`` boxes maximising total IoU over the pairs with
+    IoU ≥ ``min_iou``; ``(a, b)`` index pairs."""
+    iou = box_iou(a_xyxy, b_xyxy)
+    return gated_assignment(iou, iou >= min_iou)

@@ -29,12 +29,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from tracker.detectors import DEFAULT_DETECTOR, Detections, Detector, MotFileDetector, load_detector
 from tracker.engines import Engine
 from tracker.errors import DetectorError
-from tracker.geometry import box_iou, encode_mask, xywh_to_xyxy
+from tracker.geometry import box_iou, encode_mask, gated_assignment, xywh_to_xyxy
 from tracker.object_states import (
     ObjectStateConfig,
     Segmenter,
@@ -90,11 +89,7 @@ def mask_box_overlap(masks: Sequence[np.ndarray], mask_xyxy: np.ndarray, det_xyx
 def match_masklets(iou: np.ndarray, overlap: np.ndarray, min_iou: float, min_overlap: float) -> list[tuple[int, int]]:
     """Hungarian matching maximising IoU + overlap over the allowed pairs (IoU ≥ ``min_iou`` or
     overlap ≥ ``min_overlap``); ``(masklet, detection)`` index pairs."""
-    allowed = (iou >= min_iou) | (overlap >= min_overlap)
-    if not allowed.any():
-        return []
-    rows, cols = linear_sum_assignment(np.where(allowed, iou + overlap, 0.0), maximize=True)
-    return [(int(r), int(c)) for r, c in zip(rows, cols) if allowed[r, c]]
+    return gated_assignment(iou + overlap, (iou >= min_iou) | (overlap >= min_overlap))
 
 
 @dataclass

@@ -200,13 +200,6 @@ def test_sam2mot_matching_is_hungarian_where_greedy_fails() -> None:
     assert not events(result, EventKind.ADDED)
 
 
-def test_sam2mot_match_gate() -> None:
-    track = np.array([[0, 0, 10, 10]])
-    assert match_boxes(track, np.array([[0, 0, 10, 3]]), 0.3) == [(0, 0)]  # IoU 0.3 exactly: matched
-    assert match_boxes(track, np.array([[0, 0, 10, 2.9]]), 0.3) == []
-    assert match_boxes(np.zeros((0, 4)), np.array([[0, 0, 1, 1]]), 0.3) == []
-
-
 # ---------------------------------------------------------------------------------- states
 @pytest.mark.parametrize(
     ("logit", "state"),
