@@ -7,10 +7,13 @@ nothing is preloaded and nothing grows with the length of the video.
 
 What each object keeps:
 
-- **key frames** (conditioning frames: its prompts). Attention uses the first one plus the
-  ``max_conditioning_frames - 1`` most recent ones; a key frame that falls out of that selection is
-  still attended as an ordinary memory while it is among the recent frames, as with SAM2's
-  ``max_cond_frames_in_attn``.
+- **key frames** (conditioning frames: its prompts). Attention uses all of them, as SAM2 does by
+  default (``max_cond_frames_in_attn = -1``); with ``max_conditioning_frames`` set, the temporally
+  closest ones, chosen by SAM2's own ``select_closest_cond_frames``. A key frame out of that selection
+  is still attended as an ordinary memory while it is among the recent frames, as in SAM2. A key
+  frame made by ``refresh_keyframe`` *replaces* the object's earlier automatic key frames (its first
+  detector box and earlier refreshes; prompts given through ``correct`` stay): from then on they are
+  ordinary memories.
 - **spatial memories** (bf16, as SAM2 stores them) of the last ``num_maskmem - 1`` frames and
   **object pointers** of the last ``max_obj_ptrs_in_encoder - 1`` frames: what the next frame
   attends to. ``skip_memory`` keeps a frame out of both.
@@ -21,8 +24,8 @@ What each object keeps:
 Per object that is at most ``min(W + K + M, M * (W // K + 3))`` spatial memories (``W``:
 ``correction_window``, ``K``: ``snapshot_interval``, ``M = num_maskmem - 1``) and ``W +
 max_obj_ptrs_in_encoder`` pointers, held in blocks allocated once per object (per-frame long-lived
-allocations would fragment the heap and make RSS creep), plus the key frames of that span and
-``max_conditioning_frames`` older ones. Image features are kept for the current frame only, with
+allocations would fragment the heap and make RSS creep), plus the key frames of that span and the
+older ones still conditioning (all of them, or the ``max_conditioning_frames`` most recent). Image features are kept for the current frame only, with
 each object's image-size decoder mask until its memory is written.
 
 Corrections: ``correct(obj, t, ...)`` for ``t`` in the last ``correction_window`` frames restores
@@ -32,11 +35,19 @@ needs ``frames``), prompts frame ``t`` and makes it a key frame. Older frames ra
 ``CorrectionWindowError``. ``repropagate_from(t, frames, end)`` then re-tracks only the corrected
 objects through ``t+1 .. end``: objects do not interact in SAM2, so the others' results would not
 change. The engine is causal: a frame attends only to earlier frames, and key frames of a corrected
-object after ``t`` are kept as they were.
+object after ``t`` are kept as they were (``SAM2VideoPredictor``, re-propagating over a video that has
+prompts ahead, also attends those later conditioning frames).
 
-Results equal ``SAM2VideoPredictor`` run online (same preprocessing, memory token order, bf16
-memories, hole filling, pointer encoding; its defaults apply no non-overlap constraint): bit for
-bit with ``max_batch=1``, within float rounding when objects are batched.
+Results equal ``SAM2VideoPredictor`` run online with ``add_all_frames_to_correct_as_cond=True`` (a
+prompt on an already tracked frame makes it a conditioning frame, which is what a key-frame refresh
+is): same preprocessing, memory token order, key-frame selection, bf16 memories, hole filling and
+pointer encoding (``num_frames``: the video length), and its defaults apply no non-overlap
+constraint. Bit for bit with ``max_batch=1``, within float rounding when objects are batched.
+
+Hole filling (SAM2's ``fill_holes_in_mask_scores``: background components of at most
+``fill_hole_area`` low-res pixels, 8-connected, become foreground) needs SAM2's CUDA extension for
+its connected components; this engine computes them with OpenCV instead, so CPU and GPU runs fill
+the same holes whether or not the extension was built.
 """
 from __future__ import annotations
 
@@ -44,7 +55,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -53,10 +64,10 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from sam2.modeling.sam2_base import SAM2Base
-from sam2.modeling.sam2_utils import get_1d_sine_pe
-from sam2.utils.misc import fill_holes_in_mask_scores
+from sam2.modeling.sam2_utils import get_1d_sine_pe, select_closest_cond_frames
 
 from tracker.errors import MaskletError
+from tracker.opencv import cv2
 from tracker.geometry import mask_to_xywh
 from tracker.models import MODEL_NAMES, checkpoint_info, config_for_file, ensure_checkpoint, load_weights
 
@@ -68,6 +79,8 @@ _CPU_BATCH = 4
 _ACCELERATOR_BATCH = 16
 _PREV_LOGIT_CLAMP = 32.0
 """``SAM2VideoPredictor`` clamps the previous mask logits it feeds back with new clicks."""
+_HOLE_SCORE = 0.1
+"""The logit SAM2 gives filled holes."""
 
 Frames = Callable[[int], np.ndarray]
 _T = TypeVar("_T")
@@ -111,6 +124,12 @@ class _Keyframe:
     ptr: torch.Tensor
     filled: torch.Tensor
     score: torch.Tensor
+    automatic: bool  # made by add_object / refresh_keyframe (a detector box), not by correct
+    replaced_at: int | None = None  # conditioning up to this frame only; an ordinary memory after it
+
+    def conditions(self, frame: int) -> bool:
+        """Whether this key frame is a conditioning frame when ``frame`` is tracked."""
+        return self.replaced_at is None or frame <= self.replaced_at
 
 
 @dataclass(slots=True)
@@ -122,13 +141,14 @@ class _Output:
     ptr: torch.Tensor
     score: torch.Tensor
     prompted: bool
+    automatic: bool = False  # a prompt from add_object / refresh_keyframe
     high_res: torch.Tensor | None = None  # a tracked frame's memory is encoded from this decoder mask
     skip: bool = False
     committed: bool = False
 
     @classmethod
     def of_keyframe(cls, frame: int, key: _Keyframe) -> _Output:
-        return cls(frame, key.filled, key.ptr, key.score, prompted=True, committed=True)
+        return cls(frame, key.filled, key.ptr, key.score, prompted=True, automatic=key.automatic, committed=True)
 
 
 class _FramePool:
@@ -190,10 +210,10 @@ class SAM2Engine:
     by ``tracker.models.ensure_checkpoint``), a path to a ``.pt`` checkpoint (config from its name
     or ``config``), or a ``SAM2Base`` module to use as is. ``random_init`` builds the model without
     weights (tests, benchmarks); ``image_size`` overrides the config's input size. Memory and
-    correction bounds: ``max_conditioning_frames``, ``snapshot_interval``, ``correction_window``.
-    ``fill_hole_area``: holes up to this many low-res pixels are filled, as in SAM2 (needs its CUDA
-    extension). ``num_frames`` (the video length, when known) caps the pointer count like
-    ``SAM2VideoPredictor``. ``max_batch`` bounds how many objects share one forward pass (1: one
+    correction bounds: ``max_conditioning_frames`` (``None``: every key frame, SAM2's default),
+    ``snapshot_interval``, ``correction_window``. ``fill_hole_area``: holes up to this many low-res
+    pixels are filled, as in SAM2 (0: none). ``num_frames`` (the video length; settable later)
+    caps the pointer count and normalises pointer positions like ``SAM2VideoPredictor``. ``max_batch`` bounds how many objects share one forward pass (1: one
     object at a time, exactly SAM2's per-object computation; default 16, or 4 on CPU, where bigger
     batches measured no faster and only raise peak memory).
     """
@@ -208,15 +228,15 @@ class SAM2Engine:
         image_size: int | None = None,
         random_init: bool = False,
         seed: int = 0,
-        max_conditioning_frames: int = 4,
+        max_conditioning_frames: int | None = None,
         snapshot_interval: int = 10,
         correction_window: int = 30,
         fill_hole_area: int = 8,
         max_batch: int | None = None,
         num_frames: int | None = None,
     ) -> None:
-        if max_conditioning_frames < 2:
-            raise ValueError("max_conditioning_frames must be >= 2 (the first and the latest key frame)")
+        if max_conditioning_frames is not None and max_conditioning_frames < 2:
+            raise ValueError("max_conditioning_frames must be None (all) or >= 2, as in SAM2")
         if snapshot_interval < 1 or correction_window < 0 or (max_batch is not None and max_batch < 1):
             raise ValueError("snapshot_interval and max_batch must be >= 1, correction_window >= 0")
         self.device = resolve_device(device)
@@ -227,13 +247,13 @@ class SAM2Engine:
         else:
             self.sam = _build_model(model, version, config, image_size, random_init, seed)
         self.sam.to(self.device).eval()
+        self._autocast_dtype = _autocast_dtype(self.device)
         self.max_conditioning_frames = max_conditioning_frames
         self.snapshot_interval = snapshot_interval
         self.correction_window = correction_window
         self.max_batch = max_batch or (_CPU_BATCH if self.device.type == "cpu" else _ACCELERATOR_BATCH)
-        self.fill_hole_area = fill_hole_area if _holes_can_be_filled(self.device) else 0
-        max_ptrs = self.sam.max_obj_ptrs_in_encoder
-        self._max_ptrs = min(num_frames, max_ptrs) if num_frames else max_ptrs
+        self.fill_hole_area = fill_hole_area
+        self.num_frames = num_frames
         self._mean = torch.tensor(_IMG_MEAN, dtype=torch.float32)[:, None, None]
         self._std = torch.tensor(_IMG_STD, dtype=torch.float32)[:, None, None]
         self._tracks: dict[int, _Track] = {}
@@ -250,6 +270,17 @@ class SAM2Engine:
     @property
     def image_size(self) -> int:
         return int(self.sam.image_size)
+
+    @property
+    def num_frames(self) -> int | None:
+        """The video length, as ``SAM2VideoPredictor`` knows it (``None``: unknown)."""
+        return self._num_frames
+
+    @num_frames.setter
+    def num_frames(self, value: int | None) -> None:
+        max_ptrs = self.sam.max_obj_ptrs_in_encoder
+        self._num_frames = value
+        self._max_ptrs = min(value, max_ptrs) if value else max_ptrs
 
     # ------------------------------------------------------------------ public API
 
@@ -282,7 +313,7 @@ class SAM2Engine:
         1/0), or a mask (bool H×W); the frame becomes its first key frame."""
         if obj_id in self._tracks:
             raise ValueError(f"object {obj_id} already exists")
-        return self.correct(obj_id, self._require_frame(), points=points, labels=labels, box=box, mask=mask)
+        return self._prompt_at(obj_id, self._require_frame(), points, labels, box, mask, None, automatic=True)
 
     def remove_object(self, obj_id: int) -> None:
         """Forget an object and its memory."""
@@ -304,9 +335,14 @@ class SAM2Engine:
         track.pointers.discard(frame)
 
     def refresh_keyframe(self, obj_id: int, box: Sequence[float] | np.ndarray) -> ObjectOutput:
-        """Prompt ``obj_id`` with a new box (xyxy) at the current frame, which becomes a key frame."""
-        self._track_of(obj_id)
-        return self.correct(obj_id, self._require_frame(), box=box)
+        """Prompt ``obj_id`` with a new box (xyxy) at the current frame, which becomes a key frame
+        replacing the object's earlier automatic ones (they stay ordinary memories)."""
+        track, frame = self._track_of(obj_id), self._require_frame()
+        output = self._prompt_at(obj_id, frame, None, None, box, None, None, automatic=True)
+        for t, key in track.keyframes.items():
+            if t < frame and key.automatic and key.replaced_at is None:
+                track.keyframes[t] = replace(key, replaced_at=frame)
+        return output
 
     def correct(
         self,
@@ -324,6 +360,19 @@ class SAM2Engine:
         object's previous mask there, as in SAM2. A past frame needs ``frames`` (index → RGB) and
         leaves the object behind until ``repropagate_from``. An unknown ``obj_id`` starts a new
         object at that frame."""
+        return self._prompt_at(obj_id, frame_index, points, labels, box, mask, frames, automatic=False)
+
+    def _prompt_at(
+        self,
+        obj_id: int,
+        frame_index: int,
+        points: np.ndarray | None,
+        labels: np.ndarray | None,
+        box: Sequence[float] | np.ndarray | None,
+        mask: np.ndarray | None,
+        frames: Frames | None,
+        automatic: bool,
+    ) -> ObjectOutput:
         current = self._require_frame()
         if frame_index > current:
             raise ValueError(f"frame {frame_index} has not been reached (current frame {current})")
@@ -344,6 +393,7 @@ class SAM2Engine:
             if points_in is not None:
                 prev = self._previous_logits(track, feats)
             track.output = self._prompt(track, feats, points_in, mask_in, prev)
+            track.output.automatic = automatic
             track.position = frame_index
             if frame_index < current:
                 self._commit_tracks([track], feats)
@@ -523,14 +573,13 @@ class SAM2Engine:
         return torch.cat(tokens), torch.cat(positions), n_ptr_tokens
 
     def _select_keyframes(self, track: _Track, frame: int) -> tuple[dict[int, _Keyframe], dict[int, _Keyframe]]:
-        """Key frames before ``frame`` that are attended as such (the first and the most recent
-        ones) and the others."""
-        past = sorted(t for t in track.keyframes if t < frame)
-        cap = self.max_conditioning_frames
-        chosen = set(past if len(past) <= cap else past[:1] + past[len(past) - cap + 1 :])
-        selected = {t: track.keyframes[t] for t in past if t in chosen}
-        unselected = {t: track.keyframes[t] for t in past if t not in chosen}
-        return selected, unselected
+        """Key frames before ``frame`` attended as conditioning frames (SAM2's selection, in the
+        order SAM2 keeps them: the order they were prompted) and the others (replaced, or not
+        selected), which are attended as ordinary memories when recent."""
+        past = {t: key for t, key in track.keyframes.items() if t < frame}
+        conditioning = {t: key for t, key in past.items() if key.conditions(frame)}
+        selected, _ = select_closest_cond_frames(frame, conditioning, self.max_conditioning_frames or -1)
+        return selected, {t: key for t, key in past.items() if t not in selected}
 
     # ------------------------------------------------------------------ prompts
 
@@ -655,7 +704,9 @@ class SAM2Engine:
         output = track.output
         frame = output.frame
         if output.prompted:
-            track.keyframes[frame] = _Keyframe(maskmem.clone(), output.ptr.clone(), output.filled, output.score)
+            track.keyframes[frame] = _Keyframe(
+                maskmem.clone(), output.ptr.clone(), output.filled, output.score, output.automatic
+            )
             track.memories.discard(frame)
             track.pointers.discard(frame)
             track.skipped.discard(frame)
@@ -688,11 +739,13 @@ class SAM2Engine:
         track.memories.retain(needed)
         track.pointers.retain(lambda t: t >= oldest)
         track.skipped = {t for t in track.skipped if t >= oldest}
-        ordered = sorted(track.keyframes)
-        before = [t for t in ordered if t < horizon]
-        recent = {t for t in ordered if t >= oldest}
-        keep = set(ordered[:1]) | set(before[-(self.max_conditioning_frames - 1) :]) | recent
-        track.keyframes = {t: track.keyframes[t] for t in ordered if t in keep}
+        # Key frames before the window that still condition frames from its start on: all of them,
+        # or the closest ones (the most recent); and every key frame a restore point may attend.
+        conditioning = sorted(t for t, key in track.keyframes.items() if t < horizon and key.conditions(horizon))
+        if self.max_conditioning_frames:
+            conditioning = conditioning[-self.max_conditioning_frames :]
+        keep = set(conditioning) | {t for t in track.keyframes if t >= oldest}
+        track.keyframes = {t: key for t, key in track.keyframes.items() if t in keep}  # SAM2's order kept
 
     def _restorable(self, track: _Track, frame: int) -> bool:
         """Whether everything ``frame`` attends to is stored (or was skipped)."""
@@ -728,7 +781,7 @@ class SAM2Engine:
         track.output = None
 
     def _fill_holes(self, logits: torch.Tensor) -> torch.Tensor:
-        return fill_holes_in_mask_scores(logits, self.fill_hole_area) if self.fill_hole_area > 0 else logits
+        return fill_holes(logits, self.fill_hole_area) if self.fill_hole_area > 0 else logits
 
     # ------------------------------------------------------------------ helpers
 
@@ -769,9 +822,10 @@ class SAM2Engine:
 
     @contextmanager
     def _compute(self) -> Iterator[None]:
-        """Inference mode; bf16 autocast on CUDA, fp32 elsewhere."""
-        cuda = self.device.type == "cuda"
-        with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=cuda):
+        """Inference mode; bf16 autocast on CUDA GPUs that support it, fp32 elsewhere."""
+        dtype = self._autocast_dtype
+        autocast = torch.autocast(self.device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None)
+        with torch.inference_mode(), autocast:
             yield
 
 
@@ -793,17 +847,32 @@ def resolve_device(device: str) -> torch.device:
     return torch.device("cpu")
 
 
-def _holes_can_be_filled(device: torch.device) -> bool:
-    """SAM2 fills mask holes with its CUDA connected-components kernel; without it (CPU, or a
-    ``sam2`` built without extensions) ``SAM2VideoPredictor`` skips hole filling, and so do we."""
+def fill_holes(logits: torch.Tensor, max_area: int) -> torch.Tensor:
+    """SAM2's ``fill_holes_in_mask_scores`` without its CUDA extension: in each N×1×H×W mask, the
+    8-connected background components (logit ≤ 0) of at most ``max_area`` pixels get logit 0.1."""
+    background = (logits <= 0).to("cpu", torch.uint8).numpy()
+    holes = np.zeros(background.shape, dtype=bool)
+    for i, plane in enumerate(background[:, 0]):
+        _, labels, stats, _ = cv2.connectedComponentsWithStats(plane, connectivity=8)
+        areas = stats[:, cv2.CC_STAT_AREA]
+        holes[i, 0] = plane.astype(bool) & (areas[labels] <= max_area)
+    if not holes.any():
+        return logits
+    return torch.where(torch.from_numpy(holes).to(logits.device), _HOLE_SCORE, logits)
+
+
+def _autocast_dtype(device: torch.device) -> torch.dtype | None:
+    """What SAM2's own examples do on CUDA: bf16 autocast, with TF32 matmuls on Ampere and later.
+    Older GPUs (no bf16) and other devices run in fp32."""
     if device.type != "cuda":
-        return False
-    try:
-        from sam2 import _C  # noqa: F401
-    except ImportError:
-        _log.info("sam2 was built without its CUDA extension: small mask holes are not filled")
-        return False
-    return True
+        return None
+    if torch.cuda.get_device_properties(device).major >= 8:
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    if not torch.cuda.is_bf16_supported(including_emulation=False):
+        _log.info("%s has no bfloat16 support: SAM2 runs in float32", torch.cuda.get_device_name(device))
+        return None
+    return torch.bfloat16
 
 
 def _build_model(

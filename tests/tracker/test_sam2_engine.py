@@ -21,6 +21,8 @@ import pytest
 import torch
 from PIL import Image
 from sam2.build_sam import build_sam2_video_predictor
+from sam2.utils import misc as sam2_misc
+from scipy import ndimage
 from sam2.sam2_video_predictor import SAM2VideoPredictor
 
 from tracker.sam2_engine import CorrectionWindowError, ObjectOutput, SAM2Engine
@@ -28,10 +30,30 @@ from tracker.sam2_engine import CorrectionWindowError, ObjectOutput, SAM2Engine
 CONFIG = "configs/sam2.1/sam2.1_hiera_t.yaml"
 IMAGE_SIZE = 128
 PARITY_FRAMES = 10
+LONG_FRAMES = 34  # more than 16 object pointers in play
 BOXES = {1: (300.0, 100.0, 500.0, 400.0), 2: (600.0, 200.0, 800.0, 500.0), 3: (100.0, 100.0, 300.0, 300.0)}
 BATCH_ATOL = 1e-5
 
-pytestmark = pytest.mark.filterwarnings("ignore:cannot import name '_C':UserWarning")  # no hole filling on CPU
+
+
+def _connected_components(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """SAM2's ``get_connected_components`` (its CUDA extension) computed with SciPy: 8-connected labels
+    and, per pixel, the area of its component. The reference predictor fills holes with this, the engine
+    with its own OpenCV code: two independent implementations of the same operation."""
+    labels = np.zeros(mask.shape, np.int32)
+    areas = np.zeros(mask.shape, np.int32)
+    for i, plane in enumerate(mask[:, 0].numpy().astype(bool)):
+        labels[i, 0], _ = ndimage.label(plane, structure=np.ones((3, 3)))
+        areas[i, 0] = np.where(labels[i, 0] > 0, np.bincount(labels[i, 0].ravel())[labels[i, 0]], 0)
+    return torch.from_numpy(labels), torch.from_numpy(areas)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _reference_fills_holes() -> Iterator[None]:
+    """SAM2VideoPredictor as it runs with its CUDA extension (here it would skip hole filling)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sam2_misc, "get_connected_components", _connected_components)
+        yield
 
 Frame = dict[int, ObjectOutput]
 Event = Callable[[SAM2Engine, Frame], None]
@@ -48,7 +70,7 @@ def _one_thread() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def frame_files(shared_data: Path) -> list[Path]:
-    return sorted((shared_data / "bedroom" / "frames").glob("*.jpg"))[:20]
+    return sorted((shared_data / "bedroom" / "frames").glob("*.jpg"))[:LONG_FRAMES]
 
 
 @pytest.fixture(scope="module")
@@ -170,6 +192,157 @@ def test_parity_with_sam2_video_predictor(sam, frames, reference, max_batch: int
                 clear = np.abs(logits) > BATCH_ATOL
                 np.testing.assert_array_equal(out.mask[clear], logits[clear] > 0)
             np.testing.assert_array_equal(out.mask, out.mask_logits > 0)
+
+
+# ---------------------------------------------------------------------------------------- long parity runs
+
+Reference = list[dict[int, tuple[np.ndarray, float]]]
+REFRESH = (320.0, 120.0, 520.0, 380.0)
+
+
+def _reference_score(state: dict, obj_id: int, frame: int) -> float:
+    """The object score logit SAM2VideoPredictor holds for an object at a frame (pending prompts first)."""
+    idx = state["obj_id_to_idx"][obj_id]
+    for outputs in (state["temp_output_dict_per_obj"][idx], state["output_dict_per_obj"][idx]):
+        for key in ("cond_frame_outputs", "non_cond_frame_outputs"):
+            if frame in outputs[key]:
+                return float(outputs[key][frame]["object_score_logits"])
+    raise KeyError((obj_id, frame))
+
+
+def _reference_online(
+    sam: SAM2VideoPredictor, frame_files: list[Path], folder: Path, count: int, prompts: dict[int, dict[int, tuple]],
+    after: Callable[[dict, int], None] | None = None,
+) -> Reference:
+    """SAM2VideoPredictor driven online, one frame at a time: propagate frame f, then apply the box prompts
+    of ``prompts[f]`` (object id → box) and ``after(state, f)``. Per frame: id → (logits, score)."""
+    for path in frame_files[:count]:
+        shutil.copy(path, folder / path.name)
+    state = sam.init_state(str(folder))
+    results: Reference = []
+    for f in range(count):
+        out: dict[int, tuple[np.ndarray, float]] = {}
+        if state["obj_ids"]:
+            for _, ids, masks in sam.propagate_in_video(state, start_frame_idx=f, max_frame_num_to_track=0):
+                out = {i: (m.numpy(), _reference_score(state, i, f)) for i, m in zip(ids, masks[:, 0])}
+        for obj_id, box in prompts.get(f, {}).items():
+            _, ids, masks = sam.add_new_points_or_box(state, f, obj_id, box=box)
+            out[obj_id] = (masks[list(ids).index(obj_id), 0].numpy(), _reference_score(state, obj_id, f))
+        if after is not None:
+            after(state, f)
+        results.append(out)
+    return results
+
+
+def _prompt_events(prompts: dict[int, dict[int, tuple]], correct: bool = True) -> dict[int, Event]:
+    """The engine side of ``prompts``: new objects are added, known ones corrected (``correct``) or
+    refreshed at the current frame."""
+
+    def at(frame: int) -> Event:
+        def event(engine: SAM2Engine, out: Frame) -> None:
+            for obj_id, box in prompts[frame].items():
+                if obj_id not in engine.object_ids:
+                    out[obj_id] = engine.add_object(obj_id, box=box)
+                elif correct:
+                    out[obj_id] = engine.correct(obj_id, frame, box=box)
+                else:
+                    out[obj_id] = engine.refresh_keyframe(obj_id, box)
+
+        return event
+
+    return {frame: at(frame) for frame in prompts}
+
+
+def _assert_parity(reference: Reference, results: list[Frame], batched: bool = False) -> None:
+    for f, (expected, got) in enumerate(zip(reference, results)):
+        assert sorted(got) == sorted(expected), f"frame {f}"
+        for obj_id, (logits, score) in expected.items():
+            out = got[obj_id]
+            if batched:
+                np.testing.assert_allclose(out.mask_logits, logits, rtol=0, atol=BATCH_ATOL, err_msg=f"frame {f}")
+                assert out.object_score_logit == pytest.approx(score, abs=BATCH_ATOL)
+            else:
+                np.testing.assert_array_equal(out.mask_logits, logits, err_msg=f"frame {f} object {obj_id}")
+                assert out.object_score_logit == score, f"frame {f} object {obj_id}"
+
+
+LONG_PROMPTS = {0: {1: BOXES[1], 2: BOXES[2]}, 5: {3: BOXES[3]}}
+KEYFRAME_PROMPTS = {0: {1: BOXES[1], 2: BOXES[2]}, **{f: {1: REFRESH if f % 8 else BOXES[1]} for f in range(4, 28, 4)}}
+
+
+@pytest.fixture(scope="module")
+def long_reference(sam, frame_files, tmp_path_factory) -> Reference:
+    return _reference_online(sam, frame_files, tmp_path_factory.mktemp("long"), LONG_FRAMES, LONG_PROMPTS)
+
+
+@pytest.mark.parametrize("max_batch", [1, 16], ids=["unbatched", "batched"])
+def test_parity_long_run_with_more_than_16_pointers(sam, frames, long_reference, max_batch: int) -> None:
+    engine = _engine(sam, num_frames=LONG_FRAMES, max_batch=max_batch)
+    results = _run(engine, frames, LONG_FRAMES, _prompt_events(LONG_PROMPTS))
+    assert len(engine._tracks[1].pointers) >= sam.max_obj_ptrs_in_encoder - 1
+    _assert_parity(long_reference, results, batched=max_batch > 1)
+
+
+@pytest.fixture
+def correct_as_cond(sam, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reference setting the engine mirrors: a prompt on a tracked frame makes a conditioning frame."""
+    monkeypatch.setattr(sam, "add_all_frames_to_correct_as_cond", True)
+
+
+def test_parity_prompts_at_tracked_frames_attend_every_key_frame(
+    sam, frames, frame_files, tmp_path, correct_as_cond
+) -> None:
+    """Seven key frames of object 1 (0, 4, …, 24): SAM2 attends all of them (``max_cond_frames_in_attn``
+    -1), in the order they were prompted."""
+    count = 28
+    expected = _reference_online(sam, frame_files, tmp_path, count, KEYFRAME_PROMPTS)
+    engine = _engine(sam, num_frames=count, max_batch=1)
+    results = _run(engine, frames, count, _prompt_events(KEYFRAME_PROMPTS))
+    assert len(engine._tracks[1].keyframes) == 7
+    _assert_parity(expected, results)
+
+
+def test_parity_capped_key_frames_are_the_temporally_closest(
+    sam, frames, frame_files, tmp_path, correct_as_cond, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    count = 28
+    monkeypatch.setattr(sam, "max_cond_frames_in_attn", 3)
+    expected = _reference_online(sam, frame_files, tmp_path, count, KEYFRAME_PROMPTS)
+    engine = _engine(sam, num_frames=count, max_batch=1, max_conditioning_frames=3)
+    _assert_parity(expected, _run(engine, frames, count, _prompt_events(KEYFRAME_PROMPTS)))
+
+
+def test_parity_refresh_replaces_the_automatic_key_frames(sam, frames, frame_files, tmp_path, correct_as_cond) -> None:
+    """``refresh_keyframe`` = SAM2 with the object's earlier automatic conditioning frames turned into
+    ordinary (non-conditioning) memories once the new one is prompted."""
+    count = 28
+
+    def demote(state: dict, f: int) -> None:
+        if f in KEYFRAME_PROMPTS and f > 0:
+            sam.propagate_in_video_preflight(state)  # the prompt at f becomes a conditioning output
+            outputs = state["output_dict_per_obj"][state["obj_id_to_idx"][1]]
+            for t in [t for t in outputs["cond_frame_outputs"] if t < f]:
+                outputs["non_cond_frame_outputs"][t] = outputs["cond_frame_outputs"].pop(t)
+
+    expected = _reference_online(sam, frame_files, tmp_path, count, KEYFRAME_PROMPTS, after=demote)
+    engine = _engine(sam, num_frames=count, max_batch=1)
+    results = _run(engine, frames, count, _prompt_events(KEYFRAME_PROMPTS, correct=False))
+    _assert_parity(expected, results)
+    conditioning = [t for t, key in engine._tracks[1].keyframes.items() if key.conditions(count)]
+    assert conditioning == [24]
+
+
+def test_parity_skip_memory_equals_deleting_that_frame_from_the_reference(sam, frames, frame_files, tmp_path) -> None:
+    count, skipped = 16, (4, 9, 10)
+
+    def delete(state: dict, f: int) -> None:
+        if f in skipped:
+            del state["output_dict_per_obj"][state["obj_id_to_idx"][1]]["non_cond_frame_outputs"][f]
+
+    prompts = {0: {1: BOXES[1], 2: BOXES[2]}}
+    expected = _reference_online(sam, frame_files, tmp_path, count, prompts, after=delete)
+    events = {0: _add(1, 2), **{f: (lambda engine, _: engine.skip_memory(1)) for f in skipped}}
+    _assert_parity(expected, _run(_engine(sam, num_frames=count, max_batch=1), frames, count, events))
 
 
 # ---------------------------------------------------------------------------------------- memory decisions
@@ -296,3 +469,46 @@ def test_prompt_validation(sam, frames) -> None:
         engine.step(2, frames[2])
     with pytest.raises(KeyError):
         engine.skip_memory(7)
+
+
+# ---------------------------------------------------------------------------------------- hole filling, precision
+
+
+def test_hole_filling_matches_sam2s_own_function() -> None:
+    """``fill_holes`` equals SAM2's ``fill_holes_in_mask_scores`` (its connected components from the CUDA
+    extension when built, else the SciPy stand-in above) on random masks with holes of every size."""
+    from tracker.sam2_engine import fill_holes
+
+    rng = np.random.default_rng(0)
+    logits = torch.from_numpy(rng.normal(1.0, 1.0, (6, 1, 64, 64)).astype(np.float32))
+    logits[logits < 0.2] = -1.0  # many small background specks, some merged diagonally
+    try:
+        from sam2 import _C  # noqa: F401
+    except ImportError:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(sam2_misc, "get_connected_components", _connected_components)
+            expected = sam2_misc.fill_holes_in_mask_scores(logits, 8)
+    else:
+        expected = sam2_misc.fill_holes_in_mask_scores(logits.cuda(), 8).cpu()
+    filled = fill_holes(logits, 8)
+    assert not torch.equal(filled, logits)
+    assert torch.equal(filled, expected)
+
+
+def test_autocast_follows_the_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from tracker import sam2_engine
+
+    assert sam2_engine._autocast_dtype(torch.device("cpu")) is None
+    flags = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    try:
+        for major, bf16, dtype in ((7, False, None), (8, True, torch.bfloat16), (9, True, torch.bfloat16)):
+            torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+            monkeypatch.setattr(torch.cuda, "get_device_properties", lambda _, m=major: SimpleNamespace(major=m))
+            monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation, b=bf16: b)
+            monkeypatch.setattr(torch.cuda, "get_device_name", lambda _: "GPU")
+            assert sam2_engine._autocast_dtype(torch.device("cuda")) == dtype
+            assert torch.backends.cuda.matmul.allow_tf32 == torch.backends.cudnn.allow_tf32 == (major >= 8)
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = flags
