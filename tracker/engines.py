@@ -31,6 +31,8 @@ ENGINES: dict[str, str] = {
 class FrameSource(Protocol):
     """What :meth:`Engine.run` reads (``tracker.video.VideoSource`` is one)."""
 
+    def __len__(self) -> int: ...
+
     def frames(self, start: int = 0, end: int | None = None) -> Iterator[tuple[int, np.ndarray]]: ...
 
 
@@ -54,8 +56,13 @@ class Engine(ABC):
         """Continue a stopped run: take ``objects`` (stored results at ``frame_index``) as the live
         tracks; new tracks get ids from ``next_id`` on. The next call is ``process(frame_index + 1)``."""
 
+    def set_video_length(self, num_frames: int) -> None:
+        """Tell the engine how long the video is (``run`` does, before the first frame). Only SAM2's
+        results depend on it (pointer positions are normalised by it); the others ignore it."""
+
     def run(self, source: FrameSource, start: int = 0, end: int | None = None) -> Iterator[FrameResult]:
         """Process frames ``start`` .. ``end - 1`` (``end=None``: to the last frame)."""
+        self.set_video_length(len(source))
         for frame_index, rgb in source.frames(start, end):
             yield self.process(frame_index, rgb)
 

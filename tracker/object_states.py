@@ -27,7 +27,9 @@ class SegmentOutput(Protocol):
 
 class Segmenter(Protocol):
     """The SAM2 engine methods the trackers use (``tracker.sam2_engine.SAM2Engine``). Prompts and
-    memory decisions for a frame come after ``step`` for that frame."""
+    memory decisions for a frame come after ``step`` for that frame. ``num_frames``: the video length."""
+
+    num_frames: int | None
 
     def step(self, frame_index: int, rgb: np.ndarray) -> Mapping[int, SegmentOutput]: ...
 

@@ -119,6 +119,9 @@ class SAM2MOT(Engine):
         self._tracks: dict[int, _Track] = {}
 
     # ------------------------------------------------------------------ per frame
+    def set_video_length(self, num_frames: int) -> None:
+        self.segmenter.num_frames = num_frames
+
     def process(self, frame_index: int, rgb: np.ndarray) -> FrameResult:
         with self.time_stage("total"):
             with self.time_stage("propagate"):

@@ -115,6 +115,9 @@ class SMOTracker(Engine):
         self._tracks: dict[int, _Track] = {}
         self._clip_start: int | None = None
 
+    def set_video_length(self, num_frames: int) -> None:
+        self.segmenter.num_frames = num_frames
+
     def process(self, frame_index: int, rgb: np.ndarray) -> FrameResult:
         cfg = self.config
         with self.time_stage("total"):

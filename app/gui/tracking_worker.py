@@ -195,6 +195,7 @@ class CorrectionWorker(_Worker):
             return obj
 
         with VideoSource.open(job.video, cache_size=8) as source:
+            engine.num_frames = len(source)
             engine.step(job.frame, source[job.frame])
             report(job.frame, engine.correct(job.track_id, job.frame, points=job.points, labels=job.labels,
                                              box=job.box, mask=job.mask))

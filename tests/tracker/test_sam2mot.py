@@ -54,6 +54,7 @@ class FakeSegmenter:
     objects: dict[int, FakeOutput] = field(default_factory=dict)
     calls: list[tuple] = field(default_factory=list)
     refresh_logit: float = 10.0
+    num_frames: int | None = None
 
     def step(self, frame_index: int, rgb: np.ndarray) -> Mapping[int, FakeOutput]:
         self.calls.append(("step", frame_index))
@@ -361,6 +362,9 @@ def test_sam2mot_restore_reprompts_stored_objects_and_continues_ids() -> None:
 
 def test_sam2mot_run_reads_frames_and_keeps_timings() -> None:
     class Source:
+        def __len__(self) -> int:
+            return 5
+
         def frames(self, start: int = 0, end: int | None = None):
             return ((i, IMAGE) for i in range(start, 5 if end is None else end))
 
@@ -369,6 +373,7 @@ def test_sam2mot_run_reads_frames_and_keeps_timings() -> None:
     det.next = [(A_BOX, 0.9)]
     results = list(tracker.run(Source(), 2))
     assert [r.frame for r in results] == [2, 3, 4] and det.frames == [2, 3, 4]
+    assert seg.num_frames == 5  # SAM2 normalises pointer positions by the video length
     assert {"total", "detector", "propagate", "prompt"} <= set(tracker.timings)
     assert tracker.timings["total"] >= tracker.timings["detector"] + tracker.timings["propagate"]
 
@@ -419,3 +424,4 @@ def test_sam2mot_end_to_end_on_real_frames(
     assert main(["eval", "--gt", str(sequence), "--pred", str(results), "--json", str(report)]) == 0
     metrics = json.loads(report.read_text())["combined"]
     assert metrics["IDF1"] == pytest.approx(1.0) and metrics["TP"] == len(gt)
+
