@@ -54,7 +54,7 @@ def synthetic_document(count: int, masks: bool = False, seed: int = 0) -> Docume
         rles = [Rle(HEIGHT, WIDTH, r["counts"]) for r in coco]
     doc = Document.in_memory(VideoInfo(Path("bench.mp4"), "bench", frames, 30.0, WIDTH, HEIGHT))
     with doc.transaction():
-        person = doc.category_id("person")
+        person = doc.category_id("pedestrian")
         for tid in range(1, TRACKS + 1):
             doc.add_track(tid, person)
         doc.add_observation_arrays(ObservationArrays(frame, track_id, box, rng.uniform(0.3, 1, count).round(3),

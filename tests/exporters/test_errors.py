@@ -97,7 +97,7 @@ def test_a_write_failing_midway_leaves_nothing(
 
     monkeypatch.setattr(Path, "write_text", fail_halfway)
     with pytest.raises(OSError, match="No space left"):
-        registry.get(name).write(_document(), tmp_path / out)
+        registry.get(name).write(_document(), tmp_path / out, class_map={"*": "pedestrian"})
     assert list(tmp_path.iterdir()) == []
 
 
@@ -107,7 +107,7 @@ def test_a_failed_write_keeps_the_previous_file(tmp_path: Path) -> None:
     doc = _document()
     doc.add_observations([Observation(frame=0, track_id=1000, box=(1, 1, 2, 2), mask=encode_mask(np.ones((48, 64))))])
     with pytest.raises(ExportError, match="tracks \\[1000\\] cannot be written"):
-        registry.get("mots").write(doc, target)
+        registry.get("mots").write(doc, target, class_map={"*": "pedestrian"})
     assert target.read_text() == "previous\n" and [p.name for p in tmp_path.iterdir()] == ["m.txt"]
 
 
@@ -133,7 +133,7 @@ def test_registry_names_get_and_guess(shared_data: Path, tmp_path: Path) -> None
     assert registry.guess_format(shared_data / "tud" / "TUD-Campus" / "test.txt") == "mot-results"
     assert registry.guess_format(shared_data / "highway" / "gt.txt") == "mot"
     assert registry.guess_format(shared_data / "tao-sample" / "tao_ann.json") == "cocovid"
-    registry.get("mots").write(_document(), tmp_path / "m.txt")
+    registry.get("mots").write(_document(), tmp_path / "m.txt", class_map={"*": "car"})
     registry.get("yolo").write(_document(), tmp_path / "y")
     assert registry.guess_format(tmp_path / "m.txt") == "mots" and registry.guess_format(tmp_path / "y") == "yolo"
     with pytest.raises(UnknownFormatError, match="cannot tell the label format"):
