@@ -15,8 +15,9 @@ FORMATS = {
     "mots": "exporters.mots",
     "cocovid": "exporters.cocovid",
     "yolo": "exporters.yolo",
+    "cvat": "exporters.cvat",
 }
-_GUESS_ORDER = ("mot-results", "mot", "mots", "cocovid", "yolo")
+_GUESS_ORDER = ("mot-results", "mot", "mots", "cocovid", "yolo", "cvat")
 """Most specific first: a results txt is also a MOT txt."""
 
 

@@ -19,7 +19,8 @@ TRACKS = 100
 GRID = 10  # TRACKS = GRID²
 WIDTH, HEIGHT = 1920, 1080
 MASK_FORMATS = ("mots",)
-OUTPUT_NAMES = {"mot": "seq", "mot-results": "results.txt", "mots": "mots.txt", "cocovid": "coco.json", "yolo": "yolo"}
+OUTPUT_NAMES = {"mot": "seq", "mot-results": "results.txt", "mots": "mots.txt", "cocovid": "coco.json", "yolo": "yolo",
+                "cvat": "cvat.xml"}
 MOT_TARGET = 200_000
 T = TypeVar("T")
 READ_OPTIONS = {"yolo": {"image_size": (WIDTH, HEIGHT)}}

@@ -266,3 +266,44 @@ def test_yolo_track_id_column_is_explicit(shared_data: Path, tmp_path: Path) -> 
     first = next((tmp_path / "y" / "labels").glob("*.txt")).read_text().splitlines()[0]
     assert len(first.split()) == 6 and not (tmp_path / "y" / "track_ids").exists()
     assert main(["convert", str(source), str(tmp_path / "r.txt"), "--to", "mot-results", "--yolo-track-ids"]) == 2
+
+
+# --------------------------------------------------------------------------- CVAT for video 1.1
+def test_cvat_export_has_cvat_structure_and_reads_back(shared_data: Path, tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    doc = mot.read(shared_data / MOT17_04, classes="mot17")
+    assert main(["convert", str(shared_data / MOT17_04), str(tmp_path / "a.xml"), "--to", "cvat",
+                 "--classes", "mot17"]) == 0
+    root = ET.parse(tmp_path / "a.xml").getroot()
+    assert root.tag == "annotations" and root.findtext("version") == "1.1"
+    task = root.find("meta/task")
+    assert task.findtext("mode") == "interpolation" and task.findtext("original_size/width") == "1920"
+    labels = {label.findtext("name") for label in task.iter("label")}
+    for track in root.findall("track"):
+        assert track.get("label") in labels and int(track.get("id")) >= 0
+        for box in track.findall("box"):
+            assert set(box.attrib) >= {"frame", "outside", "occluded", "keyframe", "xtl", "ytl", "xbr", "ybr", "z_order"}
+            assert float(box.get("xbr")) > float(box.get("xtl")) and float(box.get("ybr")) > float(box.get("ytl"))
+    back = registry.get(registry.guess_format(tmp_path / "a.xml")).read(tmp_path / "a.xml")
+    before = {(o.frame, o.track_id): (o.box, o.visibility) for o in doc.iter_observations()}
+    assert {(o.frame, o.track_id): (o.box, o.visibility) for o in back.iter_observations()} == before  # integral
+    assert {t.id: back.track_label(t.id) for t in back.tracks()} == {t.id: doc.track_label(t.id) for t in doc.tracks()}
+
+
+def test_cvat_keyframes_are_interpolated_and_outside_ends_a_track(tmp_path: Path) -> None:
+    (tmp_path / "t.xml").write_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n<annotations><version>1.1</version><meta><task><size>10</size>'
+        "<start_frame>0</start_frame><stop_frame>9</stop_frame><original_size><width>100</width><height>50</height>"
+        '</original_size></task></meta><track id="0" label="car" source="manual">'
+        '<box frame="0" outside="0" occluded="0" keyframe="1" xtl="0" ytl="0" xbr="10" ybr="10" z_order="0"/>'
+        '<box frame="4" outside="0" occluded="1" keyframe="1" xtl="40" ytl="0" xbr="50" ybr="10" z_order="0"/>'
+        '<box frame="6" outside="1" occluded="0" keyframe="1" xtl="40" ytl="0" xbr="50" ybr="10" z_order="0"/>'
+        '<box frame="8" outside="0" occluded="0" keyframe="1" xtl="1" ytl="2" xbr="3" ybr="4" z_order="0"/>'
+        "</track></annotations>\n")
+    doc = registry.get("cvat").read(tmp_path / "t.xml")
+    boxes = {o.frame: o.box for o in doc.iter_observations()}
+    assert sorted(boxes) == [0, 1, 2, 3, 4, 5, 8, 9]  # 6–7 outside; the last box lasts to stop_frame
+    assert boxes[2] == (20.0, 0.0, 10.0, 10.0) and boxes[5] == (40.0, 0.0, 10.0, 10.0)
+    assert doc.observation(0, 4).visibility == 0.0 and doc.track_label(0) == "car"
+    assert doc.video is not None and (doc.video.width, doc.video.height, doc.video.frame_count) == (100, 50, 10)

@@ -70,6 +70,15 @@ def test_malformed_yolo_and_missing_image_size(tmp_path: Path) -> None:
         registry.get("yolo").read(tmp_path / "y", image_size=(64, 48))
 
 
+def test_malformed_cvat_names_file_and_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, "a.xml", "<annotations>\n<track id='1' label='car'>\n<box frame='x'/></track>\n")
+    with pytest.raises(FormatError, match=rf"^{path}:4: invalid xml"):
+        registry.get("cvat").read(path)
+    path.write_text("<annotations><track id='1' label='car'><box frame='0' xtl='1'/></track></annotations>")
+    with pytest.raises(FormatError, match="track 1: <box .*> needs frame, xtl, ytl, xbr and ybr numbers"):
+        registry.get("cvat").read(path)
+
+
 def test_malformed_seqinfo_names_line(tmp_path: Path) -> None:
     _write(tmp_path / "seq", "seqinfo.ini", "[Sequence]\nname=x\nthis line is wrong\n")
     _write(tmp_path / "seq" / "gt", "gt.txt", "1,1,1,2,3,4,1,1,1\n")
@@ -85,7 +94,7 @@ def _document() -> Document:
 
 
 @pytest.mark.parametrize("name, out", [("mot", "seq"), ("mot-results", "r.txt"), ("mots", "m.txt"),
-                                       ("cocovid", "c.json"), ("yolo", "y")])
+                                       ("cocovid", "c.json"), ("yolo", "y"), ("cvat", "a.xml")])
 def test_a_write_failing_midway_leaves_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, out: str
 ) -> None:
@@ -124,7 +133,7 @@ def test_output_folder_must_exist(tmp_path: Path) -> None:
 
 
 def test_registry_names_get_and_guess(shared_data: Path, tmp_path: Path) -> None:
-    assert registry.names() == ["mot", "mot-results", "mots", "cocovid", "yolo"]
+    assert registry.names() == ["mot", "mot-results", "mots", "cocovid", "yolo", "cvat"]
     for name in registry.names():
         module = registry.get(name)
         assert module.NAME == name and module.DESCRIPTION

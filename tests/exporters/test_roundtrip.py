@@ -129,6 +129,17 @@ def test_cocovid_keeps_boxes_masks_ids_frames_scores_and_categories(doc: Documen
 
 @PROPERTY
 @given(documents())
+def test_cvat_keeps_boxes_ids_frames_visibility_and_names(doc: Document) -> None:
+    back, _ = _roundtrip(doc, "cvat", "a.xml")
+    before, after = _content(doc), _content(back)
+    assert after.keys() == before.keys()
+    for key, obs in before.items():  # CVAT stores corners: sizes come back within rounding
+        assert after[key].box == pytest.approx(obs.box, abs=1e-9) and after[key].visibility == obs.visibility
+    assert _names(back) == {tid: name or "object" for tid, name in _names(doc).items()}
+
+
+@PROPERTY
+@given(documents())
 def test_yolo_keeps_normalised_boxes_ids_frames_and_category_names(doc: Document) -> None:
     back, _ = _roundtrip(doc, "yolo", "yolo", image_size=(WIDTH, HEIGHT))
     before, after = _content(doc), _content(back)
@@ -152,7 +163,8 @@ def _small_document() -> Document:
     return doc
 
 
-@pytest.mark.parametrize("name, out", [("mot", "seq"), ("mot-results", "r.txt"), ("cocovid", "c.json"), ("yolo", "y")])
+@pytest.mark.parametrize("name, out", [("mot", "seq"), ("mot-results", "r.txt"), ("cocovid", "c.json"), ("yolo", "y"),
+                                       ("cvat", "a.xml")])
 def test_writers_select_frames_tracks_and_categories(tmp_path: Path, name: str, out: str) -> None:
     module = registry.get(name)
     report = module.write(_small_document(), tmp_path / out, frames=(2, 5), track_ids=[1, 2], category_ids=[2])
