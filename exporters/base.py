@@ -106,6 +106,7 @@ class ReadReport(Report):
     tracks: int = 0
     detections: int = 0
     frame_base: int | None = None  # the numbering of the file (text formats)
+    frame_evidence: str | None = None  # why that numbering
     id_offset: int = 0  # added to the file's ids when they collided with the document's tracks
     classes: str | None = None  # where the class names came from
 
@@ -433,8 +434,12 @@ def zero_based_frames(frames: np.ndarray, options: ReadOptions, report: ReadRepo
     """Convert a file's frame numbers to 0-based: 1-based unless ``options.frame_base`` says otherwise or a
     frame 0 is present (then 0-based, with a warning). The base used goes into ``report``."""
     base = options.frame_base
-    if base is None:
-        base = 0 if frames.size and frames.min() == 0 else 1
+    if base is not None:
+        report.frame_evidence = "given"
+    else:
+        zeros = int((frames == 0).sum())
+        base = 0 if zeros else 1
+        report.frame_evidence = f"{zeros} rows in frame 0" if zeros else "no frame 0"
         if base == 0:
             report.warn("frames are numbered from 0: read as 0-based (use --frame-base 1 to force 1-based)")
     report.frame_base = base
