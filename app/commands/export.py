@@ -10,7 +10,7 @@ from tracker.errors import MaskletError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("export", help="write a project's labels as MOT, MOTS, COCO-VID or YOLO")
+    parser = subparsers.add_parser("export", help="write a project's labels as MOT, MOTS, COCO-VID, YOLO or CVAT")
     parser.add_argument("project", type=Path, help=".masklet project")
     parser.add_argument("--format", "-f", dest="target_format", required=True, choices=registry.names(),
                         help="label format")

@@ -10,7 +10,7 @@ from exporters import registry
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("import", help="create a project from MOT, MOTS, COCO-VID or YOLO labels")
+    parser = subparsers.add_parser("import", help="create a project from MOT, MOTS, COCO-VID, YOLO or CVAT labels")
     parser.add_argument("labels", type=Path, help="label file or folder")
     parser.add_argument("--format", "-f", choices=registry.names(), help="label format (default: guessed)")
     parser.add_argument("--video", type=Path, required=True, help="video file, image folder or MOT sequence")
