@@ -27,6 +27,7 @@ from app.document import Document, ObservationArrays
 from exporters.base import (
     FormatError,
     FrameRange,
+    ReadOptions,
     ReadReport,
     WriteReport,
     select,
@@ -117,6 +118,7 @@ def _box(track: ET.Element, frame: int, box: np.ndarray, visibility: float, outs
 def read(path: str | Path, doc: Document | None = None, **options: object) -> Document:
     """Read a CVAT for video 1.1 XML file into ``doc`` (or a new in-memory document); keyframes interpolated."""
     path = Path(path)
+    ReadOptions(**options)  # type: ignore[arg-type]  # the options all readers take; none changes CVAT
     report = ReadReport(NAME, str(path))
     try:
         root = ET.parse(path).getroot()
@@ -128,7 +130,8 @@ def read(path: str | Path, doc: Document | None = None, **options: object) -> Do
         raise FormatError(path, f"expected <annotations>, found <{root.tag}>")
     task = next((t for t in (root.find("meta/task"), root.find("meta/job")) if t is not None), None)
     stop = _int(task, "stop_frame", path) if task is not None else None
-    size = (_int(task, "original_size/width", path), _int(task, "original_size/height", path)) if task is not None else (None, None)
+    size = ((_int(task, "original_size/width", path), _int(task, "original_size/height", path))
+            if task is not None else (None, None))
     images = root.findall("image")
     if images:
         report.warn(f"{len(images)} <image> elements (CVAT for images) are not tracks and are left out")

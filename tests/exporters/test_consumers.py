@@ -10,9 +10,10 @@ import pytest
 from pycocotools import mask as mask_utils
 
 from app.cli import main
-from app.document import Document
+from app.document import Document, Observation
 from exporters import cocovid, mot, registry
 from exporters.base import ExportError, read_report
+from tracker.geometry import encode_mask, mask_to_xywh
 from tracker.opencv import cv2
 from tracker.video import VideoInfo
 
@@ -89,10 +90,7 @@ def test_names_survive_mot_and_mots_with_a_class_map(tmp_path: Path, capsys: pyt
     assert classes == {1001: 1, 1002: 1, 1003: 1, 2004: 2}
 
 
-def _observation(frame: int, track_id: int, mask: bool = False):  # noqa: ANN202
-    from app.document import Observation
-    from tracker.geometry import encode_mask
-
+def _observation(frame: int, track_id: int, mask: bool = False) -> Observation:
     pixels = np.zeros((48, 64), bool)
     pixels[track_id * 8:track_id * 8 + 6, frame * 4 + 1:frame * 4 + 9] = True
     return Observation(frame=frame, track_id=track_id, box=(frame * 4 + 1.0, track_id * 8.0, 8.0, 6.0),
@@ -155,9 +153,6 @@ def test_mot_results_leave_out_ignored_regions(shared_data: Path, tmp_path: Path
 def test_mots_export_reads_back_per_the_mots_format(shared_data: Path, tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     masks = sorted((shared_data / "sequences" / "davis-dance-twirl" / "gt" / "masks").glob("*.png"))[:6]
-    from app.document import Observation
-    from tracker.geometry import encode_mask, mask_to_xywh
-
     pixels = [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) > 0 for p in masks]
     height, width = pixels[0].shape
     doc = Document.in_memory(VideoInfo(Path("dance.mp4"), "dance", len(masks), 25.0, width, height))
