@@ -14,7 +14,7 @@ import os
 import secrets
 import shutil
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from app.document import Document, ObservationArrays
+from exporters.categories import FALLBACK, map_names, placeholder
 from tracker.errors import MaskletError
 from tracker.video import VideoInfo
 
@@ -30,6 +31,8 @@ _log = logging.getLogger(__name__)
 
 FrameRange = tuple[int, int | None]
 """An inclusive 0-based frame range ``(start, end)``; ``end=None``: to the last frame."""
+UNCATEGORISED = "object"
+"""The name formats that hold any name write for tracks without a category (unless ``--class-map *=NAME``)."""
 CLIP_TOLERANCE = 1e-6
 """Boxes may exceed the image by this many pixels (rounding) before they are clipped."""
 
@@ -54,6 +57,7 @@ class ReadOptions:
     frame_base: int | None = None  # 0 or 1; None: detect (a frame 0 present → 0-based)
     video_name: str | None = None  # which video of a multi-video file
     image_size: tuple[int, int] | None = None  # (width, height) when neither file nor document gives it
+    classes: str | None = None  # class numbering: mot17, mot15 or a names file (see exporters.categories)
 
     def __post_init__(self) -> None:
         if self.frame_base not in (None, 0, 1):
@@ -102,7 +106,9 @@ class ReadReport(Report):
     tracks: int = 0
     detections: int = 0
     frame_base: int | None = None  # the numbering of the file (text formats)
+    frame_evidence: str | None = None  # why that numbering
     id_offset: int = 0  # added to the file's ids when they collided with the document's tracks
+    classes: str | None = None  # where the class names came from
 
     def summary(self) -> str:
         parts = [f"{self.observations} observations", f"{self.tracks} tracks"]
@@ -112,6 +118,8 @@ class ReadReport(Report):
             parts.append(f"frames {self.frame_base}-based")
         if self.id_offset:
             parts.append(f"ids shifted by {self.id_offset}")
+        if self.classes:
+            parts.append(f"class names from {self.classes}")
         return f"read {', '.join(parts)} from {self.path} ({self.format})"
 
 
@@ -129,14 +137,31 @@ class Selection:
     video: VideoInfo | None
     rows: ObservationArrays
     category: np.ndarray  # per row: the track's category id, -1 for none
-    categories: dict[int, str]  # id → name of the categories of the selected tracks
+    categories: dict[int, str]  # id → name to write (class map applied) of the selected tracks' categories
     track_categories: dict[int, int | None]  # selected tracks that have rows → category id
     first_frame: int  # inclusive span of the output (the video's frames, or the annotated ones)
     last_frame: int
+    fallback: str | None = None  # the class map's ``*``: the name for names a format cannot hold, and for none
 
     @property
     def image_size(self) -> tuple[int, int] | None:
         return None if self.video is None else (self.video.width, self.video.height)
+
+    def names(self) -> dict[int, str | None]:
+        """Category id → name to write, with -1 → None when some track has no category."""
+        names: dict[int, str | None] = dict(self.categories)
+        if (self.category < 0).any():
+            names[-1] = None
+        return names
+
+    def free_names(self) -> tuple[list[str], np.ndarray]:
+        """For formats that hold any name: the distinct names to write (project order) and each row's index
+        into them; tracks without a category get the fallback name, else ``UNCATEGORISED``."""
+        names = {cid: name if name is not None else self.fallback or UNCATEGORISED for cid, name in self.names().items()}
+        distinct = list(dict.fromkeys(names.values()))
+        lookup = {cid: distinct.index(name) for cid, name in names.items()}
+        index = np.array([lookup[c] for c in self.category.tolist()], np.int64)
+        return distinct, index
 
 
 def select(
@@ -147,8 +172,11 @@ def select(
     track_ids: Sequence[int] | None = None,
     category_ids: Sequence[int] | None = None,
     masks: bool = False,
+    clip: bool = False,
+    class_map: dict[str, str] | None = None,
 ) -> Selection:
-    """The observations to write: filtered, invalid boxes dropped, boxes clipped to the image; counts in ``report``."""
+    """The observations to write: filtered, invalid boxes dropped, with ``clip`` boxes clipped to the image
+    (and boxes entirely outside dropped); counts in ``report``."""
     start, end = frames if frames is not None else (0, None)
     wanted_tracks = None if track_ids is None else set(track_ids)
     wanted_categories = None if category_ids is None else set(category_ids)
@@ -173,7 +201,9 @@ def select(
         report.warn(f"{int((~valid).sum())} boxes with non-finite or non-positive size left out")
         rows = rows.take(valid)
     video = doc.video
-    if video is not None:
+    if clip:
+        if video is None:
+            raise ExportError(f"{report.path}: clipping needs the image size, and the document has no video")
         rows = _clip(rows, video.width, video.height, report)
     categories = np.array([-1 if c is None else c for c in category_of.values()], np.int64)
     row_category = categories[np.searchsorted(ids, rows.track_id)] if len(ids) else np.empty(0, np.int64)
@@ -181,10 +211,12 @@ def select(
     names = doc.categories()
     used = sorted({c for c in (category_of[t] for t in present) if c is not None})
     first, last = _span(rows, video, start, end, explicit=frames is not None)
+    class_map = class_map or {}
     return Selection(
         video=video, rows=rows, category=row_category,
-        categories={cid: names.get(cid, f"class {cid}") for cid in used},
+        categories=map_names({cid: names.get(cid, placeholder(cid)) for cid in used}, class_map),
         track_categories={t: category_of[t] for t in present}, first_frame=first, last_frame=last,
+        fallback=class_map.get(FALLBACK),
     )
 
 
@@ -309,22 +341,22 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
 
 # --------------------------------------------------------------------------- reading text tables
 def first_line(path: Path) -> str:
-    """The first non-blank line of a text file, stripped (``""`` if none)."""
-    with open(path, encoding="utf-8", errors="replace") as file:
-        return next((line.strip() for line in file if line.strip()), "")
+    """The first line with data of a text file (not blank, not a ``#`` comment), stripped (``""`` if none)."""
+    return next((line.strip() for _, line in _data_lines(path)), "")
 
 
 def sniff_delimiter(path: Path) -> str | None:
-    """``","`` if the first non-blank line has a comma, else ``None`` (whitespace)."""
+    """``","`` if the first data line has a comma, else ``None`` (whitespace)."""
     return "," if "," in first_line(path) else None
 
 
 def _data_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(line number, text) of the non-blank lines, as ``np.loadtxt`` counts rows."""
+    """(line number, text before any ``#``) of the lines with data, as ``read_table`` counts rows."""
     with open(path, encoding="utf-8", errors="replace") as file:
         for number, line in enumerate(file, 1):
-            if line.strip():
-                yield number, line
+            data = line.split("#", 1)[0]
+            if data.strip():
+                yield number, data
 
 
 def line_of_row(path: Path, row: int) -> int:
@@ -336,11 +368,12 @@ def line_of_row(path: Path, row: int) -> int:
 
 
 def read_table(path: Path, *, min_columns: int, delimiter: str | None = None) -> np.ndarray:
-    """A numeric text table as an N×C float array; ``FormatError`` naming the first bad line otherwise."""
+    """A numeric text table as an N×C float array (``#`` starts a comment); ``FormatError`` naming the first bad
+    line otherwise."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
-            table = np.loadtxt(path, delimiter=delimiter, ndmin=2, dtype=np.float64, comments=None, encoding="utf-8")
+            table = np.loadtxt(path, delimiter=delimiter, ndmin=2, dtype=np.float64, comments="#", encoding="utf-8")
     except (ValueError, UnicodeDecodeError) as exc:
         raise _table_error(path, delimiter, exc) from None
     except OSError as exc:
@@ -401,8 +434,12 @@ def zero_based_frames(frames: np.ndarray, options: ReadOptions, report: ReadRepo
     """Convert a file's frame numbers to 0-based: 1-based unless ``options.frame_base`` says otherwise or a
     frame 0 is present (then 0-based, with a warning). The base used goes into ``report``."""
     base = options.frame_base
-    if base is None:
-        base = 0 if frames.size and frames.min() == 0 else 1
+    if base is not None:
+        report.frame_evidence = "given"
+    else:
+        zeros = int((frames == 0).sum())
+        base = 0 if zeros else 1
+        report.frame_evidence = f"{zeros} rows in frame 0" if zeros else "no frame 0"
         if base == 0:
             report.warn("frames are numbered from 0: read as 0-based (use --frame-base 1 to force 1-based)")
     report.frame_base = base
@@ -428,24 +465,24 @@ def parse_ini(path: Path) -> configparser.ConfigParser:
 
 # --------------------------------------------------------------------------- reading: into a document
 def ensure_category(doc: Document, category_id: int, name: str) -> int:
-    """The document's id for a file's category: the file's id when free (or already that category),
-    the existing id of a category of the same name otherwise."""
+    """The document's id for a file's category: the category of that name if the document has one, else a new
+    category with the file's id when that id is free, else with a new id."""
     existing = doc.categories()
-    if category_id in existing:
-        return category_id
     by_name = {n: c for c, n in existing.items()}
     if name in by_name:
         return by_name[name]
+    if category_id in existing:
+        return doc.category_id(name)
     doc.add_category(name, category_id)
     return category_id
 
 
-def document_categories(doc: Document, file_category: np.ndarray, names: dict[int, str]) -> np.ndarray:
+def document_categories(doc: Document, file_category: np.ndarray, names: Mapping[int, str]) -> np.ndarray:
     """Per row, the document's category id for the file's category id (``ensure_category``; names from
-    ``names``, else ``class N``); ids ≤ 0 mean none and become -1."""
+    ``names``, else the placeholder ``class N``); ids ≤ 0 mean none and become -1."""
     result = np.full(len(file_category), -1, np.int64)
     for class_id in np.unique(file_category[file_category > 0]).tolist():
-        result[file_category == class_id] = ensure_category(doc, class_id, names.get(class_id, f"class {class_id}"))
+        result[file_category == class_id] = ensure_category(doc, class_id, names.get(class_id, placeholder(class_id)))
     return result
 
 

@@ -7,6 +7,13 @@ video_id, category_id, instance_id = track_id = the track id, bbox, area, iscrow
 ``tracks``. An observation with score 0 (an ignored region) is written with ``iscrowd: 1``; tracks
 without a category get category 0 ``object`` (read back as no category).
 
+What a file held beyond the project (TAO's ``frame_index``, ``neg_category_ids``, ``not_exhaustive_category_ids``,
+category ``frequency`` and ``synonyms``, BDD's ``occluded``/``truncated``, original ids, ``file_name``s, string
+instance ids, ``info``…) is kept in the document's ``cocovid`` meta when it is read, and written back: an
+image, annotation, category or track the file had is written as it was, with the fields the project holds
+(box, mask, score, category, frame) taken from the project; an unchanged box keeps its ``area``, an unchanged
+mask its ``segmentation`` as written (polygons stay polygons).
+
 Read: instance ids may be strings (BDD100K: numbered 1, 2, … in order of first appearance);
 ``instance_id`` or else TAO's ``track_id``; ``frame_id`` or else TAO's ``frame_index``; segmentation as
 polygons, compressed or uncompressed RLE; ``iscrowd`` → score 0, ``score`` → score; with several videos
@@ -14,6 +21,7 @@ the ``video_name`` option picks one.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -58,30 +66,38 @@ def write(
     frames: FrameRange | None = None,
     track_ids: list[int] | None = None,
     category_ids: list[int] | None = None,
+    clip: bool = False,
+    class_map: dict[str, str] | None = None,
 ) -> WriteReport:
-    """Write one COCO-VID json (one video) atomically."""
+    """Write one COCO-VID json (one video) atomically; boxes as they are unless ``clip``."""
     report = WriteReport(NAME, str(out_path))
-    selection = select(doc, report, frames=frames, track_ids=track_ids, category_ids=category_ids, masks=True)
+    selection = select(doc, report, frames=frames, track_ids=track_ids, category_ids=category_ids, masks=True,
+                       clip=clip, class_map=class_map)
     rows = selection.rows
     video = selection.video
+    kept = Kept(doc.get_meta(META) or {})
     name = video.name if video is not None else Path(out_path).stem
     size = {} if video is None else {"width": video.width, "height": video.height}
-    categories = [{"id": cid, "name": cname} for cid, cname in selection.categories.items()]
-    category = selection.category
-    if (category < 0).any():
-        categories.insert(0, {"id": UNCATEGORISED[0], "name": UNCATEGORISED[1]})
-        category = np.where(category < 0, UNCATEGORISED[0], category)
-    images = [
-        {"id": frame + 1, "video_id": 1, "frame_id": frame, "file_name": f"{name}/{frame + 1:06d}.jpg", **size}
-        for frame in range(selection.first_frame, selection.last_frame + 1)
-    ]
+    video_entry = kept.video or {"id": 1, "name": name, **size, **({} if video is None else {"fps": video.fps})}
+    video_id = video_entry.get("id")
+    names = selection.names()
+    if -1 in names:
+        names[-1] = selection.fallback or UNCATEGORISED[1]
+    category_of = {cid: UNCATEGORISED[0] if cid == -1 else cid for cid in names}
+    images = {frame: kept.image(frame) for frame in range(selection.first_frame, selection.last_frame + 1)}
+    next_id = max((i["id"] for i in kept.images.values() if isinstance(i.get("id"), int)), default=0) + 1
+    for number, frame in enumerate(f for f, image in images.items() if image is None):
+        images[frame] = {"id": next_id + number if kept.images else frame + 1, "video_id": video_id,
+                         "frame_id": frame, "file_name": f"{name}/{frame + 1:06d}.jpg", **size}
     data = {
-        "videos": [{"id": 1, "name": name, **size, **({} if video is None else {"fps": video.fps})}],
-        "images": images,
-        "annotations": list(_annotations(rows, category)),
-        "categories": categories,
+        **kept.top,
+        "videos": [video_entry],
+        "images": list(images.values()),
+        "annotations": list(_annotations(rows, selection.category, category_of, images, video_id, kept)),
+        "categories": kept.categories({category_of[cid]: names[cid] for cid in names}),
         "tracks": [
-            {"id": tid, "category_id": UNCATEGORISED[0] if cid is None else cid, "video_id": 1}
+            {**kept.tracks.get(str(tid), {}), "id": tid, "category_id": category_of[-1 if cid is None else cid],
+             "video_id": video_id}
             for tid, cid in selection.track_categories.items()
         ],
     }
@@ -90,20 +106,90 @@ def write(
     return report
 
 
-def _annotations(rows: ObservationArrays, category: np.ndarray) -> Iterable[dict[str, Any]]:
+def _annotations(
+    rows: ObservationArrays, category: np.ndarray, category_of: dict[int, int], images: dict[int, dict[str, Any]],
+    video_id: Any, kept: Kept,
+) -> Iterable[dict[str, Any]]:
     masks = rows.masks or [None] * len(rows)
-    boxes = rows.box.tolist()
-    for index, (frame, track_id, box, score, cid, mask) in enumerate(zip(
-        rows.frame.tolist(), rows.track_id.tolist(), boxes, rows.score.tolist(), category.tolist(), masks,
-    ), 1):
-        annotation = {
-            "id": index, "image_id": frame + 1, "video_id": 1, "category_id": cid, "instance_id": track_id,
-            "track_id": track_id, "bbox": box, "area": box[2] * box[3], "iscrowd": int(score == 0), "score": score,
-        }
-        if mask is not None:
-            annotation["area"] = float(mask_utils.area(mask.to_coco()))
+    next_id = kept.max_annotation_id + 1
+    for frame, track_id, box, score, cid, mask in zip(
+        rows.frame.tolist(), rows.track_id.tolist(), rows.box.tolist(), rows.score.tolist(), category.tolist(), masks,
+    ):
+        original = kept.annotations.get(f"{frame},{track_id}", {})
+        annotation = {**original, "image_id": images[frame]["id"], "category_id": category_of[cid],
+                      "instance_id": kept.instance(track_id), "bbox": box}
+        for key, value in (("video_id", video_id), ("track_id", track_id)):  # TAO's keys, unless the file lacked them
+            if key in original or not original:
+                annotation[key] = value
+        if not original:
+            annotation["id"], next_id = next_id, next_id + 1
+        crowd = score == 0
+        annotation["iscrowd"] = crowd if isinstance(original.get("iscrowd"), bool) else int(crowd)
+        if "score" in original or not original:
+            annotation["score"] = score
+        same_mask = mask is not None and original.get(MASK_KEY) == _digest(mask)
+        if mask is not None and not same_mask:
             annotation["segmentation"] = {"size": [mask.height, mask.width], "counts": mask.counts.decode("ascii")}
+        if mask is None:
+            annotation.pop("segmentation", None)
+        if not (original.get("bbox") == box and (mask is None or same_mask) and "area" in original):
+            annotation["area"] = float(mask_utils.area(mask.to_coco())) if mask is not None else box[2] * box[3]
+        annotation.pop(MASK_KEY, None)
         yield annotation
+
+
+# --------------------------------------------------------------------------- what a read file held
+META = "cocovid"
+MASK_KEY = "_masklet_mask"
+
+
+def _digest(mask: Rle) -> str:
+    return hashlib.blake2b(mask.counts + f"{mask.height}x{mask.width}".encode(), digest_size=8).hexdigest()
+
+
+class Kept:
+    """The parts of a read COCO-VID file that the project does not hold (the document's ``cocovid`` meta)."""
+
+    def __init__(self, meta: dict[str, Any]) -> None:
+        self.top: dict[str, Any] = meta.get("top", {})
+        self.video: dict[str, Any] = meta.get("video", {})
+        self.images: dict[str, dict[str, Any]] = meta.get("images", {})
+        self.annotations: dict[str, dict[str, Any]] = meta.get("annotations", {})
+        self.tracks: dict[str, dict[str, Any]] = meta.get("tracks", {})
+        self._categories: list[dict[str, Any]] = meta.get("categories", [])
+        self._instances: dict[str, Any] = meta.get("instances", {})
+        self.max_annotation_id = max((a["id"] for a in self.annotations.values() if isinstance(a.get("id"), int)),
+                                     default=0)
+
+    def image(self, frame: int) -> dict[str, Any] | None:
+        image = self.images.get(str(frame))
+        return None if image is None else dict(image)
+
+    def instance(self, track_id: int) -> Any:
+        """The file's instance id of a track (BDD100K's strings), else the track id."""
+        return self._instances.get(str(track_id), track_id)
+
+    def categories(self, written: dict[int, str]) -> list[dict[str, Any]]:
+        """The file's categories as they were (names as the project has them now), then new ones."""
+        result = [{**c, "name": written.get(c.get("id"), c.get("name"))} for c in self._categories]
+        known = {c.get("id") for c in self._categories}
+        return result + [{"id": cid, "name": name} for cid, name in written.items() if cid not in known]
+
+
+def kept_meta(data: dict[str, Any], video: dict[str, Any], images: dict[Any, tuple[int, Any, Any]],
+              annotations: list[tuple[int, Any, dict[str, Any], Rle | None]], track_of: dict[Any, int]) -> dict[str, Any]:
+    """The ``cocovid`` meta of a read file: what ``Kept`` gives back when writing."""
+    image_entries = {image.get("id"): image for image in data.get("images", [])}
+    return {
+        "top": {k: v for k, v in data.items() if k not in ("videos", "images", "annotations", "categories", "tracks")},
+        "video": video,
+        "images": {str(frame): image_entries[image_id] for image_id, (frame, _, _) in images.items()},
+        "annotations": {f"{frame},{track_id}": {**ann, **({MASK_KEY: _digest(mask)} if mask is not None else {})}
+                        for frame, track_id, ann, mask in annotations},
+        "tracks": {str(track_of[t["id"]]): t for t in data.get("tracks", []) if t.get("id") in track_of},
+        "categories": data.get("categories", []),
+        "instances": {str(number): instance for instance, number in track_of.items() if instance != number},
+    }
 
 
 # --------------------------------------------------------------------------- reading
@@ -115,7 +201,7 @@ def read(path: str | Path, doc: Document | None = None, **options: object) -> Do
     report = ReadReport(NAME, str(path))
     video_id, video = _pick_video(data, path, opts.video_name)
     images = _images(data, path, video_id, video)
-    frames, instances, boxes, scores, classes, masks = [], [], [], [], [], []
+    frames, instances, boxes, scores, classes, masks, originals = [], [], [], [], [], [], []
     for index, ann in enumerate(_list(data, "annotations", path)):
         if ann.get("image_id") not in images:
             continue
@@ -136,6 +222,7 @@ def read(path: str | Path, doc: Document | None = None, **options: object) -> Do
         scores.append(0.0 if ann.get("iscrowd") else float(ann.get("score", 1.0)))
         classes.append(ann["category_id"])
         masks.append(mask)
+        originals.append(ann)
     frame = np.array(frames, np.int64)
     track_id = np.array(_track_ids(instances, path), np.int64)
     duplicate = first_duplicate(frame, track_id)
@@ -149,7 +236,11 @@ def read(path: str | Path, doc: Document | None = None, **options: object) -> Do
             frame, track_id, np.array(boxes, np.float64).reshape(-1, 4), np.array(scores, np.float64),
             np.ones(len(frames)), masks if any(m is not None for m in masks) else None,
         )
-        return store(doc, rows, track_categories(track_id, category, report), report, _video_info(video, images, path))
+        store(doc, rows, track_categories(track_id, category, report), report, _video_info(video, images, path))
+        track_of = {instance: number + report.id_offset for instance, number in zip(instances, track_id.tolist())}
+        doc.set_meta(META, kept_meta(data, video, images, list(zip(frames, (track_of[i] for i in instances),
+                                                                      originals, masks)), track_of))
+    return doc
 
 
 def _images(data: dict[str, Any], path: Path, video_id: Any, video: dict[str, Any]) -> dict[Any, tuple[int, Any, Any]]:

@@ -1,20 +1,25 @@
-"""MOTChallenge ground truth: a sequence folder with ``gt/gt.txt`` and ``seqinfo.ini``.
+"""MOTChallenge ground truth: a sequence folder with ``gt/gt.txt``, ``gt/labels.txt`` and ``seqinfo.ini``.
 
-``gt.txt`` rows are ``frame,id,x,y,w,h,conf,class,visibility`` with 1-based frames. Writing: conf is the
-observation's score (0 marks an ignored region), class the track's category id (-1 without one),
+``gt.txt`` rows are ``frame,id,x,y,w,h,conf,class,visibility`` with 1-based frames. Writing: boxes exactly as
+they are in the project (MOTChallenge ground truth extends past the image border; ``clip`` clips them and
+reports how many), conf the observation's score (0 marks an ignored region), class the track's class in
+MOTChallenge's numbering or in ``gt/labels.txt``'s (see ``exporters.categories``; -1 without a category),
 visibility the observation's. ``seqinfo.ini`` describes the document's video.
 
 The reader here reads every MOT txt (also for ``mot-results``): a sequence folder (``gt/gt.txt``, else
-``gt.txt``), a gt or results txt, or ``det.txt``.
+``gt.txt``), a gt or results txt, or ``det.txt``; ``#`` starts a comment.
 
 - Frames: 1-based, unless a frame 0 is present (0-based, with a warning, recorded in the read report);
   the ``frame_base`` option forces either.
 - conf → score, kept as it is (0: ignored region, -1: results without scores).
-- class (column 8, value > 0) → the track's category, named after MOT17's classes; visibility (column 9,
-  0–1) → the observation's visibility (1 otherwise). Only files of 8 or 9 columns have them: 10 columns
-  is MOT15's layout (columns 8–10 are world coordinates, -1 in results).
-- Rows with id -1 (``det.txt``) are detections, not tracks: they go to the document's ``detections``
-  meta (``exporters.base.load_detections``).
+- class (column 8, value > 0) → the track's category, named by the ``classes`` option (``mot17``, ``mot15``:
+  no classes, or a names file), else by ``labels.txt`` beside the file (CVAT MOT 1.1, class k = line k) or
+  ``classes.txt`` (X-AnyLabeling, class k = line k + 1), else ``class N``. Only files of 8 or 9 columns have
+  a class: 10 columns is MOT15's layout (columns 8–10 are world coordinates, -1 in results).
+- visibility (column 9, 0–1) → the observation's visibility (1 otherwise).
+- id -1: in ``det.txt``, or in a file whose ids are all -1, rows are detections, not tracks (the document's
+  ``detections`` meta, ``exporters.base.load_detections``). In a ground-truth file, as CVAT and X-AnyLabeling
+  write them, they are annotated boxes that belong to no track: each becomes a one-box track (reported).
 - ``seqinfo.ini`` beside the file (or one folder up) gives the video when the document has none; its
   ``seqLength`` may exceed the annotated frames.
 """
@@ -49,16 +54,20 @@ from exporters.base import (
     track_categories,
     zero_based_frames,
 )
+from exporters.categories import (
+    CVAT_LABELS_FILE,
+    MOT17_CLASSES,
+    XANYLABELING_CLASSES_FILE,
+    ClassNames,
+    fixed_ids,
+    placeholder_id,
+    read_numbering,
+)
 from tracker.video import DEFAULT_FPS, VideoInfo
 
 NAME = "mot"
 DESCRIPTION = "MOTChallenge ground truth: sequence folder with gt/gt.txt (frame,id,x,y,w,h,conf,class,visibility) and seqinfo.ini"
 
-MOT17_CLASSES = {
-    1: "pedestrian", 2: "person_on_vehicle", 3: "car", 4: "bicycle", 5: "motorbike", 6: "non_mot_vehicle",
-    7: "static_person", 8: "distractor", 9: "occluder", 10: "occluder_on_ground", 11: "occluder_full",
-    12: "reflection", 13: "crowd",
-}
 GT_ROW = "%d,%d,%s,%s,%s,%s,%s,%d,%s"
 
 
@@ -82,21 +91,51 @@ def write(
     frames: FrameRange | None = None,
     track_ids: list[int] | None = None,
     category_ids: list[int] | None = None,
+    clip: bool = False,
+    class_map: dict[str, str] | None = None,
 ) -> WriteReport:
-    """Write a sequence folder ``out_path`` (``gt/gt.txt`` and ``seqinfo.ini``) atomically."""
+    """Write a sequence folder ``out_path`` (``gt/gt.txt``, ``gt/labels.txt``, ``seqinfo.ini``) atomically."""
     out_path = Path(out_path)
     report = WriteReport(NAME, str(out_path))
-    selection = select(doc, report, frames=frames, track_ids=track_ids, category_ids=category_ids)
+    selection = select(doc, report, frames=frames, track_ids=track_ids, category_ids=category_ids, clip=clip,
+                       class_map=class_map)
     rows = selection.rows
-    gt = format_rows(GT_ROW, [rows.frame + 1, rows.track_id, *rows.box.T, rows.score, selection.category,
-                              rows.visibility])
+    class_of, labels = class_ids(selection, report)
+    classes = np.array([class_of[c] for c in selection.category.tolist()], np.int64)
+    gt = format_rows(GT_ROW, [rows.frame + 1, rows.track_id, *rows.box.T, rows.score, classes, rows.visibility])
     seqinfo = seqinfo_text(selection, out_path.name)
     with atomic_dir(out_path) as temp:
         (temp / "gt").mkdir()
         (temp / "gt" / "gt.txt").write_text(gt, encoding="utf-8")
+        if labels is not None:
+            (temp / "gt" / CVAT_LABELS_FILE).write_text("".join(f"{name}\n" for name in labels), encoding="utf-8")
         (temp / "seqinfo.ini").write_text(seqinfo, encoding="utf-8")
-    report.boxes, report.files = len(rows), 2
+    if labels is None:  # a names file left from an earlier export would name unnamed classes
+        (out_path / "gt" / CVAT_LABELS_FILE).unlink(missing_ok=True)
+    report.boxes, report.files = len(rows), 2 + (labels is not None)
     return report
+
+
+def class_ids(selection: Selection, report: WriteReport) -> tuple[dict[int, int], list[str] | None]:
+    """Category id (-1: none) → MOT class, and the lines of ``labels.txt`` (None: the numbering is unknown).
+
+    MOTChallenge's ids when every name is one of its classes (or a placeholder ``class N``, written as ``N``);
+    otherwise, unless the class map's ``*`` names a MOTChallenge class for the rest, CVAT's numbering: the
+    names in ``labels.txt``, class k = line k. No category: -1 (or the ``*`` name)."""
+    named = {cid: name for cid, name in selection.names().items() if name is not None}
+    unnamed = {n: name for name in named.values() if (n := placeholder_id(name)) is not None}
+    foreign = [name for name in named.values() if name not in MOT17_CLASSES.values() and placeholder_id(name) is None]
+    if foreign and selection.fallback is None:
+        labels = list(dict.fromkeys(named.values()))
+        report.warn(f"{', '.join(dict.fromkeys(foreign))}: not MOTChallenge classes, so class ids number the lines of "
+                    f"gt/{CVAT_LABELS_FILE} (CVAT MOT 1.1)")
+        numbering = dict(enumerate(labels, 1))
+    else:
+        numbering = {**unnamed, **MOT17_CLASSES}
+        labels = None if unnamed else list(MOT17_CLASSES.values())
+    class_of = fixed_ids({**named, -1: None} if selection.fallback else named, numbering, selection.fallback, NAME)
+    class_of.setdefault(-1, -1)
+    return class_of, labels
 
 
 def seqinfo_text(selection: Selection, name: str) -> str:
@@ -135,12 +174,26 @@ def read_txt(path: Path, doc: Document | None, options: ReadOptions, name: str) 
     frame = zero_based_frames(integer_column(table, 0, path, "frame"), options, report, path)
     track_id = integer_column(table, 1, path, "id")
     columns = table.shape[1]
+    names = read_numbering(options.classes, _sidecars(path), ClassNames(None, ""))
     score = table[:, 6] if columns > 6 else np.ones(len(table))
     category = (np.where(table[:, 7] > 0, integer_column(table, 7, path, "class"), -1)
-                if columns in (8, 9) else np.full(len(table), -1, np.int64))
+                if columns in (8, 9) and not names.ignore_column else np.full(len(table), -1, np.int64))
+    if names.source:
+        report.classes = names.source
+    elif (category > 0).any():
+        report.warn(f"classes {', '.join(map(str, np.unique(category[category > 0]).tolist()))} have no names "
+                    f"(no {CVAT_LABELS_FILE} or {XANYLABELING_CLASSES_FILE} beside the file): read as 'class N'; "
+                    "give the numbering with --classes mot17|mot15|NAMES.txt")
     visibility = table[:, 8] if columns == 9 else np.ones(len(table))
     visibility = np.where((visibility >= 0) & (visibility <= 1), visibility, 1.0)
-    is_detection = track_id < 0
+    no_id = track_id < 0
+    is_detection = no_id if path.name == "det.txt" or no_id.all() else np.zeros(len(table), bool)
+    if no_id.any() and not is_detection.any():
+        first = int(track_id.max()) + 1
+        track_id = track_id.copy()
+        track_id[no_id] = np.arange(first, first + int(no_id.sum()))
+        report.warn(f"{int(no_id.sum())} rows with id -1 (boxes without a track) became one-box tracks "
+                    f"{first}–{int(track_id.max())}")
     tracked = ~is_detection
     duplicate = first_duplicate(frame[tracked], track_id[tracked])
     if duplicate is not None:
@@ -148,13 +201,20 @@ def read_txt(path: Path, doc: Document | None, options: ReadOptions, name: str) 
         raise FormatError(path, f"second row for id {track_id[row]} in frame {table[row, 0]:g}", line_of_row(path, row))
     doc = doc if doc is not None else Document.in_memory()
     with doc.transaction():
-        category = document_categories(doc, category, MOT17_CLASSES)
+        category = document_categories(doc, category, names.names or {})
         rows = ObservationArrays(frame[tracked], track_id[tracked], table[tracked, 2:6], score[tracked],
                                  visibility[tracked])
         detections = Detections(frame[is_detection], table[is_detection, 2:6], score[is_detection],
                                 category[is_detection])
         return store(doc, rows, track_categories(track_id[tracked], category[tracked], report), report,
                      read_seqinfo(path), detections)
+
+
+def _sidecars(txt: Path) -> list[tuple[Path, int]]:
+    """Names files that may describe a MOT txt's classes, with the class id of their first line."""
+    folders = [txt.parent] + ([txt.parent.parent] if txt.parent.name == "gt" else [])
+    return [(folder / file, first) for folder in folders
+            for file, first in ((CVAT_LABELS_FILE, 1), (XANYLABELING_CLASSES_FILE, 0))]
 
 
 def read_seqinfo(txt: Path) -> VideoInfo | None:

@@ -1,5 +1,9 @@
 """MOTChallenge tracker results: one txt of ``frame,id,x,y,w,h,conf,-1,-1,-1`` rows, 1-based frames.
 
+Results are predictions: observations with score 0 (ignored regions of ground truth, MOTS ignore class,
+COCO ``iscrowd``) are not written (counted in the report). Results have no classes. Boxes as they are
+(``clip`` clips them to the image).
+
 Read with the MOT reader (``exporters.mot``): results have no class or visibility, conf becomes the score.
 """
 from __future__ import annotations
@@ -39,10 +43,18 @@ def write(
     frames: FrameRange | None = None,
     track_ids: list[int] | None = None,
     category_ids: list[int] | None = None,
+    clip: bool = False,
+    class_map: dict[str, str] | None = None,
 ) -> WriteReport:
-    """Write one results txt atomically."""
+    """Write one results txt atomically (``class_map`` is accepted for a uniform interface: results have no
+    class)."""
     report = WriteReport(NAME, str(out_path))
-    rows = select(doc, report, frames=frames, track_ids=track_ids, category_ids=category_ids).rows
+    rows = select(doc, report, frames=frames, track_ids=track_ids, category_ids=category_ids, clip=clip).rows
+    ignored = rows.score == 0
+    if ignored.any():
+        report.skipped += int(ignored.sum())
+        report.warn(f"{int(ignored.sum())} ignored regions (score 0) are not predictions and are left out")
+        rows = rows.take(~ignored)
     write_text(out_path, format_rows(RESULT_ROW, [rows.frame + 1, rows.track_id, *rows.box.T, rows.score]))
     report.boxes, report.files = len(rows), 1
     return report

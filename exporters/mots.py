@@ -1,12 +1,14 @@
 """MOTS (MOTSChallenge / KITTI MOTS): one txt of ``frame id class height width rle`` rows, space separated.
 
 ``id = class * 1000 + instance``; ``rle`` is the COCO compressed counts string of the mask. Writing uses
-the document's masks (observations without one are skipped and counted), 1-based frames, the track's
-category id as class (0 without one) and the track id as instance, so track ids must be below 1000
-(ids that already encode their class, ``class * 1000 + instance``, are written as they are). Masks of
-one frame must not overlap in MOTS: overlaps are reported, not changed.
+the document's masks (observations without one are skipped and counted; a selection without any mask is
+an ``ExportError``), 1-based frames, the track's class in MOTS's numbering (1 car, 2 pedestrian, 10 ignore:
+other names need the class map, see ``exporters.categories``) and the track id as instance, so track ids
+must be below 1000 (ids that already encode their class, ``class * 1000 + instance``, are written as they
+are). Masks lie in the image by construction. Masks of one frame must not overlap in MOTS: overlaps are
+reported, not changed.
 
-Reading: frames 1-based unless a frame 0 is present (KITTI MOTS; warned) or ``frame_base`` says;
+Reading (``#`` starts a comment line): frames 1-based unless a frame 0 is present (KITTI MOTS; warned) or ``frame_base`` says;
 track id = the instance number when no instance number is used by two classes, else the full id;
 class 10 (ignore regions) becomes category ``ignore`` with score 0; boxes come from the masks.
 """
@@ -36,14 +38,13 @@ from exporters.base import (
     write_text,
     zero_based_frames,
 )
+from exporters.categories import MOTS_CLASSES, MOTS_IGNORE, fixed_ids
 from tracker.results import Rle
 from tracker.video import DEFAULT_FPS, VideoInfo
 
 NAME = "mots"
 DESCRIPTION = "MOTS txt: frame id class height width rle (id = class*1000 + instance, COCO RLE masks)"
 
-IGNORE_CLASS = 10
-CLASS_NAMES = {1: "car", 2: "pedestrian", IGNORE_CLASS: "ignore"}
 ROW = "%d %d %d %d %d %s"
 
 
@@ -62,16 +63,24 @@ def write(
     frames: FrameRange | None = None,
     track_ids: list[int] | None = None,
     category_ids: list[int] | None = None,
+    clip: bool = False,
+    class_map: dict[str, str] | None = None,
 ) -> WriteReport:
-    """Write the selected observations that have masks as one MOTS txt, atomically."""
+    """Write the selected observations that have masks as one MOTS txt, atomically (``clip`` is accepted for a
+    uniform interface: masks lie in the image)."""
     report = WriteReport(NAME, str(out_path))
-    selection = select(doc, report, frames=frames, track_ids=track_ids, category_ids=category_ids, masks=True)
+    selection = select(doc, report, frames=frames, track_ids=track_ids, category_ids=category_ids, masks=True,
+                       class_map=class_map)
     has_mask = np.array([m is not None for m in selection.rows.masks], bool)
+    if len(has_mask) and not has_mask.any():
+        raise ExportError(f"{out_path}: MOTS holds masks, and none of the {len(has_mask)} selected boxes has one "
+                          "(track with a SAM2 engine, or export mot)")
     report.skipped = int((~has_mask).sum())
     if report.skipped:
         report.warn(f"{report.skipped} observations have no mask and are left out")
+    class_of = fixed_ids(selection.names(), MOTS_CLASSES, selection.fallback, "MOTS")
     rows = selection.rows.take(has_mask)
-    classes = np.maximum(selection.category[has_mask], 0)
+    classes = np.array([class_of[c] for c in selection.category[has_mask].tolist()], np.int64)
     encoded_already = rows.track_id // 1000 == classes
     encoded = np.where(encoded_already, rows.track_id, classes * 1000 + rows.track_id)
     bad = sorted(set(rows.track_id[(rows.track_id >= 1000) & ~encoded_already].tolist()))
@@ -111,7 +120,7 @@ def read(path: str | Path, doc: Document | None = None, **options: object) -> Do
     with open(path, encoding="utf-8", errors="replace") as file:
         for number, line in enumerate(file, 1):
             fields = line.split()
-            if not fields:
+            if not fields or fields[0].startswith("#"):
                 continue
             if len(fields) != 6:
                 raise FormatError(path, f"expected 6 space-separated fields, found {len(fields)}", number)
@@ -136,10 +145,10 @@ def read(path: str | Path, doc: Document | None = None, **options: object) -> Do
     instance = full_id % 1000
     pairs = np.unique(np.stack([instance, full_id], axis=1), axis=0)
     track_id = full_id if len(np.unique(pairs[:, 0])) < len(pairs) else instance
-    score = np.where(category == IGNORE_CLASS, 0.0, 1.0)
+    score = np.where(category == MOTS_IGNORE, 0.0, 1.0)
     doc = doc if doc is not None else Document.in_memory()
     with doc.transaction():
-        category = document_categories(doc, category, CLASS_NAMES)
+        category = document_categories(doc, category, MOTS_CLASSES)
         video = None
         if len(masks):
             video = VideoInfo(path=path.parent, name=path.stem, frame_count=int(frame.max()) + 1, fps=DEFAULT_FPS,

@@ -1,5 +1,5 @@
 """The label formats: name → module. Each module has ``NAME``, ``DESCRIPTION``,
-``write(doc, out_path, *, frames=None, track_ids=None, category_ids=None) -> WriteReport``,
+``write(doc, out_path, *, frames=None, track_ids=None, category_ids=None, clip=False, class_map=None) -> WriteReport``,
 ``read(path, doc=None, **options) -> Document`` and ``detect(path) -> bool`` (used by ``guess_format``)."""
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ FORMATS = {
     "mots": "exporters.mots",
     "cocovid": "exporters.cocovid",
     "yolo": "exporters.yolo",
+    "cvat": "exporters.cvat",
 }
-_GUESS_ORDER = ("mot-results", "mot", "mots", "cocovid", "yolo")
+_GUESS_ORDER = ("mot-results", "mot", "mots", "cocovid", "yolo", "cvat")
 """Most specific first: a results txt is also a MOT txt."""
 
 

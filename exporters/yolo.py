@@ -1,19 +1,26 @@
-"""YOLO (Ultralytics) labels: a folder with ``data.yaml`` and ``labels/<frame>.txt`` per annotated frame.
+"""YOLO (Ultralytics) dataset: ``data.yaml``, ``images/``, ``labels/`` and the track-id sidecar ``track_ids/``.
 
-Each label row is ``class cx cy w h track_id``: class is an index into ``names`` of ``data.yaml``,
-the box is normalised to the image (centre, size), and the 6th column — the track id, as in
-Ultralytics' tracking output — is written unless ``track_id_column=False`` (plain detection labels).
-Label files are named after the 1-based frame number, 6 digits (``000001.txt``), like MOTChallenge
-images. Writing needs the image size (the document's video).
+Written so that Ultralytics trains on it as it is: ``labels/<frame>.txt`` rows are ``class cx cy w h``
+(class an index into ``names``, the box normalised to the image and clipped to it, as Ultralytics requires;
+clipped boxes are reported), ``images/<frame>.<ext>`` links to the video's image files or, for a video file,
+its frames as JPEG, and ``data.yaml`` has ``path`` (the folder), ``train`` and ``val`` (both ``images``) and
+``names``. Files are named after the 1-based frame number, 6 digits (``000001.txt``), like MOTChallenge images.
+Track ids go to ``track_ids/<frame>.txt``: line k is the track of row k of ``labels/<frame>.txt``. With
+``track_id_column`` they are written as a 6th label column instead (Ultralytics' tracking output, MOT-style
+YOLO; Ultralytics' trainer rejects such labels). Writing needs the image size (the document's video).
 
-Reading takes such a folder (or the ``labels`` folder itself); frame numbers are the trailing digits of
-the file names (1-based unless a ``0`` file exists or ``frame_base`` says); the image size comes from
-the ``image_size`` option or the document's video (else ``FormatError``); classes become categories by
-name; rows without the track column are detections (document meta ``detections``), not tracks.
+Reading takes such a folder (or the ``labels`` folder itself); ``#`` starts a comment; frame numbers are the
+trailing digits of the file names (1-based unless a ``0`` file exists or ``frame_base`` says); the image size
+comes from the ``image_size`` option or the document's video (else ``FormatError``); class names from the
+``classes`` option (a names file, line 1 = class 0), else ``data.yaml``, else ``classes.txt`` (X-AnyLabeling),
+else ``class N``; track ids from ``track_ids/`` or the 6th column; rows without either are detections
+(document meta ``detections``), not tracks.
 """
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -40,12 +47,15 @@ from exporters.base import (
     track_categories,
     zero_based_frames,
 )
-from tracker.video import DEFAULT_FPS, VideoInfo
+from exporters.categories import XANYLABELING_CLASSES_FILE, ClassNames, read_numbering
+from tracker.errors import VideoError
+from tracker.opencv import cv2
+from tracker.video import DEFAULT_FPS, VideoInfo, VideoSource
 
 NAME = "yolo"
-DESCRIPTION = "YOLO labels: data.yaml + labels/<frame>.txt of 'class cx cy w h track_id' (normalised)"
+DESCRIPTION = "YOLO dataset: data.yaml, images/, labels/<frame>.txt of 'class cx cy w h' (normalised), track_ids/"
 
-UNCATEGORISED = "object"
+TRACK_IDS = "track_ids"
 _TRAILING_NUMBER = re.compile(r"(\d+)$")
 
 
@@ -61,34 +71,74 @@ def write(
     frames: FrameRange | None = None,
     track_ids: list[int] | None = None,
     category_ids: list[int] | None = None,
-    track_id_column: bool = True,
+    clip: bool = True,
+    class_map: dict[str, str] | None = None,
+    track_id_column: bool = False,
 ) -> WriteReport:
-    """Write the folder ``out_path`` (``data.yaml`` and ``labels/``) atomically."""
+    """Write the dataset folder ``out_path`` atomically. Boxes are always clipped (``clip`` is accepted for a
+    uniform interface): YOLO coordinates lie in 0–1."""
+    out_path = Path(out_path)
     report = WriteReport(NAME, str(out_path))
-    selection = select(doc, report, frames=frames, track_ids=track_ids, category_ids=category_ids)
+    selection = select(doc, report, frames=frames, track_ids=track_ids, category_ids=category_ids, clip=True,
+                       class_map=class_map)
     if selection.image_size is None:
         raise ExportError(f"{out_path}: YOLO boxes are relative to the image size, and the document has no video")
     width, height = selection.image_size
     rows = selection.rows
-    names = list(selection.categories.values())
-    index = np.searchsorted(np.fromiter(selection.categories, np.int64, len(names)), selection.category)
-    if (selection.category < 0).any():
-        index[selection.category < 0] = len(names)
-        names.append(UNCATEGORISED)
+    names, index = selection.free_names()
     box = rows.box
     columns = [index, (box[:, 0] + box[:, 2] / 2) / width, (box[:, 1] + box[:, 3] / 2) / height,
                box[:, 2] / width, box[:, 3] / height] + ([rows.track_id] if track_id_column else [])
     lines = format_lines("%d %s %s %s %s" + (" %d" if track_id_column else ""), columns)
     groups = frame_groups(rows.frame)
-    data = {"names": dict(enumerate(names)), "nc": len(names), "track_id_column": track_id_column}
+    data = {"path": str(out_path.resolve()), "train": "images", "val": "images", "names": dict(enumerate(names)),
+            TRACK_IDS: "column 6" if track_id_column else f"{TRACK_IDS}/"}
     with atomic_dir(out_path) as temp:
-        (temp / "labels").mkdir()
+        for folder in ("labels", "images") + (() if track_id_column else (TRACK_IDS,)):
+            (temp / folder).mkdir()
         for start, end in groups:
-            text = "\n".join(lines[start:end]) + "\n"
-            (temp / "labels" / f"{rows.frame[start] + 1:06d}.txt").write_text(text, encoding="utf-8")
+            stem = f"{rows.frame[start] + 1:06d}"
+            (temp / "labels" / f"{stem}.txt").write_text("\n".join(lines[start:end]) + "\n", encoding="utf-8")
+            if not track_id_column:
+                (temp / TRACK_IDS / f"{stem}.txt").write_text(
+                    "".join(f"{tid}\n" for tid in rows.track_id[start:end].tolist()), encoding="utf-8")
+        images = _write_images(doc, temp / "images", selection.first_frame, selection.last_frame, report)
         (temp / "data.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    report.boxes, report.files = len(rows), len(groups) + 1
+    report.boxes, report.files = len(rows), len(groups) * (1 + (not track_id_column)) + images + 1
     return report
+
+
+def _write_images(doc: Document, folder: Path, first: int, last: int, report: WriteReport) -> int:
+    """Frames ``first``–``last`` of the document's video into ``folder``: links to its image files, or JPEGs
+    decoded from a video file. Returns the number written; a missing video is reported, not an error."""
+    path = doc.resolve_video_path()
+    try:
+        source = VideoSource.open(path) if path is not None else None
+    except VideoError as exc:
+        source, path = None, f"{path} ({exc})"
+    if source is None:
+        report.warn(f"no images: the video {path} cannot be opened; put frame N's image in images/ as N.jpg "
+                    "(1-based, 6 digits) before training")
+        return 0
+    with source:
+        end = min(last + 1, source.frame_count)
+        if end <= last:
+            report.warn(f"frames {end}–{last} have labels but the video has only {source.frame_count} frames: "
+                        "no images for them")
+        for index in range(first, end):
+            image = source.image_file(index)
+            if image is not None:
+                target = folder / f"{index + 1:06d}{image.suffix.lower()}"
+                try:
+                    os.symlink(image.resolve(), target)
+                except OSError:  # no symlinks on this file system: copy
+                    shutil.copyfile(image, target)
+            else:
+                ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(source[index], cv2.COLOR_RGB2BGR))
+                if not ok:
+                    raise ExportError(f"{path}: frame {index} cannot be encoded as JPEG")
+                (folder / f"{index + 1:06d}.jpg").write_bytes(jpeg.tobytes())
+    return max(end - first, 0)
 
 
 def read(path: str | Path, doc: Document | None = None, **options: object) -> Document:
@@ -103,7 +153,8 @@ def read(path: str | Path, doc: Document | None = None, **options: object) -> Do
     size = opts.image_size or (video and (video.width, video.height))
     if not size:
         raise FormatError(path, "YOLO boxes are relative to the image size: give the video or --image-size")
-    names = _names(labels)
+    names = _names(labels, opts.classes)
+    sidecar = labels.parent / TRACK_IDS
     numbers, tables, ids = [], [], []
     for file in sorted(labels.glob("*.txt")):
         match = _TRAILING_NUMBER.search(file.stem)
@@ -114,10 +165,10 @@ def read(path: str | Path, doc: Document | None = None, **options: object) -> Do
             raise FormatError(file, f"expected 5 or 6 fields (class cx cy w h [track_id]), found {table.shape[1]}",
                               line_of_row(file, 0))
         integer_column(table, 0, file, "class")
-        track = integer_column(table, 5, file, "track id") if table.shape[1] == 6 else np.full(len(table), -1)
-        duplicate = first_duplicate(np.zeros(len(track), np.int64), track) if table.shape[1] == 6 else None
+        track, where = _track_ids(table, file, sidecar / file.name)
+        duplicate = first_duplicate(np.zeros(len(track), np.int64), track) if (track >= 0).all() else None
         if duplicate is not None:
-            raise FormatError(file, f"second box for track {track[duplicate]}", line_of_row(file, duplicate))
+            raise FormatError(where, f"second box for track {track[duplicate]}", line_of_row(where, duplicate))
         numbers.append(int(match.group(1)))
         tables.append(table[:, :5])
         ids.append(track)
@@ -133,32 +184,56 @@ def read(path: str | Path, doc: Document | None = None, **options: object) -> Do
     with doc.transaction():
         category = np.full(len(cls), -1, np.int64)
         for class_index in np.unique(cls).tolist():
-            category[cls == class_index] = doc.category_id(names.get(class_index, f"class {class_index}"))
+            category[cls == class_index] = doc.category_id(names.name(class_index))
         tracked = track_id >= 0
         count, untracked = int(tracked.sum()), int((~tracked).sum())
         rows = ObservationArrays(frame[tracked], track_id[tracked], box[tracked], np.ones(count), np.ones(count))
         detections = Detections(frame[~tracked], box[~tracked], np.ones(untracked), category[~tracked])
         described = VideoInfo(path=path, name=path.name, frame_count=int(frame.max()) + 1 if len(frame) else 0,
                               fps=DEFAULT_FPS, width=int(width), height=int(height))
+        if names.source:
+            report.classes = names.source
         return store(doc, rows, track_categories(track_id[tracked], category[tracked], report), report, described,
                      detections)
 
 
-def _names(labels: Path) -> dict[int, str]:
-    """Class index → name from ``data.yaml`` beside or above the labels folder (``{}`` without one)."""
-    for folder in (labels, labels.parent):
-        if (folder / "data.yaml").is_file():
-            file = folder / "data.yaml"
-            try:
-                data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-            except yaml.YAMLError as exc:
-                mark = getattr(exc, "problem_mark", None)
-                raise FormatError(file, f"invalid yaml ({getattr(exc, 'problem', exc)})",
-                                  None if mark is None else mark.line + 1) from None
-            names = data.get("names", {}) if isinstance(data, dict) else {}
-            if isinstance(names, list):
-                names = dict(enumerate(names))
-            if not isinstance(names, dict):
-                raise FormatError(file, "'names' must be a list or a mapping of class index to name")
-            return {int(k): str(v) for k, v in names.items()}
-    return {}
+def _track_ids(table: np.ndarray, file: Path, sidecar: Path) -> tuple[np.ndarray, Path]:
+    """A label file's track ids (from its 6th column, else its ``track_ids/`` file; -1: none) and the file
+    they came from."""
+    if table.shape[1] == 6:
+        return integer_column(table, 5, file, "track id"), file
+    if not sidecar.is_file():
+        return np.full(len(table), -1, np.int64), file
+    ids = read_table(sidecar, min_columns=1)
+    if ids.shape[1] != 1 or len(ids) != len(table):
+        raise FormatError(sidecar, f"expected one track id per row of {file} ({len(table)}), found {len(ids)} rows "
+                                   f"of {ids.shape[1]} fields")
+    return integer_column(ids, 0, sidecar, "track id"), sidecar
+
+
+def _names(labels: Path, option: str | None) -> ClassNames:
+    """Class index → name: the ``classes`` option, else ``data.yaml``, else ``classes.txt`` (beside or above the
+    labels folder), else none."""
+    folders = (labels, labels.parent)
+    if option is None:
+        for file in (folder / "data.yaml" for folder in folders):
+            if file.is_file():
+                return ClassNames(_yaml_names(file), str(file))
+    sidecars = [(folder / XANYLABELING_CLASSES_FILE, 0) for folder in folders]
+    return read_numbering(option, sidecars, ClassNames(None, ""), first_id=0)
+
+
+def _yaml_names(file: Path) -> dict[int, str]:
+    """Class index → name from a ``data.yaml``."""
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise FormatError(file, f"invalid yaml ({getattr(exc, 'problem', exc)})",
+                          None if mark is None else mark.line + 1) from None
+    names = data.get("names", {}) if isinstance(data, dict) else {}
+    if isinstance(names, list):
+        names = dict(enumerate(names))
+    if not isinstance(names, dict):
+        raise FormatError(file, "'names' must be a list or a mapping of class index to name")
+    return {int(k): str(v) for k, v in names.items()}

@@ -79,6 +79,8 @@ class _FrameReader(Protocol):
 
     def where(self, index: int) -> str: ...
 
+    def file(self, index: int) -> Path | None: ...
+
     def close(self) -> None: ...
 
 
@@ -170,6 +172,10 @@ class VideoSource:
         """``(index, frame)`` for ``start <= index < end``, decoded sequentially (slice semantics)."""
         for index in range(*slice(start, end).indices(self.frame_count)):
             yield index, self[index]
+
+    def image_file(self, index: int) -> Path | None:
+        """The image file that holds frame ``index`` (image folders, MOT sequences), None for a video file."""
+        return self._reader.file(index)
 
     def cached_indices(self) -> list[int]:
         """Indices of the frames held in the cache, least recently used first."""
@@ -338,6 +344,9 @@ class _VideoFileReader:
             )
         return frame
 
+    def file(self, index: int) -> None:
+        """Frames of a video file are not image files."""
+
     def where(self, index: int) -> str:
         return f"{self.path}: frame {index}"
 
@@ -397,6 +406,9 @@ class _ImageFilesReader:
         if image is None:
             raise VideoError(f"{self.where(index)}: cannot decode the image (corrupt or not an image)")
         return image
+
+    def file(self, index: int) -> Path:
+        return self.files[index]
 
     def where(self, index: int) -> str:
         return f"{self.files[index]} (frame {index})"

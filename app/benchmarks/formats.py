@@ -19,7 +19,8 @@ TRACKS = 100
 GRID = 10  # TRACKS = GRID²
 WIDTH, HEIGHT = 1920, 1080
 MASK_FORMATS = ("mots",)
-OUTPUT_NAMES = {"mot": "seq", "mot-results": "results.txt", "mots": "mots.txt", "cocovid": "coco.json", "yolo": "yolo"}
+OUTPUT_NAMES = {"mot": "seq", "mot-results": "results.txt", "mots": "mots.txt", "cocovid": "coco.json", "yolo": "yolo",
+                "cvat": "cvat.xml"}
 MOT_TARGET = 200_000
 T = TypeVar("T")
 READ_OPTIONS = {"yolo": {"image_size": (WIDTH, HEIGHT)}}
@@ -54,7 +55,7 @@ def synthetic_document(count: int, masks: bool = False, seed: int = 0) -> Docume
         rles = [Rle(HEIGHT, WIDTH, r["counts"]) for r in coco]
     doc = Document.in_memory(VideoInfo(Path("bench.mp4"), "bench", frames, 30.0, WIDTH, HEIGHT))
     with doc.transaction():
-        person = doc.category_id("person")
+        person = doc.category_id("pedestrian")
         for tid in range(1, TRACKS + 1):
             doc.add_track(tid, person)
         doc.add_observation_arrays(ObservationArrays(frame, track_id, box, rng.uniform(0.3, 1, count).round(3),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from app.commands.export import add_write_arguments, write_options
 from app.commands.import_labels import add_read_arguments, read_options
 from exporters import registry
 
@@ -19,6 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--image-size", type=image_size, metavar="WxH",
                         help="image size when the input does not give it (YOLO input, YOLO output from MOT txt)")
     add_read_arguments(parser)
+    add_write_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -47,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
             doc.set_video(VideoInfo(args.input, args.input.stem, 0 if span is None else span[1] + 1, DEFAULT_FPS,
                                     width, height))
         print(read_report(doc).summary())
-        print(registry.get(args.target_format).write(doc, args.output).summary())
+        print(registry.get(args.target_format).write(doc, args.output, **write_options(args)).summary())
     finally:
         doc.close()
     return 0

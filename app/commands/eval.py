@@ -14,13 +14,19 @@ Evaluation modes (``--preprocess``):
   matching (IoU ≥ 0.5) a distractor box (person_on_vehicle, static_person, distractor, reflection) are removed.
 
 ``--iou`` is the match threshold of CLEAR and Identity; HOTA averages over thresholds 0.05–0.95.
+
+Frame numbering of text predictions: ``--frame-base 0|1`` gives it; otherwise it is detected (a frame 0 row
+means 0-based) and printed with its evidence, and a detected numbering under which the predictions match the
+ground truth worse than shifted by one frame is refused (give ``--frame-base``). Prediction rows past the
+sequence's length are reported. In ``motchallenge`` mode MOT ground truth is read with MOTChallenge's class
+numbering; in ``plain`` mode a note suggests that mode when the ground truth has distractor classes.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +64,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--classes", nargs="+", metavar="CLASS", help="evaluate only these category names or ids")
     parser.add_argument("--preprocess", choices=PREPROCESS_MODES, default="plain",
                         help="plain: every row counts (default); motchallenge: TrackEval's MOT17 distractor rules")
+    parser.add_argument("--frame-base", type=int, choices=(0, 1),
+                        help="frame numbering of text predictions (default: detected, printed, checked against the GT)")
     parser.add_argument("--json", type=Path, metavar="OUT", help="also write the metrics to this json file")
     parser.set_defaults(func=run)
 
@@ -66,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.iou <= 1:
         raise EvalError(f"--iou must be in (0, 1], not {args.iou}")
     pairs = pair_sequences(args.gt, args.pred)
-    results = evaluate(pairs, iou=args.iou, classes=args.classes, preprocess=args.preprocess)
+    results = evaluate(pairs, iou=args.iou, classes=args.classes, preprocess=args.preprocess,
+                       frame_base=args.frame_base, notes=print)
     print(format_table(results))
     if args.json is not None:
         from exporters.base import write_text
@@ -85,12 +94,14 @@ class SequenceInput:
     path: Path
     video_name: str | None = None
 
-    def load(self) -> Document:
+    def load(self, **options: Any) -> Document:
+        """The sequence as a document (reader ``options`` for label files)."""
         if self.path.suffix == PROJECT_SUFFIX:
             return Document.open(self.path)
         from exporters import registry
 
-        options = {} if self.video_name is None else {"video_name": self.video_name}
+        if self.video_name is not None:
+            options["video_name"] = self.video_name
         return registry.get(registry.guess_format(self.path)).read(self.path, None, **options)
 
 
@@ -141,7 +152,7 @@ def _sequence_file(folder: Path, role: str) -> Path | None:
     if role == "gt":
         return sequence_file(folder)
     candidates = [p for p in folder.glob("*.txt") if p.name not in ("gt.txt", "det.txt")]
-    return candidates[0] if len(candidates) == 1 else None
+    return candidates[0] if len(candidates) == 1 else sequence_file(folder)
 
 
 def pair_sequences(gt: Sequence[Path], pred: Sequence[Path]) -> list[tuple[str, SequenceInput, SequenceInput]]:
@@ -176,19 +187,65 @@ def evaluate(
     iou: float = 0.5,
     classes: Sequence[str] | None = None,
     preprocess: str = "plain",
+    frame_base: int | None = None,
+    notes: Callable[[str], object] = _log.info,
 ) -> dict[str, Any]:
-    """``{"sequences": {name: metrics}, "combined": metrics}`` (see ``summarise`` for the keys)."""
+    """``{"sequences": {name: metrics}, "combined": metrics}`` (see ``summarise`` for the keys); what was
+    decided about the inputs (frame numbering, rows past the end, distractors) goes to ``notes``."""
     from trackeval.metrics import CLEAR, HOTA, Identity
 
     metrics = [HOTA(), CLEAR({"THRESHOLD": iou, "PRINT_CONFIG": False}),
                Identity({"THRESHOLD": iou, "PRINT_CONFIG": False})]
     raw: dict[str, dict[str, dict[str, Any]]] = {}
+    gt_options = {"classes": "mot17"} if preprocess == "motchallenge" else {}
     for name, gt_input, pred_input in pairs:
-        with gt_input.load() as gt, pred_input.load() as pred:
+        with gt_input.load(**gt_options) as gt, pred_input.load(frame_base=frame_base) as pred:
+            check_inputs(name, gt, pred, forced=frame_base is not None, preprocess=preprocess, notes=notes)
             data = sequence_data(gt, pred, classes=classes, preprocess=preprocess, name=name)
         raw[name] = {metric.get_name(): metric.eval_sequence(data) for metric in metrics}
     combined = {m.get_name(): m.combine_sequences({n: r[m.get_name()] for n, r in raw.items()}) for m in metrics}
     return {"sequences": {name: summarise(result) for name, result in raw.items()}, "combined": summarise(combined)}
+
+
+def check_inputs(name: str, gt: Document, pred: Document, *, forced: bool, preprocess: str,
+                 notes: Callable[[str], object]) -> None:
+    """Say how the predictions' frames were numbered and why; refuse a detected numbering that fits the ground
+    truth worse than a one-frame shift; report rows past the sequence; suggest MOTChallenge preprocessing."""
+    from exporters.base import read_report
+
+    report = read_report(pred)
+    if report is not None and report.frame_base is not None:
+        notes(f"{name}: predictions {report.path}: frames {report.frame_base}-based ({report.frame_evidence})")
+        if not forced:
+            matches = {shift: _matches(gt, pred, shift) for shift in (-1, 0, 1)}
+            best = max(matches, key=lambda shift: matches[shift])
+            if best != 0 and matches[best] > matches[0]:
+                raise EvalError(
+                    f"{report.path}: read as {report.frame_base}-based, the predictions fit the ground truth better "
+                    f"shifted by {best:+d} frame ({matches[best]} boxes match, {matches[0]} unshifted); give "
+                    "--frame-base 0 or 1")
+    video = gt.video
+    if video is not None:
+        past = int((pred.observation_arrays(video.frame_count).frame >= video.frame_count).sum())
+        if past:
+            notes(f"{name}: {past} predicted boxes lie past the sequence's {video.frame_count} frames "
+                  "(they count as false positives)")
+    from exporters.categories import MOT17_CLASSES, placeholder_id
+
+    names = {MOT17_CLASSES.get(placeholder_id(n) or 0, n) for n in gt.categories().values()}  # class N: MOT's N
+    if preprocess == "plain" and names & set(DISTRACTOR_CLASSES):
+        notes(f"{name}: the ground truth has distractor classes; MOTChallenge evaluates with --preprocess motchallenge")
+
+
+def _matches(gt: Document, pred: Document, shift: int) -> int:
+    """Predicted boxes with IoU ≥ 0.5 to a ground-truth box of their frame moved by ``shift``."""
+    gt_rows, pred_rows = gt.observation_arrays(), pred.observation_arrays()
+    gt_boxes, pred_boxes = xywh_to_xyxy(gt_rows.box), xywh_to_xyxy(pred_rows.box)
+    count = 0
+    for frame in np.intersect1d(np.unique(gt_rows.frame), np.unique(pred_rows.frame + shift)).tolist():
+        similarity = box_iou(gt_boxes[gt_rows.frame == frame], pred_boxes[pred_rows.frame + shift == frame])
+        count += int((similarity.max(axis=0, initial=0) >= 0.5).sum())
+    return count
 
 
 def summarise(raw: dict[str, dict[str, Any]]) -> dict[str, float | int]:

@@ -10,7 +10,7 @@ from exporters import registry
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("import", help="create a project from MOT, MOTS, COCO-VID or YOLO labels")
+    parser = subparsers.add_parser("import", help="create a project from MOT, MOTS, COCO-VID, YOLO or CVAT labels")
     parser.add_argument("labels", type=Path, help="label file or folder")
     parser.add_argument("--format", "-f", choices=registry.names(), help="label format (default: guessed)")
     parser.add_argument("--video", type=Path, required=True, help="video file, image folder or MOT sequence")
@@ -25,12 +25,16 @@ def add_read_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frame-base", type=int, choices=(0, 1),
                         help="frame numbering of text labels (default: 0 if a frame 0 exists, else 1)")
     parser.add_argument("--video-name", help="the video to read from a COCO-VID file with several")
+    parser.add_argument("--classes", metavar="mot17|mot15|NAMES.txt",
+                        help="class numbering of MOT/YOLO labels: mot17 (MOTChallenge MOT16/17/20 classes), mot15 "
+                             "(no class column) or a names file, one per line (MOT: line 1 = class 1; YOLO: class 0); "
+                             "default: labels.txt/classes.txt/data.yaml beside the labels, else 'class N'")
 
 
 def read_options(args: argparse.Namespace) -> dict[str, Any]:
     """Reader keyword options from parsed arguments."""
     return {"frame_base": args.frame_base, "video_name": args.video_name,
-            "image_size": getattr(args, "image_size", None)}
+            "image_size": getattr(args, "image_size", None), "classes": args.classes}
 
 
 def run(args: argparse.Namespace) -> int:

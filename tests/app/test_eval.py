@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from app.cli import main
@@ -126,3 +127,42 @@ def test_input_errors_exit_2(shared_data: Path, tmp_path: Path, capsys: pytest.C
     assert main(["eval", "--gt", gt, "--pred", str(tmp_path / "missing.txt")]) == 2
     assert main(["eval", "--gt", gt, "--pred", gt, "--preprocess", "motchallenge"]) == 2
     assert "TUD-Campus: the ground truth has no class pedestrian (its classes: none)" in capsys.readouterr().err
+
+
+def test_frame_numbering_is_printed_checked_and_can_be_given(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gt, pred = _tud(shared_data, "TUD-Campus", "gt.txt"), Path(_tud(shared_data, "TUD-Campus", "test.txt"))
+    assert main(["eval", "--gt", gt, "--pred", str(pred)]) == 0
+    assert "frames 1-based (no frame 0)" in capsys.readouterr().out
+    stray = tmp_path / "test.txt"
+    stray.write_text("0,99,1,1,5,5,-1,-1,-1,-1\n" + pred.read_text())  # one stray frame-0 row
+    assert main(["eval", "--gt", gt, "--pred", str(stray)]) == 2
+    assert "better shifted by -1 frame" in capsys.readouterr().err
+    assert main(["eval", "--gt", gt, "--pred", str(stray), "--frame-base", "1"]) == 2
+    assert "frame 0 does not exist in a 1-based file" in capsys.readouterr().err
+    zero_based = tmp_path / "zero.txt"  # a 0-based file without a frame-0 row: only the GT shows it
+    rows = np.loadtxt(pred, delimiter=",")
+    rows = rows[rows[:, 0] > 1]
+    rows[:, 0] -= 1
+    np.savetxt(zero_based, rows, delimiter=",", fmt="%g")
+    assert main(["eval", "--gt", gt, "--pred", str(zero_based)]) == 2
+    assert main(["eval", "--gt", gt, "--pred", str(zero_based), "--frame-base", "0", "--json",
+                 str(tmp_path / "e.json")]) == 0
+    assert "frames 0-based (given)" in capsys.readouterr().out
+
+
+def test_sequence_folders_rows_past_the_end_and_distractors(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    preds = tmp_path / "preds"
+    preds.mkdir()
+    results = tmp_path / "r.txt"
+    results.write_text(Path(_tud(shared_data, "TUD-Campus", "test.txt")).read_text() + "100,3,1,1,5,5,1,-1,-1,-1\n")
+    assert main(["convert", str(results), str(preds / "TUD-Campus"), "--to", "mot"]) == 0  # a sequence folder
+    assert main(["eval", "--gt", str(shared_data / "sequences" / "TUD-Campus"), "--pred", str(preds)]) == 0
+    assert "1 predicted boxes lie past the sequence's 71 frames" in capsys.readouterr().out
+    mot16 = str(shared_data / "sequences" / "MOT16-11")
+    assert main(["eval", "--gt", mot16, "--pred", mot16]) == 0
+    assert "--preprocess motchallenge" in capsys.readouterr().out
+    assert main(["eval", "--gt", mot16, "--pred", mot16, "--preprocess", "motchallenge"]) == 0

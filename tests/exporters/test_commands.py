@@ -39,14 +39,17 @@ def test_failed_import_exits_2_and_leaves_no_project(
 
 def test_export_with_selection(shared_data: Path, tmp_path: Path) -> None:
     highway = shared_data / "highway"
-    main(["import", str(highway / "gt.txt"), "--video", str(highway / "highway.mp4"), "-o", str(tmp_path / "p")])
+    (tmp_path / "names.txt").write_text("bicycle\ncar\n")  # highway's class 2 is a car
+    main(["import", str(highway / "gt.txt"), "--video", str(highway / "highway.mp4"), "-o", str(tmp_path / "p"),
+          "--classes", str(tmp_path / "names.txt")])
     assert main(["export", str(tmp_path / "p.masklet"), "-f", "cocovid", "-o", str(tmp_path / "c.json"),
-                 "--start", "10", "--end", "20", "--tracks", "1,2,3", "--classes", "person_on_vehicle"]) == 0
+                 "--start", "10", "--end", "20", "--tracks", "1,2,3", "--classes", "car"]) == 0
     data = json.loads((tmp_path / "c.json").read_text())
     assert [image["frame_id"] for image in data["images"]] == list(range(10, 20))
     assert {a["track_id"] for a in data["annotations"]} <= {1, 2, 3} and data["annotations"]
+    assert {c["name"] for c in data["categories"]} == {"car"}
     assert main(["export", str(tmp_path / "p.masklet"), "-f", "mot", "-o", str(tmp_path / "seq"),
-                 "--classes", "car"]) == 2
+                 "--classes", "truck"]) == 2
 
 
 def test_convert_cocovid_to_mot_and_back(

@@ -70,6 +70,15 @@ def test_malformed_yolo_and_missing_image_size(tmp_path: Path) -> None:
         registry.get("yolo").read(tmp_path / "y", image_size=(64, 48))
 
 
+def test_malformed_cvat_names_file_and_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, "a.xml", "<annotations>\n<track id='1' label='car'>\n<box frame='x'/></track>\n")
+    with pytest.raises(FormatError, match=rf"^{path}:4: invalid xml"):
+        registry.get("cvat").read(path)
+    path.write_text("<annotations><track id='1' label='car'><box frame='0' xtl='1'/></track></annotations>")
+    with pytest.raises(FormatError, match="track 1: <box .*> needs frame, xtl, ytl, xbr and ybr numbers"):
+        registry.get("cvat").read(path)
+
+
 def test_malformed_seqinfo_names_line(tmp_path: Path) -> None:
     _write(tmp_path / "seq", "seqinfo.ini", "[Sequence]\nname=x\nthis line is wrong\n")
     _write(tmp_path / "seq" / "gt", "gt.txt", "1,1,1,2,3,4,1,1,1\n")
@@ -85,7 +94,7 @@ def _document() -> Document:
 
 
 @pytest.mark.parametrize("name, out", [("mot", "seq"), ("mot-results", "r.txt"), ("mots", "m.txt"),
-                                       ("cocovid", "c.json"), ("yolo", "y")])
+                                       ("cocovid", "c.json"), ("yolo", "y"), ("cvat", "a.xml")])
 def test_a_write_failing_midway_leaves_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, out: str
 ) -> None:
@@ -97,7 +106,7 @@ def test_a_write_failing_midway_leaves_nothing(
 
     monkeypatch.setattr(Path, "write_text", fail_halfway)
     with pytest.raises(OSError, match="No space left"):
-        registry.get(name).write(_document(), tmp_path / out)
+        registry.get(name).write(_document(), tmp_path / out, class_map={"*": "pedestrian"})
     assert list(tmp_path.iterdir()) == []
 
 
@@ -107,7 +116,7 @@ def test_a_failed_write_keeps_the_previous_file(tmp_path: Path) -> None:
     doc = _document()
     doc.add_observations([Observation(frame=0, track_id=1000, box=(1, 1, 2, 2), mask=encode_mask(np.ones((48, 64))))])
     with pytest.raises(ExportError, match="tracks \\[1000\\] cannot be written"):
-        registry.get("mots").write(doc, target)
+        registry.get("mots").write(doc, target, class_map={"*": "pedestrian"})
     assert target.read_text() == "previous\n" and [p.name for p in tmp_path.iterdir()] == ["m.txt"]
 
 
@@ -124,7 +133,7 @@ def test_output_folder_must_exist(tmp_path: Path) -> None:
 
 
 def test_registry_names_get_and_guess(shared_data: Path, tmp_path: Path) -> None:
-    assert registry.names() == ["mot", "mot-results", "mots", "cocovid", "yolo"]
+    assert registry.names() == ["mot", "mot-results", "mots", "cocovid", "yolo", "cvat"]
     for name in registry.names():
         module = registry.get(name)
         assert module.NAME == name and module.DESCRIPTION
@@ -133,7 +142,7 @@ def test_registry_names_get_and_guess(shared_data: Path, tmp_path: Path) -> None
     assert registry.guess_format(shared_data / "tud" / "TUD-Campus" / "test.txt") == "mot-results"
     assert registry.guess_format(shared_data / "highway" / "gt.txt") == "mot"
     assert registry.guess_format(shared_data / "tao-sample" / "tao_ann.json") == "cocovid"
-    registry.get("mots").write(_document(), tmp_path / "m.txt")
+    registry.get("mots").write(_document(), tmp_path / "m.txt", class_map={"*": "car"})
     registry.get("yolo").write(_document(), tmp_path / "y")
     assert registry.guess_format(tmp_path / "m.txt") == "mots" and registry.guess_format(tmp_path / "y") == "yolo"
     with pytest.raises(UnknownFormatError, match="cannot tell the label format"):

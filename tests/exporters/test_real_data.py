@@ -9,7 +9,7 @@ import pytest
 
 from exporters import cocovid, mot, registry
 from exporters.base import FormatError, load_detections, read_report
-from exporters.mot import MOT17_CLASSES
+from exporters.categories import MOT17_CLASSES
 from tracker.geometry import mask_area
 
 BDD = "bdd100k-track/cocoformat_track_sample_annotations.json"
@@ -40,8 +40,12 @@ def test_bdd100k_survives_cocovid_to_mot_to_cocovid(shared_data: Path, tmp_path:
     assert {numbering[i]: boxes for i, boxes in original.items()} == final
     crowd = sum(bool(a["iscrowd"]) for a in source["annotations"])
     assert sum(a["iscrowd"] for a in back["annotations"]) == crowd == 132
-    categories = {a["instance_id"]: a["category_id"] for a in source["annotations"]}
-    assert {numbering[i]: c for i, c in categories.items()} == {t["id"]: t["category_id"] for t in back["tracks"]}
+    # category names survive MOT (gt/labels.txt names rider, bus, truck, motorcycle: not MOTChallenge classes)
+    names = {c["id"]: c["name"] for c in source["categories"]}
+    back_names = {c["id"]: c["name"] for c in back["categories"]}
+    categories = {a["instance_id"]: names[a["category_id"]] for a in source["annotations"]}
+    assert {numbering[i]: c for i, c in categories.items()} == {t["id"]: back_names[t["category_id"]]
+                                                                for t in back["tracks"]}
 
 
 def test_tao_sample_reads_polygons_and_track_ids(shared_data: Path) -> None:
@@ -66,7 +70,7 @@ def test_youtube_vis_sample_reads_uncompressed_rle(shared_data: Path) -> None:
 def test_every_mot17_ground_truth_reads(shared_data: Path, sequence: str) -> None:
     folder = shared_data / "mot17-mini" / f"MOT17-{sequence}-FRCNN"
     table = np.loadtxt(folder / "gt" / "gt.txt", delimiter=",", ndmin=2)
-    doc = mot.read(folder)
+    doc = mot.read(folder, classes="mot17")
     rows = doc.observation_arrays()
     assert len(rows) == len(table) and set(rows.track_id.tolist()) == set(table[:, 1].astype(int).tolist())
     assert rows.frame.min() == table[:, 0].min() - 1
@@ -75,6 +79,8 @@ def test_every_mot17_ground_truth_reads(shared_data: Path, sequence: str) -> Non
     assert sorted(rows.score.tolist()) == sorted(table[:, 6].tolist())  # ignored regions keep conf 0
     assert doc.video is not None and doc.video.frame_count >= rows.frame.max() + 1  # seqinfo beyond the frames
     assert read_report(doc).frame_base == 1 and registry.guess_format(folder) == "mot"
+    unnamed = mot.read(folder)  # no names file and no --classes: the ids, never a guessed name
+    assert set(unnamed.categories().values()) == {f"class {c}" for c in set(table[:, 7].astype(int).tolist())}
 
 
 def test_highway_frames_from_zero_are_detected(shared_data: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -86,7 +92,7 @@ def test_highway_frames_from_zero_are_detected(shared_data: Path, caplog: pytest
     with pytest.raises(FormatError, match="frame 0 does not exist in a 1-based file"):
         mot.read(shared_data / "highway" / "gt.txt", frame_base=1)
     forced = mot.read(shared_data / "highway" / "gt.txt", frame_base=0)
-    assert read_report(forced).warnings == []
+    assert not any("numbered from 0" in w for w in read_report(forced).warnings)
 
 
 def test_det_txt_becomes_detections_not_tracks(shared_data: Path) -> None:

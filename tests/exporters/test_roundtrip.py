@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from app.document import Document, Observation
 from exporters import registry
 from exporters.base import WriteReport, read_report
-from exporters.mot import MOT17_CLASSES
 from tracker.geometry import encode_mask, mask_to_xywh
 from tracker.video import VideoInfo
 
@@ -68,6 +67,10 @@ def _categories(doc: Document) -> dict[int, int | None]:
     return {t.id: t.category_id for t in doc.tracks()}
 
 
+def _names(doc: Document) -> dict[int, str | None]:
+    return {t.id: doc.track_label(t.id) for t in doc.tracks()}
+
+
 @PROPERTY
 @given(documents())
 def test_mot_keeps_boxes_ids_frames_scores_visibility_classes_and_video(doc: Document) -> None:
@@ -77,8 +80,7 @@ def test_mot_keeps_boxes_ids_frames_scores_visibility_classes_and_video(doc: Doc
     for key, obs in before.items():
         assert after[key].box == obs.box  # exact: floats are written shortest-exact
         assert (after[key].score, after[key].visibility) == (obs.score, obs.visibility)
-    assert _categories(back) == _categories(doc)
-    assert all(back.categories()[cid] == MOT17_CLASSES[cid] for cid in set(_categories(back).values()) - {None})
+    assert _names(back) == _names(doc)  # person is not a MOTChallenge class: gt/labels.txt names them
     assert back.video is not None
     assert (back.video.name, back.video.frame_count, back.video.fps, back.video.width, back.video.height) == (
         "clip", 30, 25.0, WIDTH, HEIGHT)
@@ -88,22 +90,29 @@ def test_mot_keeps_boxes_ids_frames_scores_visibility_classes_and_video(doc: Doc
 @PROPERTY
 @given(documents())
 def test_mot_results_keeps_boxes_ids_frames_and_conf(doc: Document) -> None:
-    back, _ = _roundtrip(doc, "mot-results", "results.txt")
-    before, after = _content(doc), _content(back)
-    assert after.keys() == before.keys()
+    back, report = _roundtrip(doc, "mot-results", "results.txt")
+    before = {key: obs for key, obs in _content(doc).items() if obs.score != 0}  # ignored regions are no predictions
+    after = _content(back)
+    assert after.keys() == before.keys() and report.skipped == doc.observation_count() - len(before)
     assert all(after[k].box == obs.box and after[k].score == obs.score for k, obs in before.items())
+
+
+MOTS_MAP = {"person": "pedestrian", "*": "car"}
 
 
 @PROPERTY
 @given(documents(masks=True))
-def test_mots_keeps_masks_ids_frames_and_classes(doc: Document) -> None:
-    back, report = _roundtrip(doc, "mots", "mots.txt")
+def test_mots_keeps_masks_ids_frames_and_mapped_classes(doc: Document) -> None:
+    module = registry.get("mots")
+    with tempfile.TemporaryDirectory() as tmp:
+        report = module.write(doc, Path(tmp) / "m.txt", class_map=MOTS_MAP)
+        back = module.read(Path(tmp) / "m.txt")
     before, after = _content(doc), _content(back)
     assert report.skipped == 0 and after.keys() == before.keys()
     for key, obs in before.items():
         assert after[key].mask == obs.mask
         assert after[key].box == pytest.approx(obs.box)
-    assert _categories(back) == {tid: cid for tid, cid in _categories(doc).items()}
+    assert _names(back) == {tid: "pedestrian" if name == "person" else "car" for tid, name in _names(doc).items()}
 
 
 @PROPERTY
@@ -120,12 +129,24 @@ def test_cocovid_keeps_boxes_masks_ids_frames_scores_and_categories(doc: Documen
 
 @PROPERTY
 @given(documents())
+def test_cvat_keeps_boxes_ids_frames_visibility_and_names(doc: Document) -> None:
+    back, _ = _roundtrip(doc, "cvat", "a.xml")
+    before, after = _content(doc), _content(back)
+    assert after.keys() == before.keys()
+    for key, obs in before.items():  # CVAT stores corners: sizes come back within rounding
+        assert after[key].box == pytest.approx(obs.box, abs=1e-9) and after[key].visibility == obs.visibility
+    assert _names(back) == {tid: name or "object" for tid, name in _names(doc).items()}
+
+
+@PROPERTY
+@given(documents())
 def test_yolo_keeps_normalised_boxes_ids_frames_and_category_names(doc: Document) -> None:
     back, _ = _roundtrip(doc, "yolo", "yolo", image_size=(WIDTH, HEIGHT))
     before, after = _content(doc), _content(back)
     assert after.keys() == before.keys()
     assert all(after[k].box == pytest.approx(obs.box, abs=1e-9) for k, obs in before.items())
     names_before = {t.id: doc.categories().get(t.category_id, "object") for t in doc.tracks()}
+    assert read_report(back).detections == 0  # track ids come back from the track_ids/ files
     assert {t.id: back.categories()[t.category_id] for t in back.tracks()} == names_before
 
 
@@ -142,7 +163,8 @@ def _small_document() -> Document:
     return doc
 
 
-@pytest.mark.parametrize("name, out", [("mot", "seq"), ("mot-results", "r.txt"), ("cocovid", "c.json"), ("yolo", "y")])
+@pytest.mark.parametrize("name, out", [("mot", "seq"), ("mot-results", "r.txt"), ("cocovid", "c.json"), ("yolo", "y"),
+                                       ("cvat", "a.xml")])
 def test_writers_select_frames_tracks_and_categories(tmp_path: Path, name: str, out: str) -> None:
     module = registry.get(name)
     report = module.write(_small_document(), tmp_path / out, frames=(2, 5), track_ids=[1, 2], category_ids=[2])
@@ -158,7 +180,10 @@ def test_boxes_are_clipped_or_dropped_and_empty_tracks_left_out(tmp_path: Path) 
         Observation(frame=1, track_id=4, box=(100.0, 10.0, 5.0, 5.0)),  # entirely outside: dropped
         Observation(frame=2, track_id=4, box=(1.0, 1.0, 0.0, 5.0)),  # no area: dropped
     ])
-    report = registry.get("mot-results").write(doc, tmp_path / "r.txt")
+    given = registry.get("mot-results").write(doc, tmp_path / "given.txt")  # default: boxes as they are
+    assert (given.boxes, given.clipped, given.dropped) == (22, 0, 1)
+    assert registry.get("mot-results").read(tmp_path / "given.txt").observation(4, 0).box == (-5.0, 40.0, 20.0, 20.0)
+    report = registry.get("mot-results").write(doc, tmp_path / "r.txt", clip=True)
     assert (report.boxes, report.clipped, report.dropped, report.empty_tracks) == (21, 1, 2, 1)
     assert len(report.warnings) == 4
     clipped = registry.get("mot-results").read(tmp_path / "r.txt").observation(4, 0)
@@ -168,7 +193,7 @@ def test_boxes_are_clipped_or_dropped_and_empty_tracks_left_out(tmp_path: Path) 
 def test_mots_skips_observations_without_masks(tmp_path: Path) -> None:
     doc = _small_document()
     doc.add_observations([Observation(frame=0, track_id=5, box=(0, 0, 2, 2), mask=encode_mask(np.ones((HEIGHT, WIDTH))))])
-    report = registry.get("mots").write(doc, tmp_path / "m.txt")
+    report = registry.get("mots").write(doc, tmp_path / "m.txt", class_map={"person": "pedestrian", "*": "car"})
     assert (report.boxes, report.skipped) == (1, 20)
 
 
