@@ -87,7 +87,7 @@ class SequenceInput:
 
     def load(self) -> Document:
         if self.path.suffix == PROJECT_SUFFIX:
-            return Document.open(self.path)
+            return Document.open(self.path, read_only=True)
         from exporters import registry
 
         options = {} if self.video_name is None else {"video_name": self.video_name}
