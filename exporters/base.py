@@ -11,8 +11,6 @@ from __future__ import annotations
 import configparser
 import logging
 import os
-import secrets
-import shutil
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -24,6 +22,7 @@ import numpy as np
 
 from app.document import Document, ObservationArrays
 from tracker.errors import MaskletError
+from tracker.files import remove, remove_leftovers, temp_path
 from tracker.video import VideoInfo
 
 _log = logging.getLogger(__name__)
@@ -252,10 +251,6 @@ def _exact(column: np.ndarray) -> list:
 
 
 # --------------------------------------------------------------------------- atomic files and folders
-def _temp_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-
-
 def _check_parent(path: Path) -> None:
     if not path.parent.is_dir():
         raise ExportError(f"{path}: folder {path.parent} does not exist")
@@ -263,15 +258,19 @@ def _check_parent(path: Path) -> None:
 
 @contextmanager
 def atomic_file(path: str | Path) -> Iterator[Path]:
-    """A temporary path beside ``path`` to write to; on success it replaces ``path``, on failure it is removed."""
+    """A temporary path beside ``path`` to write to; on success it replaces ``path``, on failure it is removed.
+    Temporary files that killed runs left for ``path`` are removed first."""
     path = Path(path)
     _check_parent(path)
-    temp = _temp_name(path)
+    remove_leftovers(path)
+    temp = temp_path(path)
     try:
         yield temp
         os.replace(temp, path)
+    except OSError as exc:
+        raise ExportError(f"{path}: cannot write ({exc.strerror or exc})") from None
     finally:
-        temp.unlink(missing_ok=True)
+        remove(temp)
 
 
 def write_text(path: str | Path, text: str) -> None:
@@ -282,29 +281,43 @@ def write_text(path: str | Path, text: str) -> None:
 
 @contextmanager
 def atomic_dir(path: str | Path) -> Iterator[Path]:
-    """An empty temporary folder beside ``path`` to fill; on success its content becomes ``path``.
+    """An empty temporary folder beside ``path`` to fill; on success its content replaces that of ``path``.
 
-    A new folder appears in one rename. Into an existing folder (a sequence folder with its images) every
-    file is moved with ``os.replace``: each file is whole, and files not written stay. On failure nothing
-    changes.
+    A new folder appears in one rename. In an existing folder each entry written (a file, or a folder such as
+    ``labels/``) replaces the entry of that name as a whole, in one rename: nothing of a previous export is
+    left inside it, and entries not written (a sequence folder's images) stay. On failure nothing changes.
+    Temporary files and folders that killed runs left for ``path`` and its entries are removed first.
     """
     path = Path(path)
     _check_parent(path)
     if path.exists() and not path.is_dir():
         raise ExportError(f"{path}: a file is in the way of the output folder")
-    temp = _temp_name(path)
-    temp.mkdir()
+    remove_leftovers(path)
+    temp = temp_path(path)
     try:
+        temp.mkdir()
         yield temp
         if not path.exists():
             os.rename(temp, path)
             return
-        for source in sorted(p for p in temp.rglob("*") if p.is_file()):
-            target = path / source.relative_to(temp)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(source, target)
+        for entry in sorted(temp.iterdir()):
+            _replace_entry(entry, path / entry.name)
+    except OSError as exc:
+        raise ExportError(f"{path}: cannot write ({exc.strerror or exc})") from None
     finally:
-        shutil.rmtree(temp, ignore_errors=True)
+        remove(temp)
+
+
+def _replace_entry(source: Path, target: Path) -> None:
+    """Put ``source`` in the place of ``target`` (a file or a whole folder), the old one out of the way first."""
+    remove_leftovers(target)
+    if os.path.lexists(target) and (source.is_dir() or (target.is_dir() and not target.is_symlink())):
+        old = temp_path(target)
+        os.rename(target, old)
+        os.rename(source, target)
+        remove(old)
+    else:
+        os.replace(source, target)
 
 
 # --------------------------------------------------------------------------- reading text tables

@@ -29,6 +29,7 @@ import numpy as np
 
 from app.document import PROJECT_SUFFIX, Document, ObservationArrays
 from tracker.errors import MaskletError
+from tracker.files import is_temp_name
 from tracker.geometry import box_iou, xywh_to_xyxy
 
 _log = logging.getLogger(__name__)
@@ -107,6 +108,8 @@ def find_sequences(path: Path, role: str) -> list[SequenceInput]:
         return [SequenceInput(path.name, own)]
     found: list[SequenceInput] = []
     for child in sorted(path.iterdir()):
+        if is_temp_name(child.name):  # an unfinished export, not a sequence
+            continue
         if child.is_dir() and (file := _sequence_file(child, role)) is not None:
             found.append(SequenceInput(child.name, file))
         elif role == "pred" and child.suffix == ".txt":
