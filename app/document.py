@@ -181,14 +181,21 @@ class Snapshot:
     events: list[tuple]
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    """A read-write connection to a file already recognised as a project."""
+def _writable(path: Path) -> bool:
+    """Whether a project file and its folder (where SQLite keeps its log) can be written."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def _connect(path: Path, *, query_only: bool = False) -> sqlite3.Connection:
+    """A connection to a file already recognised as a project; ``query_only``: one that changes no data
+    (but, like any SQLite connection, checkpoints and removes the log when it is the last to close)."""
     try:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         # WAL + NORMAL: a committed transaction survives a killed process (not a power cut).
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+        conn.execute(f"PRAGMA query_only={int(query_only)}")
     except sqlite3.DatabaseError as exc:
         raise DocumentError(f"{path}: cannot open the project for writing ({exc})") from exc
     return conn
@@ -330,15 +337,14 @@ class Document:
         if not path.is_file():
             raise DocumentError(f"{path}: no such project file")
         if read_only:
-            conn = _connect_read_only(path)
-            try:
-                version = _schema_version(conn, path)
+            with closing(_connect_read_only(path)) as probe:
+                version = _schema_version(probe, path)
                 if version < SCHEMA_VERSION:
                     raise DocumentError(f"{path}: made by an older Masklet; open it once for writing to upgrade it")
-                return cls(conn, path, read_only=True)
-            except BaseException:
-                conn.close()
-                raise
+                if not _writable(path):
+                    return cls(_connect_read_only(path), path, read_only=True)
+            # where the project could be written, a connection that may tidy SQLite's files up when it closes
+            return cls(_connect(path, query_only=True), path, read_only=True)
         lock = ProjectLock.acquire(path)
         try:
             return cls._open_locked(path, lock)
@@ -351,8 +357,8 @@ class Document:
         """Open ``path`` for writing under its held lock: recognise it read-only, then connect and upgrade."""
         with closing(_connect_read_only(path)) as probe:
             version = _schema_version(probe, path)
-        if not os.access(path, os.W_OK):
-            raise ReadOnlyProjectError(f"{path}: read-only here (the file cannot be written)")
+        if not _writable(path):
+            raise ReadOnlyProjectError(f"{path}: read-only here (the file or its folder cannot be written)")
         conn = _connect(path)
         try:
             _migrate(conn, version)
