@@ -23,6 +23,7 @@ import numpy as np
 from app.document import Document, ObservationArrays
 from tracker.errors import MaskletError
 from tracker.files import remove, remove_leftovers, temp_path
+from tracker.geometry import rle_problem
 from tracker.video import VideoInfo
 
 _log = logging.getLogger(__name__)
@@ -31,6 +32,8 @@ FrameRange = tuple[int, int | None]
 """An inclusive 0-based frame range ``(start, end)``; ``end=None``: to the last frame."""
 CLIP_TOLERANCE = 1e-6
 """Boxes may exceed the image by this many pixels (rounding) before they are clipped."""
+MAX_EXACT_INTEGER = 2**53
+"""Integers read as text numbers are kept exactly below this size."""
 
 
 class FormatError(MaskletError):
@@ -388,7 +391,21 @@ def integer_column(table: np.ndarray, column: int, path: Path, name: str) -> np.
     bad = np.flatnonzero(~np.isfinite(values) | (values != np.round(values)))
     if bad.size:
         raise FormatError(path, f"{name} must be an integer, not {values[bad[0]]:g}", line_of_row(path, int(bad[0])))
+    huge = np.flatnonzero(np.abs(values) >= MAX_EXACT_INTEGER)
+    if huge.size:
+        raise FormatError(path, f"{name} {values[huge[0]]:.0f} is too large to keep exactly (below 2^53)",
+                          line_of_row(path, int(huge[0])))
     return values.astype(np.int64)
+
+
+def is_integer(value: Any) -> bool:
+    """A json integer (not a boolean) that fits in 64 bits."""
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
+
+
+def is_number(value: Any) -> bool:
+    """A finite json number (not a boolean)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(float(value)))
 
 
 def first_duplicate(frame: np.ndarray, track_id: np.ndarray) -> int | None:
@@ -490,6 +507,7 @@ def store(
     the report goes into the ``import`` meta.
     """
     doc = doc if doc is not None else Document.in_memory()
+    validate(rows, detections, report.path, doc.video or video)
     with doc.transaction():
         if doc.video is None and video is not None:
             doc.set_video(video)
@@ -516,6 +534,25 @@ def store(
         report.tracks += len(track_categories)
         doc.set_meta("import", asdict(report))
     return doc
+
+
+def validate(rows: ObservationArrays, detections: Detections | None, path: str | Path,
+             video: VideoInfo | None) -> None:
+    """Refuse what a project could store but no export could write back: frames before 0, track ids outside
+    0 … 2^63 - 1 (not counting detections), and masks that are not decodable or not the video's size."""
+    frames = np.concatenate([rows.frame, detections.frame if detections is not None else np.empty(0, np.int64)])
+    if frames.size and frames.min() < 0:
+        raise FormatError(path, f"frame {frames.min()} is before the first frame (frames count from 0)")
+    if len(rows) and rows.track_id.min() < 0:
+        raise FormatError(path, f"track id {rows.track_id.min()} is negative")
+    for frame, track_id, mask in zip(rows.frame.tolist(), rows.track_id.tolist(), rows.masks or ()):
+        if mask is None:
+            continue
+        problem = rle_problem(mask)
+        if problem is None and video is not None and (mask.height, mask.width) != (video.height, video.width):
+            problem = f"mask size {mask.width}×{mask.height} is not the video's {video.width}×{video.height}"
+        if problem is not None:
+            raise FormatError(path, f"frame {frame}, track {track_id}: {problem}")
 
 
 def track_categories(track_id: np.ndarray, category: np.ndarray, report: ReadReport) -> dict[int, int | None]:
