@@ -304,9 +304,8 @@ class Document:
         self.read_only = read_only
         self._lock = lock
         self._depth = 0
-        self._categories: dict[str, int] = {}
         self.listeners: list[Callable[[Scope | None], None]] = []
-        self._categories = {name: cid for cid, name in conn.execute("SELECT id, name FROM categories")}
+        self._categories: dict[str, int] = {name: cid for cid, name in conn.execute("SELECT id, name FROM categories")}
 
     # ----------------------------------------------------------------- lifecycle
     @classmethod
