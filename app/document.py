@@ -11,7 +11,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass
 from enum import IntEnum
 from itertools import chain
@@ -20,12 +20,15 @@ from typing import Any
 
 import numpy as np
 
+from app.project_lock import ProjectLock, ReadOnlyProjectError
 from tracker.errors import MaskletError
+from tracker.files import remove_leftovers, temp_path
 from tracker.results import Event, EventKind, FrameResult, ObjectState, Rle, TrackedObject
 from tracker.video import VideoInfo
 
 PROJECT_SUFFIX = ".masklet"
 SCHEMA_VERSION = 1
+SQLITE_HEADER = b"SQLite format 3\x00"
 CACHE_KIB = 128 * 1024  # page cache: large bulk inserts touch many B-tree pages
 
 # Each entry upgrades the schema from version (index) to version (index + 1).
@@ -50,6 +53,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 _OBS_COLUMNS = "track_id, frame, x, y, w, h, score, logit, state, source, visibility, mask_h, mask_w, mask"
 _UPSERT_OBSERVATIONS = f"INSERT OR REPLACE INTO observations ({_OBS_COLUMNS}) VALUES ({', '.join('?' * 14)})"
 _EVENT_COLUMNS = "id, frame, kind, track_id, other_id, loser_id, detail"
+_TABLES = frozenset({"schema_version", "meta", "categories", "tracks", "observations", "events"})
 
 
 class DocumentError(MaskletError):
@@ -177,6 +181,108 @@ class Snapshot:
     events: list[tuple]
 
 
+def _writable(path: Path) -> bool:
+    """Whether a project file and its folder (where SQLite keeps its log) can be written."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def _connect(path: Path, *, query_only: bool = False) -> sqlite3.Connection:
+    """A connection to a file already recognised as a project; ``query_only``: one that changes no data
+    (but, like any SQLite connection, checkpoints and removes the log when it is the last to close)."""
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        # WAL + NORMAL: a committed transaction survives a killed process (not a power cut).
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+        conn.execute(f"PRAGMA query_only={int(query_only)}")
+    except sqlite3.DatabaseError as exc:
+        raise DocumentError(f"{path}: cannot open the project for writing ({exc})") from exc
+    return conn
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """A connection that cannot write to ``path`` (nor create it): SQLite's read-only mode, or, where that
+    cannot work because the folder or medium is read-only, the file read as immutable (nothing can change
+    it there). Refuses files that are not SQLite databases without touching them."""
+    try:
+        with open(path, "rb") as file:
+            header = file.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise DocumentError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if not header:
+        raise DocumentError(f"{path}: an empty file, not a Masklet project")
+    if header != SQLITE_HEADER:
+        raise DocumentError(f"{path}: not a Masklet project (not an SQLite file)")
+    uri = path.resolve().as_uri()
+    try:
+        return _checked(sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None, check_same_thread=False))
+    except sqlite3.OperationalError as exc:
+        wal = Path(f"{path}-wal")
+        if wal.is_file() and wal.stat().st_size > 0:
+            raise DocumentError(f"{path}: cannot be read here ({exc}); its log {wal.name} holds changes that "
+                                "need a writable folder") from None
+    except sqlite3.DatabaseError as exc:
+        raise DocumentError(f"{path}: not a Masklet project ({exc})") from None
+    try:
+        return _checked(sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None,
+                                        check_same_thread=False))
+    except sqlite3.DatabaseError as exc:
+        raise DocumentError(f"{path}: not a Masklet project ({exc})") from None
+
+
+def _checked(conn: sqlite3.Connection) -> sqlite3.Connection:
+    """``conn`` once it has read the schema (SQLite opens files lazily); closed if it cannot."""
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _schema_version(conn: sqlite3.Connection, path: Path) -> int:
+    """The schema version of a project, read without writing; ``DocumentError`` for anything else."""
+    try:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "schema_version" not in tables:
+            raise DocumentError(f"{path}: an SQLite file, but not a Masklet project")
+        rows = conn.execute("SELECT version FROM schema_version").fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise DocumentError(f"{path}: not a Masklet project ({exc})") from None
+    version = rows[0][0] if len(rows) == 1 else None
+    if not isinstance(version, int) or version < 1:
+        raise DocumentError(f"{path}: damaged project (schema version {version!r})")
+    if version > SCHEMA_VERSION:
+        raise DocumentError(
+            f"{path}: made by a newer Masklet (schema {version} > {SCHEMA_VERSION}); please upgrade"
+        )
+    missing = _TABLES - tables
+    if version == SCHEMA_VERSION and missing:
+        raise DocumentError(f"{path}: damaged project (no {', '.join(sorted(missing))} table)")
+    return version
+
+
+def _migrate(conn: sqlite3.Connection, version: int) -> None:
+    """Upgrade a schema from ``version`` (0: an empty database) to ``SCHEMA_VERSION`` in one transaction."""
+    if version >= SCHEMA_VERSION:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if version == 0:
+            conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        for statements in MIGRATIONS[version:]:
+            for statement in statements:
+                conn.execute(statement)
+        conn.execute("DELETE FROM schema_version")
+        conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 def track_color(track_id: int) -> str:
     """A stable, well-spread colour for a track id (golden-ratio hue walk)."""
     hue = (track_id * 0.618033988749895) % 1.0
@@ -185,90 +291,97 @@ def track_color(track_id: int) -> str:
 
 
 class Document:
-    """An annotation project backed by one SQLite file (or memory, for conversions and tests)."""
+    """An annotation project backed by one SQLite file (or memory, for conversions and tests).
 
-    def __init__(self, conn: sqlite3.Connection, path: Path | None) -> None:
+    A document opened for writing holds its project's write lock (``app.project_lock``) until ``close``;
+    one opened ``read_only`` takes no lock and refuses every change.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, path: Path | None, *, lock: ProjectLock | None = None,
+                 read_only: bool = False) -> None:
         self._conn = conn
         self.path = path
+        self.read_only = read_only
+        self._lock = lock
         self._depth = 0
-        self._categories: dict[str, int] = {}
         self.listeners: list[Callable[[Scope | None], None]] = []
-        self._prepare()
+        self._categories: dict[str, int] = {name: cid for cid, name in conn.execute("SELECT id, name FROM categories")}
 
     # ----------------------------------------------------------------- lifecycle
     @classmethod
     def create(cls, path: str | Path, video: VideoInfo | None = None, *, overwrite: bool = False) -> Document:
-        """Create a new project file (refuses to replace an existing one unless ``overwrite``)."""
+        """Create a new project file (refuses to replace an existing one unless ``overwrite``).
+
+        The file is built under a temporary name and renamed into place, under the project's write lock.
+        """
         path = Path(path)
-        if path.exists():
-            if not overwrite:
-                raise DocumentError(f"{path}: a file already exists there")
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
         if not path.parent.is_dir():
             raise DocumentError(f"{path}: folder {path.parent} does not exist")
-        doc = cls(cls._connect(path), path)
-        if video is not None:
-            doc.set_video(video)
-        return doc
+        source = cls.in_memory(video)
+        try:
+            return source._copy_to(path, overwrite=overwrite)
+        finally:
+            source.close()
 
     @classmethod
-    def open(cls, path: str | Path) -> Document:
-        """Open an existing project file, upgrading its schema if it is older."""
+    def open(cls, path: str | Path, *, read_only: bool = False) -> Document:
+        """Open an existing project file, upgrading its schema if it is older.
+
+        For writing it takes the project's write lock (``ProjectLockedError`` naming the holder when another
+        process writes it; ``ReadOnlyProjectError`` when it cannot be written here). ``read_only`` opens it
+        without lock or write, also on read-only media. Either way the file is recognised as a project,
+        read-only, before anything is written to it.
+        """
         path = Path(path)
         if not path.is_file():
             raise DocumentError(f"{path}: no such project file")
-        return cls(cls._connect(path), path)
+        if read_only:
+            with closing(_connect_read_only(path)) as probe:
+                version = _schema_version(probe, path)
+                if version < SCHEMA_VERSION:
+                    raise DocumentError(f"{path}: made by an older Masklet; open it once for writing to upgrade it")
+                if not _writable(path):
+                    return cls(_connect_read_only(path), path, read_only=True)
+            # where the project could be written, a connection that may tidy SQLite's files up when it closes
+            return cls(_connect(path, query_only=True), path, read_only=True)
+        lock = ProjectLock.acquire(path)
+        try:
+            return cls._open_locked(path, lock)
+        except BaseException:
+            lock.release()
+            raise
+
+    @classmethod
+    def _open_locked(cls, path: Path, lock: ProjectLock) -> Document:
+        """Open ``path`` for writing under its held lock: recognise it read-only, then connect and upgrade."""
+        with closing(_connect_read_only(path)) as probe:
+            version = _schema_version(probe, path)
+        if not _writable(path):
+            raise ReadOnlyProjectError(f"{path}: read-only here (the file or its folder cannot be written)")
+        conn = _connect(path)
+        try:
+            _migrate(conn, version)
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, path, lock=lock)
 
     @classmethod
     def in_memory(cls, video: VideoInfo | None = None) -> Document:
         """A document that lives only in memory (``save_as`` writes it to a file)."""
-        doc = cls(sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False), None)
+        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        _migrate(conn, 0)
+        doc = cls(conn, None)
         if video is not None:
             doc.set_video(video)
         return doc
 
-    @staticmethod
-    def _connect(path: Path) -> sqlite3.Connection:
-        try:
-            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            # WAL + NORMAL: a committed transaction survives a killed process (not a power cut).
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
-        except sqlite3.DatabaseError as exc:
-            raise DocumentError(f"{path}: not a Masklet project ({exc})") from exc
-        return conn
-
-    def _prepare(self) -> None:
-        try:
-            self._conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            row = self._conn.execute("SELECT version FROM schema_version").fetchone()
-        except sqlite3.DatabaseError as exc:
-            raise DocumentError(f"{self.path}: not a Masklet project ({exc})") from exc
-        version = 0 if row is None else int(row[0])
-        if version == 0 and self.path is not None and self._has_foreign_tables():
-            raise DocumentError(f"{self.path}: an SQLite file, but not a Masklet project")
-        if version > SCHEMA_VERSION:
-            raise DocumentError(
-                f"{self.path}: made by a newer Masklet (schema {version} > {SCHEMA_VERSION}); please upgrade"
-            )
-        if version < SCHEMA_VERSION:
-            with self.transaction():
-                for statements in MIGRATIONS[version:]:
-                    for statement in statements:
-                        self._conn.execute(statement)
-                self._conn.execute("DELETE FROM schema_version")
-                self._conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
-        self._categories = {name: cid for cid, name in self._conn.execute("SELECT id, name FROM categories")}
-
-    def _has_foreign_tables(self) -> bool:
-        names = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        return bool(names - {"schema_version"})
-
     def close(self) -> None:
-        """Close the file (everything is already committed)."""
+        """Close the file (everything is already committed) and release its write lock."""
         self._conn.close()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def __enter__(self) -> Document:
         return self
@@ -276,26 +389,44 @@ class Document:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def save_as(self, path: str | Path) -> None:
-        """Copy the project to ``path`` atomically (SQLite backup API) and continue working there."""
-        path = Path(path)
-        temp = path.with_name(f".{path.name}.tmp")
-        temp.unlink(missing_ok=True)
-        target = sqlite3.connect(temp)
+    def save_as(self, path: str | Path, *, overwrite: bool = False) -> None:
+        """Copy the project to ``path`` atomically (SQLite backup API, under ``path``'s write lock) and
+        continue working there; an existing file is replaced only with ``overwrite``."""
+        copy = self._copy_to(Path(path), overwrite=overwrite)
+        self.close()
+        self._conn, self._lock, self.path, self.read_only = copy._conn, copy._lock, copy.path, False
+
+    def _copy_to(self, path: Path, *, overwrite: bool) -> Document:
+        """Write this document to ``path`` under a temporary name, rename it into place and open it there."""
+        lock = ProjectLock.acquire(path)
         try:
-            self._conn.backup(target)
-        finally:
-            target.close()
-        os.replace(temp, path)
-        for suffix in ("-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        self._conn.close()
-        self._conn = self._connect(path)
-        self.path = path
+            if path.exists() and not overwrite:
+                raise DocumentError(f"{path}: a file already exists there")
+            remove_leftovers(path)
+            temp = temp_path(path)
+            try:
+                with closing(sqlite3.connect(temp)) as target:
+                    self._conn.backup(target)
+                for suffix in ("-wal", "-shm"):  # an old project's log must not be applied to the new file
+                    Path(f"{path}{suffix}").unlink(missing_ok=True)
+                os.replace(temp, path)
+            except sqlite3.Error as exc:
+                raise DocumentError(f"{path}: cannot write the project ({exc})") from exc
+            except OSError as exc:
+                raise DocumentError(f"{path}: cannot write the project ({exc.strerror or exc})") from exc
+            finally:
+                for suffix in ("", "-journal"):
+                    Path(f"{temp}{suffix}").unlink(missing_ok=True)
+            return self._open_locked(path, lock)
+        except BaseException:
+            lock.release()
+            raise
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One atomic write; nested uses join the outer transaction."""
+        if self.read_only:
+            raise DocumentError(f"{self.path}: opened read-only, changes are not possible")
         if self._depth == 0:
             self._conn.execute("BEGIN IMMEDIATE")
         self._depth += 1

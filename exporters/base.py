@@ -11,8 +11,6 @@ from __future__ import annotations
 import configparser
 import logging
 import os
-import secrets
-import shutil
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -25,6 +23,8 @@ import numpy as np
 from app.document import Document, ObservationArrays
 from exporters.categories import FALLBACK, map_names, placeholder
 from tracker.errors import MaskletError
+from tracker.files import remove, remove_leftovers, temp_path
+from tracker.geometry import rle_problem
 from tracker.video import VideoInfo
 
 _log = logging.getLogger(__name__)
@@ -35,6 +35,8 @@ UNCATEGORISED = "object"
 """The name formats that hold any name write for tracks without a category (unless ``--class-map *=NAME``)."""
 CLIP_TOLERANCE = 1e-6
 """Boxes may exceed the image by this many pixels (rounding) before they are clipped."""
+MAX_EXACT_INTEGER = 2**53
+"""Integers read as text numbers are kept exactly below this size."""
 
 
 class FormatError(MaskletError):
@@ -284,10 +286,6 @@ def _exact(column: np.ndarray) -> list:
 
 
 # --------------------------------------------------------------------------- atomic files and folders
-def _temp_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-
-
 def _check_parent(path: Path) -> None:
     if not path.parent.is_dir():
         raise ExportError(f"{path}: folder {path.parent} does not exist")
@@ -295,15 +293,19 @@ def _check_parent(path: Path) -> None:
 
 @contextmanager
 def atomic_file(path: str | Path) -> Iterator[Path]:
-    """A temporary path beside ``path`` to write to; on success it replaces ``path``, on failure it is removed."""
+    """A temporary path beside ``path`` to write to; on success it replaces ``path``, on failure it is removed.
+    Temporary files that killed runs left for ``path`` are removed first."""
     path = Path(path)
     _check_parent(path)
-    temp = _temp_name(path)
+    remove_leftovers(path)
+    temp = temp_path(path)
     try:
         yield temp
         os.replace(temp, path)
+    except OSError as exc:
+        raise ExportError(f"{path}: cannot write ({exc.strerror or exc})") from None
     finally:
-        temp.unlink(missing_ok=True)
+        remove(temp)
 
 
 def write_text(path: str | Path, text: str) -> None:
@@ -314,29 +316,43 @@ def write_text(path: str | Path, text: str) -> None:
 
 @contextmanager
 def atomic_dir(path: str | Path) -> Iterator[Path]:
-    """An empty temporary folder beside ``path`` to fill; on success its content becomes ``path``.
+    """An empty temporary folder beside ``path`` to fill; on success its content replaces that of ``path``.
 
-    A new folder appears in one rename. Into an existing folder (a sequence folder with its images) every
-    file is moved with ``os.replace``: each file is whole, and files not written stay. On failure nothing
-    changes.
+    A new folder appears in one rename. In an existing folder each entry written (a file, or a folder such as
+    ``labels/``) replaces the entry of that name as a whole, in one rename: nothing of a previous export is
+    left inside it, and entries not written (a sequence folder's images) stay. On failure nothing changes.
+    Temporary files and folders that killed runs left for ``path`` and its entries are removed first.
     """
     path = Path(path)
     _check_parent(path)
     if path.exists() and not path.is_dir():
         raise ExportError(f"{path}: a file is in the way of the output folder")
-    temp = _temp_name(path)
-    temp.mkdir()
+    remove_leftovers(path)
+    temp = temp_path(path)
     try:
+        temp.mkdir()
         yield temp
         if not path.exists():
             os.rename(temp, path)
             return
-        for source in sorted(p for p in temp.rglob("*") if p.is_file()):
-            target = path / source.relative_to(temp)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(source, target)
+        for entry in sorted(temp.iterdir()):
+            _replace_entry(entry, path / entry.name)
+    except OSError as exc:
+        raise ExportError(f"{path}: cannot write ({exc.strerror or exc})") from None
     finally:
-        shutil.rmtree(temp, ignore_errors=True)
+        remove(temp)
+
+
+def _replace_entry(source: Path, target: Path) -> None:
+    """Put ``source`` in the place of ``target`` (a file or a whole folder), the old one out of the way first."""
+    remove_leftovers(target)
+    if os.path.lexists(target) and (source.is_dir() or (target.is_dir() and not target.is_symlink())):
+        old = temp_path(target)
+        os.rename(target, old)
+        os.rename(source, target)
+        remove(old)
+    else:
+        os.replace(source, target)
 
 
 # --------------------------------------------------------------------------- reading text tables
@@ -408,7 +424,21 @@ def integer_column(table: np.ndarray, column: int, path: Path, name: str) -> np.
     bad = np.flatnonzero(~np.isfinite(values) | (values != np.round(values)))
     if bad.size:
         raise FormatError(path, f"{name} must be an integer, not {values[bad[0]]:g}", line_of_row(path, int(bad[0])))
+    huge = np.flatnonzero(np.abs(values) >= MAX_EXACT_INTEGER)
+    if huge.size:
+        raise FormatError(path, f"{name} {values[huge[0]]:.0f} is too large to keep exactly (below 2^53)",
+                          line_of_row(path, int(huge[0])))
     return values.astype(np.int64)
+
+
+def is_integer(value: Any) -> bool:
+    """A json integer (not a boolean) that fits in 64 bits."""
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
+
+
+def is_number(value: Any) -> bool:
+    """A finite json number (not a boolean)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(float(value)))
 
 
 def first_duplicate(frame: np.ndarray, track_id: np.ndarray) -> int | None:
@@ -514,6 +544,7 @@ def store(
     the report goes into the ``import`` meta.
     """
     doc = doc if doc is not None else Document.in_memory()
+    validate(rows, detections, report.path, doc.video or video)
     with doc.transaction():
         if doc.video is None and video is not None:
             doc.set_video(video)
@@ -540,6 +571,25 @@ def store(
         report.tracks += len(track_categories)
         doc.set_meta("import", asdict(report))
     return doc
+
+
+def validate(rows: ObservationArrays, detections: Detections | None, path: str | Path,
+             video: VideoInfo | None) -> None:
+    """Refuse what a project could store but no export could write back: frames before 0, track ids outside
+    0 … 2^63 - 1 (not counting detections), and masks that are not decodable or not the video's size."""
+    frames = np.concatenate([rows.frame, detections.frame if detections is not None else np.empty(0, np.int64)])
+    if frames.size and frames.min() < 0:
+        raise FormatError(path, f"frame {frames.min()} is before the first frame (frames count from 0)")
+    if len(rows) and rows.track_id.min() < 0:
+        raise FormatError(path, f"track id {rows.track_id.min()} is negative")
+    for frame, track_id, mask in zip(rows.frame.tolist(), rows.track_id.tolist(), rows.masks or ()):
+        if mask is None:
+            continue
+        problem = rle_problem(mask)
+        if problem is None and video is not None and (mask.height, mask.width) != (video.height, video.width):
+            problem = f"mask size {mask.width}×{mask.height} is not the video's {video.width}×{video.height}"
+        if problem is not None:
+            raise FormatError(path, f"frame {frame}, track {track_id}: {problem}")
 
 
 def track_categories(track_id: np.ndarray, category: np.ndarray, report: ReadReport) -> dict[int, int | None]:

@@ -39,11 +39,14 @@ from exporters.base import (
     WriteReport,
     document_categories,
     first_duplicate,
+    is_integer,
+    is_number,
     select,
     store,
     track_categories,
     write_text,
 )
+from tracker.geometry import rle_problem
 from tracker.results import Rle
 from tracker.video import DEFAULT_FPS, VideoInfo
 
@@ -206,7 +209,7 @@ def read(path: str | Path, doc: Document | None = None, **options: object) -> Do
         if ann.get("image_id") not in images:
             continue
         instance = ann.get("instance_id", ann.get("track_id"))
-        if instance is None or not isinstance(ann.get("category_id"), int):
+        if instance is None or not is_integer(ann.get("category_id")):
             raise FormatError(path, f"annotations[{index}] (id {ann.get('id')}): needs instance_id or track_id "
                                     "and an integer category_id")
         frame, width, height = images[ann["image_id"]]
@@ -214,7 +217,7 @@ def read(path: str | Path, doc: Document | None = None, **options: object) -> Do
         box = ann.get("bbox")
         if box is None and mask is not None:
             box = mask_utils.toBbox(mask.to_coco()).tolist()
-        if not (isinstance(box, list) and len(box) == 4 and all(isinstance(v, (int, float)) for v in box)):
+        if not (isinstance(box, list) and len(box) == 4 and all(is_number(v) for v in box)):
             raise FormatError(path, f"annotations[{index}] (id {ann.get('id')}): bbox must be [x, y, w, h]")
         frames.append(frame)
         instances.append(instance)
@@ -250,7 +253,7 @@ def _images(data: dict[str, Any], path: Path, video_id: Any, video: dict[str, An
         if video_id is not None and image.get("video_id") != video_id:
             continue
         frame = image.get("frame_id", image.get("frame_index"))
-        if not isinstance(frame, int) or "id" not in image:
+        if not is_integer(frame) or "id" not in image:
             raise FormatError(path, f"images[{index}]: needs an id and an integer frame_id or frame_index")
         images[image["id"]] = (frame, image.get("width", video.get("width")), image.get("height", video.get("height")))
     return images
@@ -261,8 +264,8 @@ def _track_ids(instances: list[Any], path: Path) -> list[int]:
     if any(isinstance(i, str) for i in instances):
         numbers: dict[Any, int] = {}
         return [numbers.setdefault(i, len(numbers) + 1) for i in instances]
-    if not all(isinstance(i, int) and not isinstance(i, bool) for i in instances):
-        raise FormatError(path, "instance ids must be integers or strings")
+    if not all(is_integer(i) for i in instances):
+        raise FormatError(path, "instance ids must be integers (64-bit) or strings")
     return instances
 
 
@@ -314,7 +317,11 @@ def _mask(segmentation: Any, width: int | None, height: int | None, path: Path, 
     try:
         if isinstance(segmentation, dict) and isinstance(segmentation.get("counts"), str):
             h, w = segmentation["size"]
-            return Rle(int(h), int(w), segmentation["counts"].encode("ascii"))
+            rle = Rle(int(h), int(w), segmentation["counts"].encode("ascii"))
+            problem = rle_problem(rle)  # before pycocotools reads it
+            if problem is not None:
+                raise FormatError(path, f"annotations[{index}]: {problem}")
+            return rle
         if isinstance(segmentation, dict):
             h, w = segmentation["size"]
             coco = mask_utils.frPyObjects(segmentation, int(h), int(w))

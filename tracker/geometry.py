@@ -19,6 +19,35 @@ def decode_mask(rle: Rle) -> np.ndarray:
     return mask_utils.decode(rle.to_coco()).astype(bool)
 
 
+def rle_problem(rle: Rle) -> str | None:
+    """What makes an RLE unusable (a size that is not positive, counts that are not COCO's compressed string
+    or do not cover exactly height × width pixels), or None. Checked in Python, before pycocotools reads
+    past its buffers on such input."""
+    if not (isinstance(rle.height, int) and isinstance(rle.width, int)) or rle.height <= 0 or rle.width <= 0:
+        return f"mask size {rle.height}×{rle.width} is not positive"
+    chars = np.frombuffer(rle.counts, np.uint8).astype(np.int64) - 48
+    if chars.size == 0 or chars.min() < 0 or chars.max() > 63:
+        return "mask counts are not a COCO RLE string"
+    last = (chars & 0x20) == 0  # the last character of each number
+    if not last[-1]:
+        return "mask counts end inside a number"
+    number = np.cumsum(np.r_[0, last[:-1]])
+    starts = np.flatnonzero(np.r_[True, last[:-1]])
+    position = np.arange(chars.size) - starts[number]
+    if position.max() > 11:
+        return "mask counts hold a number too large for any image"
+    values = np.zeros(starts.size, np.int64)
+    np.add.at(values, number, (chars & 0x1F) << (5 * position))
+    negative = (chars[last] & 0x10) != 0
+    values[negative] -= 1 << (5 * (position[last][negative] + 1))
+    runs = values.copy()  # from the third run on, each is stored as the difference to the run two before
+    runs[1::2] = np.cumsum(values[1::2])
+    runs[2::2] = np.cumsum(values[2::2])
+    if (runs < 0).any() or int(runs.sum()) != rle.height * rle.width:
+        return f"mask counts do not describe {rle.height}×{rle.width} pixels"
+    return None
+
+
 def mask_area(rle: Rle) -> float:
     """Number of foreground pixels of an RLE mask."""
     return float(mask_utils.area(rle.to_coco()))

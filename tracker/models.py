@@ -2,7 +2,9 @@
 
 ``ensure_checkpoint("tiny")`` returns the cached ``sam2.1_hiera_tiny.pt``, downloading it first if
 needed (progress bar, resume of an interrupted ``.part`` file with an HTTP Range request, SHA-256
-check, atomic rename). The cache is ``platformdirs.user_cache_dir("masklet")/models`` unless
+check, atomic rename). A cached official file is checked against its SHA-256 on every use unless it was
+verified at its current size and modification time (recorded beside it in ``<file>.verified``), and
+``load_weights`` refuses any checkpoint whose weights do not fit the model config or are not finite. The cache is ``platformdirs.user_cache_dir("masklet")/models`` unless
 ``$MASKLET_MODELS`` names another folder; ``$MASKLET_MODEL_URL`` (or ``base_url=``) replaces the
 download host ``https://dl.fbaipublicfiles.com/segment_anything_2``. Every problem the user can fix
 (offline, truncated or corrupt download, a file that is not a SAM2 checkpoint) raises
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import json
 import os
 import re
 import urllib.error
@@ -25,6 +28,7 @@ import platformdirs
 from tqdm import tqdm
 
 from tracker.errors import CheckpointError
+from tracker.files import remove, temp_path
 
 if TYPE_CHECKING:  # torch is imported where it is used, so that CLI modules can import this one cheaply
     import torch
@@ -134,7 +138,10 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
 
 
 def load_weights(model: torch.nn.Module, path: str | Path) -> None:
-    """Load a checkpoint into ``model``; its keys and shapes must match the model's config exactly."""
+    """Load a checkpoint into ``model``; its keys and shapes must match the model's config exactly, and every
+    weight must be finite."""
+    import torch
+
     state = read_state_dict(path)
     expected = model.state_dict()
     missing = sorted(expected.keys() - state.keys())
@@ -147,6 +154,13 @@ def load_weights(model: torch.nn.Module, path: str | Path) -> None:
             if keys
         )
         raise CheckpointError(f"{Path(path).name} does not match the SAM2 model config: {details}")
+    damaged = {key: int((~torch.isfinite(value)).sum()) for key, value in state.items()
+               if value.is_floating_point() and not bool(torch.isfinite(value).all())}
+    if damaged:
+        raise CheckpointError(
+            f"{path}: {sum(damaged.values())} weights are not finite (NaN or inf) in {len(damaged)} tensors "
+            f"(e.g. {next(iter(damaged))}): the file is damaged"
+        )
     model.load_state_dict(state)
 
 
@@ -175,6 +189,7 @@ def ensure_checkpoint(
     checkpoint = checkpoint_info(str(name_or_path), version)
     dest = models_dir() / checkpoint.filename
     if dest.is_file():
+        _verify_cached(checkpoint, dest)
         return dest
     url = checkpoint.url(base_url)
     if not download:
@@ -213,6 +228,48 @@ def _download(checkpoint: Sam2Checkpoint, url: str, dest: Path, progress: bool) 
         part.unlink()
         raise CheckpointError(_fetch_hint(checkpoint, url, dest, f"the download is damaged: {exc}")) from None
     os.replace(part, dest)
+    if checkpoint.sha256 is not None:
+        _record_verified(dest, checkpoint.sha256)
+
+
+def _verified_record(dest: Path) -> Path:
+    return dest.with_name(dest.name + ".verified")
+
+
+def _fingerprint(dest: Path, sha256: str) -> dict[str, int | str]:
+    stat = dest.stat()
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha256}
+
+
+def _verify_cached(checkpoint: Sam2Checkpoint, dest: Path) -> None:
+    """Check a cached official file against its SHA-256, unless it was verified at its current size and
+    modification time."""
+    if checkpoint.sha256 is None:
+        return
+    try:
+        if json.loads(_verified_record(dest).read_text()) == _fingerprint(dest, checkpoint.sha256):
+            return
+    except (OSError, ValueError):
+        pass
+    digest = _sha256(dest)
+    if digest != checkpoint.sha256:
+        raise CheckpointError(
+            f"{dest}: damaged (SHA-256 {digest}, the official {checkpoint.filename} has {checkpoint.sha256}); "
+            "delete it to download it again"
+        )
+    _record_verified(dest, checkpoint.sha256)
+
+
+def _record_verified(dest: Path, sha256: str) -> None:
+    """Note that ``dest`` has been verified at its size and modification time (skipped where the cache is
+    read-only: the file is then verified on every use)."""
+    record = _verified_record(dest)
+    temp = temp_path(record)
+    try:
+        temp.write_text(json.dumps(_fingerprint(dest, sha256)))
+        os.replace(temp, record)
+    except OSError:
+        remove(temp)
 
 
 def _fetch(url: str, part: Path, progress: bool) -> None:

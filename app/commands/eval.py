@@ -35,6 +35,7 @@ import numpy as np
 
 from app.document import PROJECT_SUFFIX, Document, ObservationArrays
 from tracker.errors import MaskletError
+from tracker.files import is_temp_name
 from tracker.geometry import box_iou, xywh_to_xyxy
 
 _log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ class SequenceInput:
     def load(self, **options: Any) -> Document:
         """The sequence as a document (reader ``options`` for label files)."""
         if self.path.suffix == PROJECT_SUFFIX:
-            return Document.open(self.path)
+            return Document.open(self.path, read_only=True)
         from exporters import registry
 
         if self.video_name is not None:
@@ -118,6 +119,8 @@ def find_sequences(path: Path, role: str) -> list[SequenceInput]:
         return [SequenceInput(path.name, own)]
     found: list[SequenceInput] = []
     for child in sorted(path.iterdir()):
+        if is_temp_name(child.name):  # an unfinished export, not a sequence
+            continue
         if child.is_dir() and (file := _sequence_file(child, role)) is not None:
             found.append(SequenceInput(child.name, file))
         elif role == "pred" and child.suffix == ".txt":

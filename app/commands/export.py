@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.end is not None and args.end <= args.start:
         raise DocumentError(f"--end {args.end} leaves no frame after --start {args.start}")
-    with Document.open(args.project) as doc:
+    with Document.open(args.project, read_only=True) as doc:
         category_ids = None
         if args.classes:
             by_name = {name: cid for cid, name in doc.categories().items()}

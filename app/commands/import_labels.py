@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     doc = Document.in_memory(video)
     try:
         registry.get(name).read(args.labels, doc, **read_options(args))
-        doc.save_as(project)  # written only now, atomically: a failed import leaves no project behind
+        doc.save_as(project, overwrite=args.overwrite)  # written only now, atomically: a failed import leaves no project behind
         print(read_report(doc).summary())
         print(f"project: {project}")
     finally:

@@ -36,7 +36,7 @@ def describe_video(path: Path) -> str:
 
 def describe_project(path: Path) -> str:
     """Video, tracks, observations, frame range and events of a project."""
-    with Document.open(path) as doc:
+    with Document.open(path, read_only=True) as doc:
         video = doc.video
         span = doc.frame_range()
         lines = [

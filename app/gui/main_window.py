@@ -339,10 +339,15 @@ class MainWindow(QMainWindow):
         self.fps_label = QLabel("")
         self.device_label = QLabel("device: auto")
         self.job_label = QLabel("")
+        self.read_only_label = QLabel("")
+        self.read_only_label.setObjectName("readOnlyLabel")
+        self.read_only_label.setStyleSheet("color: #c0392b; font-weight: bold")
+        self.read_only_label.hide()
         self.progress = QProgressBar()
         self.progress.setFixedWidth(160)
         self.progress.setTextVisible(True)
         self.progress.hide()
+        status.addPermanentWidget(self.read_only_label)
         status.addPermanentWidget(self.job_label)
         status.addPermanentWidget(self.progress)
         status.addPermanentWidget(self.device_label)
@@ -417,6 +422,8 @@ class MainWindow(QMainWindow):
     def open_path(self, path: Path) -> bool:
         """Open a project (``.masklet``), or a video / image folder with its project."""
         path = Path(path).expanduser()
+        if self._is_open(path):  # reopening: let go of the project's write lock first
+            self.close_session()
         try:
             if path.suffix == PROJECT_SUFFIX:
                 session = open_project(path)
@@ -432,10 +439,25 @@ class MainWindow(QMainWindow):
         self.preferences.add_recent(session.doc.path)
         self._rebuild_recent()
         state = "new project, saved automatically" if session.created else "project"
+        if session.read_only_reason is not None:
+            state = f"opened read-only, edits are off ({session.read_only_reason})"
         self.statusBar().showMessage(f"{session.doc.path.name}: {state} in {session.doc.path.parent}", 10000)
         if session.source is None and session.doc.video is not None:
             self._locate_video()
         return True
+
+    def _is_open(self, path: Path) -> bool:
+        """Whether ``path`` is the open project or its video."""
+        if self.session is None:
+            return False
+        source = self.session.source
+        opened = [self.session.doc.path] + ([] if source is None else [Path(source.path)])
+        return any(p is not None and p.resolve() == path.resolve() for p in opened)
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the open project cannot be edited (``session.read_only_reason`` says why)."""
+        return self.session is not None and self.session.read_only_reason is not None
 
     def _set_session(self, session: Session) -> None:
         self.close_session()
@@ -456,6 +478,8 @@ class MainWindow(QMainWindow):
         self.playback.set_video(frame_count, fps)
         self._update_title()
         self._update_enabled()
+        if session.read_only_reason is not None:
+            self.tool_actions[Tool.SELECT].trigger()
 
     def _video_extent(self) -> tuple[int, float]:
         """Frame count and rate of the open video (from the project when the video is missing)."""
@@ -514,10 +538,19 @@ class MainWindow(QMainWindow):
         if not path:
             return
         path = Path(path).with_suffix(PROJECT_SUFFIX)
-        self.session.doc.save_as(path)
+        if path.resolve() == self.session.doc.path.resolve():
+            self.statusBar().showMessage(f"{path.name} is already saved: every change is", 8000)
+            return
+        try:
+            self.session.doc.save_as(path, overwrite=True)  # the dialog asked before replacing a file
+        except MaskletError as exc:
+            self._show_error(exc)
+            return
+        self.session.read_only_reason = None
         self.preferences.add_recent(path)
         self._rebuild_recent()
         self._update_title()
+        self._update_enabled()
         self.statusBar().showMessage(f"Saved as {path}; changes now go there", 8000)
 
     def closeEvent(self, event: QCloseEvent) -> None:
@@ -906,20 +939,29 @@ class MainWindow(QMainWindow):
             return
         doc = self.session.doc
         video = doc.video
-        self.setWindowTitle(f"{doc.path.name} — {video.name if video else 'no video'} — Masklet")
+        flag = " [read-only]" if self.read_only else ""
+        self.setWindowTitle(f"{doc.path.name}{flag} — {video.name if video else 'no video'} — Masklet")
 
     def _update_enabled(self) -> None:
         has_doc = self.session is not None
-        has_video = has_doc and self.session.source is not None
+        editable = has_doc and not self.read_only
+        has_video = editable and self.session.source is not None
         busy = self.tracking.busy
-        for action in (self.act_import, self.act_export, self.act_save_as, self.act_goto, self.act_play, self.act_next,
+        for action in (self.act_export, self.act_save_as, self.act_goto, self.act_play, self.act_next,
                        self.act_prev, self.act_next10, self.act_prev10, self.act_first, self.act_last):
             action.setEnabled(has_doc)
+        self.act_import.setEnabled(editable)
+        for tool, action in self.tool_actions.items():
+            action.setEnabled(tool is Tool.SELECT or not self.read_only)
         for action in self.run_actions.values():
             action.setEnabled(has_video and not busy)
         for action in self.id_actions:
-            action.setEnabled(has_doc and bool(self.selection))
+            action.setEnabled(editable and bool(self.selection))
         self.act_repropagate.setEnabled(has_video and bool(self.selection) and not busy)
+        reason = self.session.read_only_reason if self.read_only else None
+        self.read_only_label.setText("" if reason is None else "Read-only")
+        self.read_only_label.setToolTip(reason or "")
+        self.read_only_label.setVisible(reason is not None)
         self.act_pause.setEnabled(busy and not self.tracking.paused)
         self.act_resume.setEnabled(busy and self.tracking.paused)
         self.act_stop.setEnabled(busy)

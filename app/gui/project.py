@@ -4,6 +4,8 @@ Opening a video always gives a project file, so that work is saved by constructi
 beside the video (``highway.mp4`` → ``highway.masklet``; a folder ``seq/`` → ``seq.masklet``) is
 reopened when it exists; otherwise it is created there, or — when that folder is not writable — in
 Masklet's data folder under a name made unique by the video's path. "Save as" moves it anywhere.
+A project that another process is writing, or that cannot be written here (read-only file, folder or
+medium), opens read-only, and the session says why.
 """
 from __future__ import annotations
 
@@ -13,17 +15,20 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from app.document import PROJECT_SUFFIX, Document, DocumentError
+from app.project_lock import ProjectLockedError, ReadOnlyProjectError
 from tracker.errors import VideoError
 from tracker.video import VideoSource
 
 
 @dataclass
 class Session:
-    """An open project and its video (``source`` is None when the video cannot be found)."""
+    """An open project and its video (``source`` is None when the video cannot be found);
+    ``read_only_reason`` says why the project was opened read-only (None: it can be edited)."""
 
     doc: Document
     source: VideoSource | None
     created: bool = False
+    read_only_reason: str | None = None
 
     def close(self) -> None:
         if self.source is not None:
@@ -50,7 +55,7 @@ def _annotates(project: Path, video: Path) -> bool:
     """Whether an existing project file is the project of ``video`` (a project beside a video of the
     same file name counts: the two were moved together)."""
     try:
-        with Document.open(project) as doc:
+        with Document.open(project, read_only=True) as doc:
             info = doc.video
     except DocumentError:
         return False
@@ -79,7 +84,8 @@ def open_video(video: Path, data_dir: Path, *, beside: bool = True, cache_size: 
     try:
         path = project_path_for(video, data_dir, beside=beside)
         if path.is_file():
-            return Session(Document.open(path), source)
+            doc, reason = open_document(path)
+            return Session(doc, source, read_only_reason=reason)
         path.parent.mkdir(parents=True, exist_ok=True)
         info = source.info()  # with an absolute path: a project must find its video from anywhere
         return Session(Document.create(path, replace(info, path=Path(info.path).resolve())), source, created=True)
@@ -88,12 +94,21 @@ def open_video(video: Path, data_dir: Path, *, beside: bool = True, cache_size: 
         raise
 
 
+def open_document(path: Path) -> tuple[Document, str | None]:
+    """A project opened for editing or, when another process writes it or it cannot be written here,
+    read-only, with the reason."""
+    try:
+        return Document.open(path), None
+    except (ProjectLockedError, ReadOnlyProjectError) as exc:
+        return Document.open(path, read_only=True), str(exc)
+
+
 def open_project(path: Path, cache_size: int = 32) -> Session:
     """Open a project and, when it can be found, its video."""
-    doc = Document.open(path)
+    doc, reason = open_document(path)
     video = doc.resolve_video_path()
     try:
         source = None if video is None else VideoSource.open(video, cache_size=cache_size)
     except VideoError:
         source = None
-    return Session(doc, source)
+    return Session(doc, source, read_only_reason=reason)

@@ -54,11 +54,11 @@ def test_create_refuses_to_overwrite(tmp_path: Path) -> None:
 def test_open_rejects_files_that_are_not_projects(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "bad.masklet"
     path.write_bytes(content)
-    if content:
+    for read_only in (False, True):
         with pytest.raises(DocumentError, match="not a Masklet project"):
-            Document.open(path)
-    else:  # an empty file is a valid empty SQLite database: it becomes an empty project
-        assert Document.open(path).observation_count() == 0
+            Document.open(path, read_only=read_only)
+    assert path.read_bytes() == content  # refused untouched: an empty file does not become a project
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.masklet"]
 
 
 def test_open_rejects_foreign_sqlite_and_newer_schema(tmp_path: Path) -> None:
@@ -143,7 +143,7 @@ def test_in_memory_document_saves_to_file(tmp_path: Path) -> None:
     doc.add_observations([_obs(3, 2)])
     doc.save_as(tmp_path / "m.masklet")
     assert doc.path == tmp_path / "m.masklet"
-    assert Document.open(tmp_path / "m.masklet").video == VIDEO
+    assert Document.open(tmp_path / "m.masklet", read_only=True).video == VIDEO  # doc still writes it
 
 
 def test_listeners_hear_changes() -> None:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
+import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +23,7 @@ from app.gui.main_window import MainWindow  # noqa: E402
 from app.gui.project import beside_path, data_path, project_path_for  # noqa: E402
 from exporters import mot  # noqa: E402
 from tracker.results import Event, EventKind  # noqa: E402
+from widgets.video_canvas import Tool  # noqa: E402
 
 SEQUENCE = "mot17-mini/MOT17-09-FRCNN"
 
@@ -201,3 +206,38 @@ def test_project_moved_with_its_video_is_reopened(qtbot, tmp_path: Path, shared_
     assert project_path_for(moved / "highway.mp4", tmp_path / "projects") == moved / "highway.masklet"
     assert window.open_path(moved / "highway.mp4") and not window.session.created
     window.close()
+
+
+def test_window_opens_a_project_another_process_writes_read_only(qtbot, tmp_path: Path, shared_data: Path) -> None:
+    path = tmp_path / "p.masklet"
+    sequence = shared_data / SEQUENCE
+    with Document.create(path) as doc:
+        doc.set_video(mot.read(sequence).video)
+        mot.read(sequence, doc)
+    ready = tmp_path / "ready"
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import pathlib, sys, time
+        sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
+        from app.document import Document
+        doc = Document.open({str(path)!r})
+        pathlib.Path({str(ready)!r}).touch()
+        time.sleep(120)
+    """)])
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        window = make_window(qtbot, tmp_path)
+        assert window.open_path(path)
+        assert window.read_only and f"process {holder.pid}" in window.session.read_only_reason
+        assert not window.read_only_label.isHidden() and "[read-only]" in window.windowTitle()
+        window.set_selection([window.session.doc.tracks()[0].id])
+        assert not any(action.isEnabled() for action in window.id_actions)
+        assert not window.act_import.isEnabled() and window.act_export.isEnabled()
+        assert [tool for tool, action in window.tool_actions.items() if action.isEnabled()] == [Tool.SELECT]
+    finally:
+        holder.kill()
+        holder.wait()
+    window.close_session()
+    assert window.open_path(path) and not window.read_only  # the writer is gone: editable again
+    assert window.read_only_label.isHidden()

@@ -13,6 +13,7 @@ import pytest
 import sam2
 import torch
 
+from tracker import models
 from tracker.errors import CheckpointError
 from tracker.models import (
     CHECKPOINTS,
@@ -236,3 +237,39 @@ def test_engine_loads_a_checkpoint_whose_keys_match_the_config(tmp_path: Path) -
     torch.save({"model": state}, path)
     with pytest.raises(CheckpointError, match="missing 1"):
         load_weights(donor, path)
+
+
+def test_a_cached_official_file_is_verified_once_per_size_and_mtime(cache: Path, monkeypatch) -> None:
+    info = checkpoint_info("tiny")
+    monkeypatch.setitem(CHECKPOINTS, ("2.1", "tiny"), replace(info, sha256=hashlib.sha256(FAKE_SAM2).hexdigest()))
+    dest = models_dir() / info.filename
+    cache.mkdir(parents=True)
+    dest.write_bytes(FAKE_SAM2)  # put there by hand, never checked
+    assert ensure_checkpoint("tiny", download=False) == dest
+    assert dest.with_name(dest.name + ".verified").is_file()
+
+    hashed = []
+    real_sha256 = models._sha256
+    monkeypatch.setattr(models, "_sha256", lambda path: hashed.append(path) or real_sha256(path))
+    assert ensure_checkpoint("tiny", download=False) == dest
+    assert hashed == []  # verified already at this size and mtime
+
+    damaged = bytearray(FAKE_SAM2)
+    damaged[len(damaged) // 2: len(damaged) // 2 + 64] = bytes(range(64))
+    dest.write_bytes(bytes(damaged))  # same size, new mtime
+    with pytest.raises(CheckpointError, match="damaged .*delete it to download it again") as error:
+        ensure_checkpoint("tiny", download=False)
+    assert hashed == [dest] and "\n" not in str(error.value)
+    assert dest.read_bytes() == bytes(damaged)  # reported, not deleted behind the user's back
+
+
+def test_a_checkpoint_with_non_finite_weights_is_refused(tmp_path: Path) -> None:
+    state = SAM2Engine("tiny", "cpu", image_size=128, random_init=True, seed=1).sam.state_dict()
+    key = next(k for k, v in state.items() if v.is_floating_point() and v.numel() >= 100)
+    state[key] = state[key].clone()
+    state[key].view(-1)[:100] = float("nan")
+    path = tmp_path / "sam2.1_hiera_tiny.pt"
+    torch.save({"model": state}, path)
+    with pytest.raises(CheckpointError, match=f"100 weights are not finite .*e.g. {key}.*damaged") as error:
+        SAM2Engine(path, "cpu", image_size=128)
+    assert str(path) in str(error.value) and "\n" not in str(error.value)
