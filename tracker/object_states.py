@@ -5,7 +5,7 @@ tolerance, and how an object is reported.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -50,14 +50,20 @@ class ObjectStateConfig:
 
     ``state_logit`` picks the logit the state thresholds apply to: ``"object_score"`` (SAM2's
     object score logit, published) or ``"mask"`` (the mean of the positive mask logits, 0.0 for an
-    empty mask). ``skip_lost_memory`` is the low-confidence filter: lost frames stay out of memory.
+    empty mask).
+
+    ``memory_filter_logit`` is the low-confidence memory filter: a frame in which SAM2 still sees the
+    object (object score logit > 0) but no more confidently than this is a severely degraded mask and
+    is kept out of the object's memory. Frames where SAM2 judges the object absent (logit ≤ 0) are
+    written as SAM2 writes them, with its learned no-object embedding: that is its occlusion memory.
+    The default equals τs by value but is its own parameter; ``None`` turns the filter off.
     """
 
     tau_reliable: float = 8.0
     tau_pending: float = 6.0
     tau_suspicious: float = 2.0
     max_lost: int = 25  # removed once lost for more than this many consecutive frames
-    skip_lost_memory: bool = True
+    memory_filter_logit: float | None = 2.0
     state_logit: Literal["object_score", "mask"] = "object_score"
 
     def __post_init__(self) -> None:
@@ -104,13 +110,12 @@ def age_lost(
     tracks: Mapping[int, LostCount],
     states: Mapping[int, ObjectState],
     config: ObjectStateConfig,
-    skipped: Collection[int] = (),
 ) -> dict[int, int]:
     """Count the consecutive lost frames of every object in ``states``.
 
     Objects lost for more than ``config.max_lost`` frames are removed from the segmenter and
     returned with their count (the caller drops its records and reports REMOVED). The other lost
-    objects' frames are kept out of memory (``skip_lost_memory``) unless already in ``skipped``.
+    objects count on.
     """
     removed = {}
     for obj_id, state in states.items():
@@ -119,9 +124,43 @@ def age_lost(
         if track.lost_frames > config.max_lost:
             segmenter.remove_object(obj_id)
             removed[obj_id] = track.lost_frames
-        elif state is ObjectState.LOST and config.skip_lost_memory and obj_id not in skipped:
-            segmenter.skip_memory(obj_id)
     return removed
+
+
+def filter_memory(
+    segmenter: Segmenter, object_scores: Mapping[int, float], config: ObjectStateConfig, kept: Collection[int] = ()
+) -> list[int]:
+    """The low-confidence memory filter (``ObjectStateConfig.memory_filter_logit``) over the propagated
+    object score logits of this frame: keeps those frames out of memory, except for the objects in
+    ``kept`` (already skipped, prompted or removed at this frame). Returns the filtered objects."""
+    threshold = config.memory_filter_logit
+    if threshold is None:
+        return []
+    filtered = sorted(i for i, logit in object_scores.items() if 0 < logit <= threshold and i not in kept)
+    for obj_id in filtered:
+        segmenter.skip_memory(obj_id)
+    return filtered
+
+
+class UntrackedRegion:
+    """M_non: the pixels no tracked mask covers, updated as objects are added within a frame."""
+
+    def __init__(self, masks: Iterable[np.ndarray], shape: tuple[int, int]) -> None:
+        self.free = np.ones(shape, dtype=bool)
+        for mask in masks:
+            self.cover(mask)
+
+    def cover(self, mask: np.ndarray) -> None:
+        self.free &= ~mask
+
+    def ratio(self, box_xyxy: np.ndarray) -> float:
+        """Share of the box's pixels (clipped to the image) that no mask covers."""
+        height, width = self.free.shape
+        x1, y1, x2, y2 = np.round(np.asarray(box_xyxy, dtype=np.float64)).astype(int)
+        x1, x2 = np.clip([x1, x2], 0, width)
+        y1, y2 = np.clip([y1, y2], 0, height)
+        area = (x2 - x1) * (y2 - y1)
+        return float(self.free[y1:y2, x1:x2].sum()) / area if area > 0 else 0.0
 
 
 def reported_object(

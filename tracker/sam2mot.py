@@ -6,15 +6,21 @@ SAM2 (the *segmenter*) propagates every object; the detector only finds new obje
 2. states from the logits (reliable > τr ≥ pending > τp ≥ suspicious > τs ≥ lost);
 3. cross-object interaction: pairs with mask IoU > 0.8 are a conflict; the wrong object (stage 1:
    logit lower by more than 2.0, else stage 2: higher population variance of its last N logits)
-   gets this frame kept out of its memory (``skip_memory``) and a CONFLICT event is emitted;
-4. Hungarian matching (IoU cost, gate 0.3) of detections with confidence ≥ 0.5 to tracking boxes;
+   gets this frame kept out of its memory (``skip_memory``) and a CONFLICT event is emitted; its box
+   is the other object's, so it takes no part in detection matching;
+4. Hungarian matching (IoU, gated at 0.3 before solving) of detections with confidence ≥ 0.5 to
+   tracking boxes;
 5. quality reconstruction: a *pending* object matched to a (high-confidence) detection is
-   re-prompted with that box as a new key frame (``refresh_keyframe``), unless it lost a conflict
-   at this frame (its box is then the other object's);
-6. object addition: an unmatched detection whose box is more than r = 0.7 untracked pixels
-   (not covered by any tracked mask) becomes a new object prompted with its box;
-7. removal after more than 25 consecutive lost frames; the low-confidence filter keeps lost frames
-   out of memory.
+   re-prompted with that box, which replaces its key frame (``refresh_keyframe``);
+6. object addition: unmatched detections, most confident first, whose box is more than r = 0.7
+   untracked pixels (M_non: covered by no tracked mask, including the objects just added) become new
+   objects prompted with their box;
+7. removal after more than 25 consecutive lost frames; the low-confidence memory filter
+   (``memory_filter_logit``) keeps severely degraded frames out of memory.
+
+Ablations: ``addition_filter=False`` makes every unmatched detection a new object (no confidence
+filter: the detector then runs at ``unfiltered_conf``; no untracked-region test); ``cross_object``
+and ``reconstruction`` switch steps 3 and 5 off.
 
 The reported object at a frame is the segmenter's final output (after a key-frame refresh, the
 refreshed mask and logit); the logit history used by stage 2 holds the propagated logits. Objects
@@ -38,7 +44,9 @@ from tracker.object_states import (
     ObjectStateConfig,
     Segmenter,
     SegmentOutput,
+    UntrackedRegion,
     age_lost,
+    filter_memory,
     object_state,
     prompt_stored,
     reported_object,
@@ -61,21 +69,17 @@ class SAM2MOTConfig(ObjectStateConfig):
     addition_filter: bool = True  # off: every unmatched detection (any confidence) becomes an object
     cross_object: bool = True
     reconstruction: bool = True
+    unfiltered_conf: float = 0.25  # the detector's own threshold when the addition filter is off (Ultralytics')
+
+    @property
+    def detector_conf(self) -> float:
+        """What the detector must return: filter 1 drops below ``det_conf`` itself when it is on."""
+        return self.det_conf if self.addition_filter else min(self.det_conf, self.unfiltered_conf)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.variance_window < 1:
             raise ValueError("variance_window must be >= 1")
-
-
-def untracked_ratio(box_xyxy: np.ndarray, untracked: np.ndarray) -> float:
-    """Share of the box's pixels (clipped to the image) that are ``True`` in ``untracked``."""
-    height, width = untracked.shape
-    x1, y1, x2, y2 = np.round(np.asarray(box_xyxy, dtype=np.float64)).astype(int)
-    x1, x2 = np.clip([x1, x2], 0, width)
-    y1, y2 = np.clip([y1, y2], 0, height)
-    area = (x2 - x1) * (y2 - y1)
-    return float(untracked[y1:y2, x1:x2].sum()) / area if area > 0 else 0.0
 
 
 @dataclass
@@ -133,33 +137,40 @@ class SAM2MOT(Engine):
                 frame.rles[obj_id] = encode_mask(output.mask)
                 self._tracks[obj_id].history.append(self._logit(output))
             states = {obj_id: object_state(self._logit(out), cfg) for obj_id, out in frame.outputs.items()}
+            scores = {obj_id: float(out.object_score_logit) for obj_id, out in frame.outputs.items()}
 
             losers = self._cross_object_interaction(frame) if cfg.cross_object else set()
             candidates = detections.above(cfg.det_conf) if cfg.addition_filter else detections
-            boxed = [obj_id for obj_id, out in frame.outputs.items() if out.box is not None]
+            boxed = [i for i, out in frame.outputs.items() if out.box is not None and i not in losers]
             track_xyxy = xywh_to_xyxy(np.array([frame.outputs[i].box for i in boxed]))
             matches = match_boxes(track_xyxy, candidates.xyxy, cfg.match_iou)
 
+            refreshed = set()
             if cfg.reconstruction:
                 for t, d in matches:
                     obj_id = boxed[t]
-                    high_conf = candidates.conf[d] >= cfg.det_conf
-                    if states[obj_id] is ObjectState.PENDING and obj_id not in losers and high_conf:
+                    if states[obj_id] is ObjectState.PENDING and candidates.conf[d] >= cfg.det_conf:
                         with self.time_stage("prompt"):
                             frame.set_output(obj_id, self.segmenter.refresh_keyframe(obj_id, candidates.xyxy[d]))
+                        refreshed.add(obj_id)
                         detail = f"detection confidence {candidates.conf[d]:.2f}"
                         frame.event(EventKind.KEYFRAME, obj_id, detail=detail)
 
             matched = {d for _, d in matches}
-            unmatched = [d for d in range(len(candidates)) if d not in matched]
-            untracked = self._untracked(frame, rgb.shape[:2]) if unmatched and cfg.addition_filter else None
+            unmatched = [int(d) for d in np.argsort(-candidates.conf, kind="stable") if d not in matched]
+            region = None
+            if unmatched and cfg.addition_filter:
+                region = UntrackedRegion((out.mask for out in frame.outputs.values()), rgb.shape[:2])
             for d in unmatched:
-                if untracked is None or untracked_ratio(candidates.xyxy[d], untracked) > cfg.untracked_ratio:
-                    self._add(frame, candidates.xyxy[d], candidates.label(d), f"confidence {candidates.conf[d]:.2f}")
+                if region is None or region.ratio(candidates.xyxy[d]) > cfg.untracked_ratio:
+                    added = self._add(frame, candidates.xyxy[d], candidates.label(d), f"confidence {candidates.conf[d]:.2f}")
+                    if region is not None:
+                        region.cover(added.mask)
 
-            for obj_id, lost_frames in age_lost(self.segmenter, self._tracks, states, cfg, losers).items():
-                del self._tracks[obj_id], frame.outputs[obj_id]
+            for obj_id, lost_frames in age_lost(self.segmenter, self._tracks, states, cfg).items():
+                del self._tracks[obj_id], frame.outputs[obj_id], scores[obj_id]
                 frame.event(EventKind.REMOVED, obj_id, detail=f"lost for {lost_frames} frames")
+            filter_memory(self.segmenter, scores, cfg, kept=losers | refreshed)
             return FrameResult(frame_index, self._report(frame), frame.events)
 
     def _logit(self, output: SegmentOutput) -> float:
@@ -192,15 +203,7 @@ class SAM2MOT(Engine):
             return max(a, b), 2
         return (a if var_a > var_b else b), 2
 
-    @staticmethod
-    def _untracked(frame: _Frame, shape: tuple[int, int]) -> np.ndarray:
-        """M_non: pixels that no tracked mask covers."""
-        covered = np.zeros(shape, dtype=bool)
-        for output in frame.outputs.values():
-            covered |= output.mask
-        return ~covered
-
-    def _add(self, frame: _Frame, box_xyxy: np.ndarray, label: str | None, detail: str) -> None:
+    def _add(self, frame: _Frame, box_xyxy: np.ndarray, label: str | None, detail: str) -> SegmentOutput:
         """Start a new object prompted with a box at this frame."""
         obj_id = self.next_id
         self.next_id += 1
@@ -209,6 +212,7 @@ class SAM2MOT(Engine):
         self._tracks[obj_id] = self._new_track(label, output)
         frame.set_output(obj_id, output)
         frame.event(EventKind.ADDED, obj_id, detail=detail)
+        return output
 
     def _new_track(self, label: str | None, output: SegmentOutput) -> _Track:
         return _Track(label, deque([self._logit(output)], maxlen=self.config.variance_window))
@@ -241,19 +245,24 @@ def build(
     image_size: int | None = None,
     random_init: bool = False,
     seed: int = 0,
+    addition_filter: bool = True,
+    cross_object: bool = True,
+    reconstruction: bool = True,
     config: SAM2MOTConfig | None = None,
 ) -> SAM2MOT:
     """SAM2MOT over :class:`tracker.sam2_engine.SAM2Engine` and a detector (see ``load_detector``).
 
-    ``conf`` sets the detection confidence threshold (``SAM2MOTConfig.det_conf``, default 0.5) used
-    both by the detector and by the addition filter. ``random_init``/``image_size``: an untrained
-    SAM2 at a small resolution, for tests and benchmarks.
+    ``conf`` sets the detection confidence threshold (``SAM2MOTConfig.det_conf``, default 0.5) of the
+    addition filter and of reconstruction. ``addition_filter``, ``cross_object``, ``reconstruction``:
+    the module switches (ablations). ``random_init``/``image_size``: an untrained SAM2 at a small
+    resolution, for tests and benchmarks.
     """
     from tracker.sam2_engine import SAM2Engine
 
-    config = config or SAM2MOTConfig()
+    switches = {"addition_filter": addition_filter, "cross_object": cross_object, "reconstruction": reconstruction}
+    config = replace(config or SAM2MOTConfig(), **switches)
     if conf is not None:
         config = replace(config, det_conf=conf)
     segmenter = SAM2Engine(sam2, device, image_size=image_size, random_init=random_init, seed=seed)
-    found = load_detector(detector, classes=classes, conf=config.det_conf, imgsz=imgsz, device=device)
+    found = load_detector(detector, classes=classes, conf=config.detector_conf, imgsz=imgsz, device=device)
     return SAM2MOT(segmenter, found, config)

@@ -16,8 +16,8 @@ every object with its last box; Masklet keeps each object's memory). Per frame:
    by decreasing confidence, start new objects prompted with their box, unless no more than
    ``new_untracked`` of the box is free of masks (a detection that mostly lies on an existing
    masklet, or on one just added, is a duplicate);
-3. objects lost for more than ``max_lost`` consecutive frames are removed; lost frames stay out of
-   memory (the low-confidence filter), as in SAM2MOT.
+3. objects lost for more than ``max_lost`` consecutive frames are removed; the low-confidence memory
+   filter (``memory_filter_logit``) keeps severely degraded frames out of memory, as in SAM2MOT.
 
 Objects whose mask is empty are tracked on but not reported. Events: ADDED, REMOVED.
 """
@@ -38,14 +38,15 @@ from tracker.object_states import (
     ObjectStateConfig,
     Segmenter,
     SegmentOutput,
+    UntrackedRegion,
     age_lost,
+    filter_memory,
     object_state,
     prompt_stored,
     reported_object,
     state_logit,
 )
 from tracker.results import Event, EventKind, FrameResult, Rle, TrackedObject
-from tracker.sam2mot import untracked_ratio
 from tracker.slicing import SlicedDetector
 
 
@@ -125,6 +126,7 @@ class SMOTracker(Engine):
                 outputs = dict(self.segmenter.step(frame_index, rgb))
             rles = {obj_id: encode_mask(output.mask) for obj_id, output in outputs.items()}
             states = {obj_id: object_state(state_logit(out, cfg), cfg) for obj_id, out in outputs.items()}
+            scores = {obj_id: float(out.object_score_logit) for obj_id, out in outputs.items()}
             events: list[Event] = []
             if self._clip_start is None or frame_index - self._clip_start >= cfg.clip_len:
                 self._clip_start = frame_index
@@ -132,8 +134,9 @@ class SMOTracker(Engine):
                     detections = self.detector(rgb, frame_index).above(cfg.det_conf)
                 self._associate(frame_index, rgb.shape[:2], detections, outputs, rles, events)
             for obj_id, lost in age_lost(self.segmenter, self._tracks, states, cfg).items():
-                del self._tracks[obj_id], outputs[obj_id], rles[obj_id]
+                del self._tracks[obj_id], outputs[obj_id], rles[obj_id], scores[obj_id]
                 events.append(Event(frame_index, EventKind.REMOVED, obj_id, detail=f"lost for {lost} frames"))
+            filter_memory(self.segmenter, scores, cfg)
             objects = [
                 reported_object(obj_id, outputs[obj_id], rles[obj_id], cfg, self._tracks[obj_id].label)
                 for obj_id in sorted(outputs)
@@ -160,12 +163,10 @@ class SMOTracker(Engine):
         unmatched = [int(d) for d in np.argsort(-detections.conf, kind="stable") if d not in matched]
         if not unmatched:
             return
-        untracked = np.ones(shape, dtype=bool)
-        for output in outputs.values():
-            untracked &= ~output.mask
+        region = UntrackedRegion((output.mask for output in outputs.values()), shape)
         for d in unmatched:
             box = detections.xyxy[d]
-            if untracked_ratio(box, untracked) <= cfg.new_untracked:
+            if region.ratio(box) <= cfg.new_untracked:
                 continue
             obj_id = self.next_id
             self.next_id += 1
@@ -173,7 +174,7 @@ class SMOTracker(Engine):
                 output = self.segmenter.add_object(obj_id, box=box.astype(np.float32))
             self._tracks[obj_id] = _Track(detections.label(d))
             outputs[obj_id], rles[obj_id] = output, encode_mask(output.mask)
-            untracked &= ~output.mask
+            region.cover(output.mask)
             events.append(Event(frame_index, EventKind.ADDED, obj_id, detail=f"confidence {detections.conf[d]:.2f}"))
 
     def restore(self, frame_index: int, rgb: np.ndarray, objects: Sequence[TrackedObject], next_id: int) -> None:

@@ -102,7 +102,7 @@ def test_gui_session_and_cli_writer_exclude_each_other(shared_data: Path, tmp_pa
     session = open_project(path)
     try:
         assert session.read_only_reason is None and not session.doc.read_only
-        line = _one_line_error(_masklet("import", labels, "--format", "mot", "--video", video,
+        line = _one_line_error(_masklet("import", labels, "--format", "mot", "--classes", "mot17", "--video", video,
                                         "-o", path, "--overwrite"))
         assert f"{path}: being written by {HOLDER.format(pid=os.getpid(), host=host_name())}" in line
         line = _one_line_error(_masklet("track", video, "-o", path, "--resume"))

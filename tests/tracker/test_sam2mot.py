@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -107,9 +107,11 @@ class Harness:
     def __init__(self, boxes: Sequence[Sequence[float]] = (), **config: object) -> None:
         self.seg = FakeSegmenter()
         self.det = FakeDetector()
-        self.tracker = SAM2MOT(self.seg, self.det, SAM2MOTConfig(**config))
+        config = SAM2MOTConfig(**config)
+        self.tracker = SAM2MOT(self.seg, self.det, replace(config, untracked_ratio=-1.0))
         self.frame = -1
-        self.step([(box, 0.9) for box in boxes])
+        self.step([(box, 0.9) for box in boxes])  # every box becomes an object, however they overlap
+        self.tracker.config = config
 
     def step(
         self, detections: Sequence[tuple[Sequence[float], float]] = (), **objects: tuple[np.ndarray, float]
@@ -140,7 +142,7 @@ def test_sam2mot_config_defaults_are_the_published_values() -> None:
     assert (cfg.det_conf, cfg.untracked_ratio, cfg.match_iou) == (0.5, 0.7, 0.3)
     assert (cfg.tau_reliable, cfg.tau_pending, cfg.tau_suspicious) == (8.0, 6.0, 2.0)
     assert (cfg.max_lost, cfg.conflict_iou, cfg.logit_gap, cfg.variance_window) == (25, 0.8, 2.0, 10)
-    assert cfg.addition_filter and cfg.cross_object and cfg.reconstruction and cfg.skip_lost_memory
+    assert cfg.addition_filter and cfg.cross_object and cfg.reconstruction and cfg.memory_filter_logit == 2.0
     assert cfg.state_logit == "object_score"
     with pytest.raises(ValueError):
         SAM2MOTConfig(tau_pending=9.0)
@@ -184,6 +186,23 @@ def test_sam2mot_addition_filter_off_adds_every_unmatched_detection() -> None:
     inside = (10, 10, 20, 20)  # fully tracked region, low confidence, IoU with the tracked box < 0.3
     result = h.step([(inside, 0.2)])
     assert [e.track_id for e in events(result, EventKind.ADDED)] == [2]
+
+
+def test_sam2mot_addition_filter_off_asks_the_detector_for_low_confidence_boxes() -> None:
+    """Filter 1 is SAM2MOT's, not the detector's: off, the detector returns what it finds at its own
+    threshold, so switching the filter off really lets low-confidence detections in."""
+    assert SAM2MOTConfig().detector_conf == 0.5
+    assert SAM2MOTConfig(addition_filter=False).detector_conf == 0.25
+    assert SAM2MOTConfig(addition_filter=False, det_conf=0.1).detector_conf == 0.1
+
+
+def test_sam2mot_untracked_region_includes_objects_added_in_the_same_frame() -> None:
+    """Two overlapping new detections: the more confident one is added first, and the other then lies
+    on its mask (M_non is updated after each addition), so it is a duplicate."""
+    h = Harness()
+    first, second = (102, 22, 142, 62), (100, 20, 140, 60)
+    result = h.step([(second, 0.8), (first, 0.9)])
+    assert h.seg.of("add") == [(1, first)] and len(events(result, EventKind.ADDED)) == 1
 
 
 def test_sam2mot_matching_is_hungarian_where_greedy_fails() -> None:
@@ -250,9 +269,31 @@ def test_sam2mot_lost_count_restarts_when_found() -> None:
 
 
 def test_sam2mot_low_confidence_filter_off_keeps_lost_frames_in_memory() -> None:
-    h = Harness([A_BOX], skip_lost_memory=False)
+    h = Harness([A_BOX], memory_filter_logit=None)
     h.logits(o1=1.0)
     assert not h.seg.of("skip")
+
+
+@pytest.mark.parametrize(
+    ("logit", "skipped"),
+    [(2.0001, False), (2.0, True), (0.5, True), (0.0, False), (-6.0, False)],
+)
+def test_sam2mot_memory_filter_keeps_degraded_frames_out_but_not_sam2s_occlusion_memory(
+    logit: float, skipped: bool
+) -> None:
+    """Present but at most 2.0: kept out. Judged absent by SAM2 (≤ 0): written, as SAM2 writes it."""
+    h = Harness([A_BOX])
+    h.logits(o1=logit)
+    assert h.seg.of("skip") == ([(1,)] if skipped else [])
+
+
+def test_sam2mot_memory_filter_has_its_own_threshold() -> None:
+    h = Harness([A_BOX], tau_suspicious=1.0)
+    result = h.logits(o1=1.5)
+    assert result.objects[0].state is ObjectState.SUSPICIOUS and h.seg.of("skip") == [(1,)]
+    h = Harness([A_BOX], memory_filter_logit=0.5)
+    result = h.logits(o1=1.5)
+    assert result.objects[0].state is ObjectState.LOST and not h.seg.of("skip")
 
 
 # ---------------------------------------------------------------------------------- cross-object interaction
@@ -346,6 +387,15 @@ def test_sam2mot_conflict_loser_is_not_reconstructed() -> None:
     assert h.seg.of("skip") == [(2,)] and not h.seg.of("refresh")
 
 
+def test_sam2mot_conflict_loser_cannot_take_the_winners_detection() -> None:
+    """Object 2 latched onto object 1 (mask IoU 0.82) and lost the conflict; its box fits the detection
+    better (IoU 1.0 vs 0.82), but it takes no part in matching: the detection refreshes object 1."""
+    h = Harness([A_BOX, B_BOX])
+    shifted = (22, 22, 62, 62)
+    h.step([(shifted, 0.9)], o1=(box_mask(A_BOX), 7.0), o2=(box_mask(shifted), 4.0))
+    assert h.seg.of("skip") == [(2,)] and h.seg.of("refresh") == [(1, tuple(map(float, shifted)))]
+
+
 # ---------------------------------------------------------------------------------- engine interface
 def test_sam2mot_restore_reprompts_stored_objects_and_continues_ids() -> None:
     from tracker.geometry import encode_mask
@@ -412,7 +462,9 @@ def test_sam2mot_end_to_end_on_real_frames(
         assert doc.get_meta("tracking") == {"start": 0, "end": 10, "next_frame": 10}
         assert doc.frame_range() == (0, 9)
         added = doc.events(kind=EventKind.ADDED)
-        assert len(added) >= 2 and added[0].frame == 0  # the two children are found at frame 0
+        # Untrained SAM2's masks cover about half the frame, so the first child's mask can hide the
+        # second (M_non); with trained weights both are added at frame 0.
+        assert added and added[0].frame == 0
         for frame in range(10):
             for obs in doc.observations_at(frame):
                 assert obs.mask is not None and obs.box[2] > 0 and obs.box[3] > 0
