@@ -29,8 +29,11 @@ _FIXED_OPTIONS = {
     "detector": "--detector", "classes": "--classes", "conf": "--conf", "sam2": "--sam2",
     "image_size": "--image-size", "random_init": "--sam2-random-init",
     "clip_len": "--clip-len", "tiles": "--tiles", "tile_overlap": "--tile-overlap",
+    "addition_filter": "--no-addition-filter", "cross_object": "--no-cross-object",
+    "reconstruction": "--no-reconstruction",
 }
 _SMOTRACKER_OPTIONS = ("clip_len", "tiles", "tile_overlap")
+_SAM2MOT_OPTIONS = ("addition_filter", "cross_object", "reconstruction")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -86,6 +89,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--tile-overlap", type=float, metavar="F",
         help="smotracker: overlap of neighbouring tiles, a fraction (default: 0.2)",
     )
+    for module, what in (
+        ("addition-filter", "every unmatched detection becomes an object (no confidence filter, no untracked-region test)"),
+        ("cross-object", "no cross-object interaction (conflicting objects both keep the frame in memory)"),
+        ("reconstruction", "no quality reconstruction (pending objects keep their key frames)"),
+    ):
+        parser.add_argument(
+            f"--no-{module}", dest=module.replace("-", "_"), action="store_false", default=None,
+            help=f"sam2mot ablation: {what}",
+        )
     parser.set_defaults(func=run)
 
 
@@ -152,11 +164,13 @@ def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
         "clip_len": args.clip_len,
         "tiles": args.tiles,
         "tile_overlap": args.tile_overlap,
+        **{key: getattr(args, key) for key in _SAM2MOT_OPTIONS},
     }
     options = {key: value for key, value in options.items() if value is not None}
-    misplaced = [_FIXED_OPTIONS[key] for key in _SMOTRACKER_OPTIONS if key in options]
-    if misplaced and args.engine not in (None, "smotracker"):
-        raise MaskletError(f"track: --engine {args.engine} does not take {', '.join(misplaced)} (smotracker only)")
+    for engine, keys in (("smotracker", _SMOTRACKER_OPTIONS), ("sam2mot", _SAM2MOT_OPTIONS)):
+        misplaced = [_FIXED_OPTIONS[key] for key in keys if key in options]
+        if misplaced and args.engine not in (None, engine):
+            raise MaskletError(f"track: --engine {args.engine} does not take {', '.join(misplaced)} ({engine} only)")
     return options
 
 

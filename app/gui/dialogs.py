@@ -107,6 +107,15 @@ class RunDialog(QDialog):
         self.image_size.setValue(int(defaults.get("image_size") or 0))
         self.random_init = QCheckBox("untrained SAM2 (testing only: masks are meaningless)")
         self.random_init.setChecked(bool(defaults.get("random_init")))
+        self.modules = {
+            key: QCheckBox(label) for key, label in (
+                ("addition_filter", "Addition filter (confidence, untracked region)"),
+                ("cross_object", "Cross-object interaction (occlusion conflicts)"),
+                ("reconstruction", "Quality reconstruction (key-frame refresh)"),
+            )
+        }
+        for key, box in self.modules.items():
+            box.setChecked(defaults.get(key, True) is not False)
 
         form = QFormLayout()
         form.addRow("Engine", self.engine)
@@ -126,8 +135,14 @@ class RunDialog(QDialog):
         advanced_form.addRow("SAM2 input size", self.image_size)
         advanced_form.addRow(self.random_init)
         self._advanced = advanced
+        modules = QGroupBox("SAM2MOT modules (switch off for ablations)")
+        modules_layout = QVBoxLayout(modules)
+        for box in self.modules.values():
+            modules_layout.addWidget(box)
+        self._modules = modules
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(modules)
         layout.addWidget(advanced)
         layout.addWidget(_buttons(self, "Run"))
         self.engine.currentIndexChanged.connect(self._update_enabled)
@@ -172,6 +187,7 @@ class RunDialog(QDialog):
         sam2 = self.engine.currentData() in SAM2_ENGINES
         self._sam2_row.setEnabled(sam2)
         self._advanced.setEnabled(sam2)
+        self._modules.setEnabled(self.engine.currentData() == "sam2mot")
 
     def engine_name(self) -> str:
         return str(self.engine.currentData())
@@ -195,6 +211,8 @@ class RunDialog(QDialog):
                 "image_size": self.image_size.value() or None,
                 "random_init": self.random_init.isChecked() or None,
             }
+        if self.engine_name() == "sam2mot":
+            options |= {key: False for key, box in self.modules.items() if not box.isChecked()}
         return {key: value for key, value in options.items() if value is not None}
 
 

@@ -28,6 +28,17 @@ def test_run_dialog_gives_sam2_options_only_to_sam2_engines(qtbot) -> None:
     assert dialog.frame_range() == (10, 20)
 
 
+def test_run_dialog_switches_sam2mot_modules(qtbot) -> None:
+    dialog = RunDialog("smotracker", 100, 0, {"cross_object": False})
+    qtbot.addWidget(dialog)
+    assert not dialog._modules.isEnabled() and "cross_object" not in dialog.options()
+    dialog.engine.setCurrentIndex(dialog.engine.findData("sam2mot"))
+    assert dialog._modules.isEnabled() and not dialog.modules["cross_object"].isChecked()
+    dialog.modules["reconstruction"].setChecked(False)
+    options = dialog.options()
+    assert (options["cross_object"], options["reconstruction"]) == (False, False) and "addition_filter" not in options
+
+
 def test_export_dialog_builds_the_request(qtbot, tmp_path: Path) -> None:
     formats = {"mot": mot, "cocovid": cocovid}
     dialog = ExportDialog(formats, 50, {1: "person", 2: "car"}, [7, 9], tmp_path / "clip")

@@ -477,3 +477,27 @@ def test_sam2mot_end_to_end_on_real_frames(
     metrics = json.loads(report.read_text())["combined"]
     assert metrics["IDF1"] == pytest.approx(1.0) and metrics["TP"] == len(gt)
 
+
+
+def test_track_command_switches_sam2mot_modules(shared_data: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """``--no-addition-filter --no-cross-object --no-reconstruction`` reach SAM2MOT's config and the
+    project's engine options (so ``--resume`` keeps them); other engines refuse them."""
+    from app.cli import main
+    from app.document import Document
+    from tracker.sam2mot import build
+
+    video, detections = shared_data / "highway" / "highway.mp4", shared_data / "highway" / "det.txt"
+    project = tmp_path / "p.masklet"
+    args = ["track", str(video), "--engine", "sam2mot", "--detector", str(detections), "--device", "cpu",
+            "--sam2-random-init", "--image-size", "128", "--end", "2", "-o", str(project)]
+    assert main([*args, "--no-addition-filter", "--no-cross-object", "--no-reconstruction"]) == 0
+    with Document.open(project) as doc:
+        options = doc.get_meta("engine")["options"]
+    assert (options["addition_filter"], options["cross_object"], options["reconstruction"]) == (False, False, False)
+    engine = build(str(detections), **{k: v for k, v in options.items() if k != "detector"})
+    assert not (engine.config.addition_filter or engine.config.cross_object or engine.config.reconstruction)
+    assert engine.detector.conf == 0.25
+    args[args.index("sam2mot")] = "bytetrack"
+    assert main([*args[:-2], "-o", str(tmp_path / "b.masklet"), "--no-cross-object"]) == 2
+    assert "does not take --no-cross-object (sam2mot only)" in capsys.readouterr().err
