@@ -116,6 +116,24 @@ def sees(*names: str, world: Mapping[str, Script]) -> Callable[[int], list[tuple
     return lambda f: [(world[n](f)[0], 0.9) for n in names if world[n](f)[0] is not None]
 
 
+def test_smotracker_published_defaults_reach_the_detector(monkeypatch: pytest.MonkeyPatch) -> None:
+    """K = 13, confidence 0.35, detector image size 1280 (the published YOLO setting)."""
+    from tracker import smotracker
+
+    asked: dict = {}
+    monkeypatch.setattr(smotracker, "load_detector", lambda detector, **kw: asked.update(kw) or FakeDetector(list))
+    engine = smotracker.build("weights.pt", device="cpu", random_init=True, image_size=128)
+    assert (asked["conf"], asked["imgsz"]) == (0.35, 1280)
+    assert (engine.config.clip_len, engine.config.det_conf) == (13, 0.35)
+
+
+@pytest.mark.parametrize(("conf", "added"), [(0.35, True), (0.3499, False)])
+def test_smotracker_detection_confidence_boundary(conf: float, added: bool) -> None:
+    world = {"car": moving(40, 40, 20, 20)}
+    results, _, _ = run_smotracker(world, lambda f: [(world["car"](f)[0], conf)], 1)
+    assert bool(events(results, EventKind.ADDED)) is added
+
+
 def test_smotracker_keeps_id_across_clip_boundaries_and_detects_only_at_clip_starts() -> None:
     world = {"car": moving(10, 20, 20, 16, vx=3)}
     results, _, detector = run_smotracker(world, sees("car", world=world), 12, clip_len=5)
