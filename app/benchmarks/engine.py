@@ -4,15 +4,18 @@ Both track the same boxes (spread over the frame, all prompted at frame 0) throu
 with the same randomly initialised SAM2 (no checkpoint is needed; the numbers measure compute and
 memory, not segmentation quality). Frames are first written as JPEGs, the reference's input format:
 the reference loads a whole folder in ``init_state``, the engine streams it through ``VideoSource``
-with a one-frame cache. Every measurement runs in a fresh process, because peak RSS is per process:
-once with N frames and once with 4N frames, for each object count. Frames/s come from the 4N runs:
-one over the median time of a tracked frame (frames after the prompted one), which other processes
-on a shared machine disturb far less than a mean; the reference's up-front frame loading is not
-counted.
+with a one-frame cache. Every measurement runs in a fresh process, because peak RSS is per process.
+For each object count: one run of each with N frames (peak RSS), then ``--repeats`` pairs of 4N-frame
+runs, engine and reference interleaved (A B A B …) so that load from other processes on a shared
+machine falls on both alike. Frames/s of a run: one over the median time of a tracked frame (frames
+after the prompted one); the reference's up-front frame loading is not counted. The speed ratio is
+the median of the per-pair ratios, with their range. Every frame's memory is written by both (no
+object is kept out of memory), so the memory encoder is part of every step.
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import os
 import statistics
@@ -50,6 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", default="tiny", choices=MODEL_NAMES, help="SAM2 architecture (default tiny)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
     parser.add_argument("--threads", type=int, default=None, help="PyTorch CPU threads (default: PyTorch's)")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved engine/reference pairs (default 3)")
     parser.set_defaults(func=run)
 
 
@@ -59,8 +63,8 @@ def run(args: argparse.Namespace) -> int:
     from tracker.video import VideoSource
 
     objects = [int(item) for item in args.objects.split(",")]
-    if args.frames < 1 or min(objects) < 1:
-        raise MaskletError("--frames and --objects must be positive")
+    if args.frames < 1 or min(objects) < 1 or args.repeats < 1:
+        raise MaskletError("--frames, --objects and --repeats must be positive")
     video = args.video or shared_data(DEFAULT_VIDEO)[0]
     os.environ["TQDM_DISABLE"] = "1"  # the reference's progress bars; read when the runs import tqdm
     lengths = (args.frames, 4 * args.frames)
@@ -79,34 +83,38 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"SAM2 engine vs SAM2VideoPredictor — RANDOM weights (untrained {args.model}, image size {size}), "
             f"device {args.device}, threads {args.threads or 'default'}, {source.name} "
-            f"{source.width}x{source.height}, N={lengths[0]} and 4N={lengths[1]} frames, one fresh process per run"
+            f"{source.width}x{source.height}, N={lengths[0]} and 4N={lengths[1]} frames, one fresh process per run, "
+            f"{args.repeats} interleaved pairs of 4N runs; every frame's memory is written"
         )
         header = (
-            f"{'objects':>7} {'engine fps':>10} {'ref fps':>8} {'speed ratio':>11}  "
+            f"{'objects':>7} {'engine fps':>10} {'ref fps':>8} {'ratio (median)':>14} {'range':>12}  "
             f"{'engine RSS MB N -> 4N':>22} {'growth':>7}  {'ref RSS MB N -> 4N':>19} {'growth':>7}"
         )
         print(header)
         print("-" * len(header), flush=True)
         ratios = []
         for count in objects:
-            runs = {
-                (kind, length): _in_fresh_process(
-                    kind, str(folders[length]), count, args.image_size, args.model, args.device, args.threads
-                )
-                for kind in KINDS
-                for length in lengths
-            }
-            engine_n, engine_4n = runs["engine", lengths[0]], runs["engine", lengths[1]]
-            ref_n, ref_4n = runs["reference", lengths[0]], runs["reference", lengths[1]]
-            ratios.append(engine_4n.fps / ref_4n.fps)
+            run = functools.partial(
+                _in_fresh_process, objects=count, image_size=args.image_size, model=args.model, device=args.device,
+                threads=args.threads,
+            )
+            short = {kind: run(kind, str(folders[lengths[0]])) for kind in KINDS}
+            pairs = [tuple(run(kind, str(folders[lengths[1]])) for kind in KINDS) for _ in range(args.repeats)]
+            pair_ratios = sorted(engine.fps / reference.fps for engine, reference in pairs)
+            ratios.append(statistics.median(pair_ratios))
+            engine_4n, ref_4n = pairs[0]
             print(
-                f"{count:>7} {engine_4n.fps:>10.2f} {ref_4n.fps:>8.2f} {ratios[-1]:>10.2f}x  "
-                f"{engine_n.peak_rss_mb:>10.0f} -> {engine_4n.peak_rss_mb:>7.0f} {_growth(engine_n, engine_4n):>7}  "
-                f"{ref_n.peak_rss_mb:>8.0f} -> {ref_4n.peak_rss_mb:>7.0f} {_growth(ref_n, ref_4n):>7}",
+                f"{count:>7} {statistics.median(e.fps for e, _ in pairs):>10.2f} "
+                f"{statistics.median(r.fps for _, r in pairs):>8.2f} {ratios[-1]:>13.2f}x "
+                f"{pair_ratios[0]:>5.2f}-{pair_ratios[-1]:.2f}x  "
+                f"{short['engine'].peak_rss_mb:>10.0f} -> {engine_4n.peak_rss_mb:>7.0f} "
+                f"{_growth(short['engine'], engine_4n):>7}  "
+                f"{short['reference'].peak_rss_mb:>8.0f} -> {ref_4n.peak_rss_mb:>7.0f} "
+                f"{_growth(short['reference'], ref_4n):>7}",
                 flush=True,
             )
     summary = ", ".join(f"{count} objects {ratio:.2f}x" for count, ratio in zip(objects, ratios))
-    print(f"speed ratio engine / SAM2VideoPredictor: {summary}")
+    print(f"ratio (median) engine / SAM2VideoPredictor: {summary}")
     return 0
 
 
@@ -114,10 +122,10 @@ def _growth(short: Measurement, long: Measurement) -> str:
     return f"{100 * (long.peak_rss_mb / short.peak_rss_mb - 1):+.1f}%"
 
 
-def _in_fresh_process(*args: object) -> Measurement:
+def _in_fresh_process(kind: str, folder: str, **options: object) -> Measurement:
     os.environ["TQDM_DISABLE"] = "1"  # inherited by the child: the reference's progress bars would garble the table
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
-        return pool.submit(measure, *args).result()
+        return pool.submit(measure, kind, folder, **options).result()
 
 
 def spread_boxes(count: int, width: int, height: int) -> list[tuple[float, float, float, float]]:
