@@ -460,7 +460,8 @@ class MainWindow(QMainWindow):
         return self.session is not None and self.session.read_only_reason is not None
 
     def _set_session(self, session: Session) -> None:
-        self.close_session()
+        """Show ``session``; the previous one is closed, except its document when the new one shares it."""
+        self.close_session(keep_document=self.session is not None and self.session.doc is session.doc)
         self.session = session
         doc = session.doc
         doc.listeners.append(self._on_document_changed)
@@ -512,10 +513,11 @@ class MainWindow(QMainWindow):
                                         f"{doc.video.frame_count}"))
             return
         doc.set_video(replace(source.info(), path=Path(path).resolve()))
-        self._set_session(Session(doc, source))
+        self._set_session(replace(self.session, source=source))
 
-    def close_session(self) -> None:
-        """Stop any job and close the open project (everything is already saved)."""
+    def close_session(self, keep_document: bool = False) -> None:
+        """Stop any job and close the open project (everything is already saved). ``keep_document``:
+        only detach the views from it (the same document is shown again next)."""
         session, self.session = self.session, None
         if session is None:
             return
@@ -529,7 +531,10 @@ class MainWindow(QMainWindow):
         if self.reader is not None:
             self.reader.close()
             self.reader = None
-        session.close()
+        if not keep_document:
+            session.close()
+        elif session.source is not None:
+            session.source.close()
 
     def save_as(self) -> None:
         if self.session is None:

@@ -208,6 +208,30 @@ def test_project_moved_with_its_video_is_reopened(qtbot, tmp_path: Path, shared_
     window.close()
 
 
+def test_locating_a_moved_video_keeps_the_project_open(qtbot, tmp_path: Path, shared_data: Path, monkeypatch) -> None:
+    """The project reopens without its video; the located video joins the same open document, which stays
+    usable (it used to be closed under the window, so every later edit failed)."""
+    from PySide6.QtWidgets import QFileDialog
+
+    video = tmp_path / "highway.mp4"
+    shutil.copy(shared_data / "highway" / "highway.mp4", video)
+    window = make_window(qtbot, tmp_path)
+    window.preferences.projects_beside_video = True
+    assert window.open_path(video)
+    project = window.session.doc.path
+    window.close_session()
+    moved = video.rename(tmp_path / "moved.mp4")
+    monkeypatch.setattr(QMessageBox, "question", lambda *args: QMessageBox.StandardButton.Yes)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(moved), ""))
+    assert window.open_path(project)
+    assert window.session.source is not None and window.reader is not None
+    doc = window.session.doc
+    assert doc.video.path == moved.resolve() and doc.tracks() == []
+    window.close()
+    with Document.open(project, read_only=True) as reopened:
+        assert reopened.video.path == moved.resolve()
+
+
 def test_window_opens_a_project_another_process_writes_read_only(qtbot, tmp_path: Path, shared_data: Path) -> None:
     path = tmp_path / "p.masklet"
     sequence = shared_data / SEQUENCE
