@@ -89,6 +89,7 @@ class TrackSummary:
     last_frame: int | None
     frame_count: int
     conflict_count: int
+    states: frozenset[ObjectState] = frozenset()  # every state the track has at some frame
 
 
 @dataclass(frozen=True, slots=True)
@@ -526,18 +527,22 @@ class Document:
         return [Track(*row) for row in self._conn.execute("SELECT id, category_id, color, note FROM tracks ORDER BY id")]
 
     def track_summaries(self) -> list[TrackSummary]:
-        """Per track: category, colour, first/last frame, number of frames and of conflicts."""
+        """Per track: category, colour, first/last frame, number of frames and of conflicts, its states."""
         rows = self._conn.execute(
-            "SELECT t.id, t.category_id, t.color, o.first, o.last, coalesce(o.n, 0), coalesce(c.n, 0)"
+            "SELECT t.id, t.category_id, t.color, o.first, o.last, coalesce(o.n, 0), coalesce(c.n, 0), o.states"
             " FROM tracks t"
-            " LEFT JOIN (SELECT track_id, min(frame) AS first, max(frame) AS last, count(*) AS n"
+            " LEFT JOIN (SELECT track_id, min(frame) AS first, max(frame) AS last, count(*) AS n,"
+            "                   group_concat(DISTINCT state) AS states"
             "            FROM observations GROUP BY track_id) o ON o.track_id = t.id"
             " LEFT JOIN (SELECT id, count(*) AS n FROM ("
             "              SELECT track_id AS id FROM events WHERE kind = 'conflict'"
             "              UNION ALL SELECT other_id FROM events WHERE kind = 'conflict') GROUP BY id) c"
             "   ON c.id = t.id ORDER BY t.id"
         )
-        return [TrackSummary(*row) for row in rows]
+        return [
+            TrackSummary(*row[:-1], frozenset(ObjectState(int(s)) for s in (row[-1] or "").split(",") if s))
+            for row in rows
+        ]
 
     def set_track(self, track: Track) -> None:
         """Insert or replace a track row."""

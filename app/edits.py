@@ -214,23 +214,25 @@ class DeleteTrack(Edit):
 
 @dataclass
 class SetCategory(Edit):
-    """Change a track's category."""
+    """Change the category of one or more tracks (one undo step)."""
 
-    track_id: int
+    track_ids: tuple[int, ...]
     category_id: int | None
 
     @property
     def text(self) -> str:
-        return f"Set category of {self.track_id}"
+        return f"Set category of {', '.join(map(str, self.track_ids))}"
 
     def scope(self, doc: Document) -> Scope:
-        return Scope((self.track_id,))
+        return Scope(tuple(self.track_ids))
 
     def apply(self, doc: Document) -> None:
-        _require_track(doc, self.track_id)
+        for track_id in self.track_ids:
+            _require_track(doc, track_id)
         if self.category_id is not None and self.category_id not in doc.categories():
             raise EditError(f"category {self.category_id} does not exist")
-        doc.execute("UPDATE tracks SET category_id = ? WHERE id = ?", (self.category_id, self.track_id))
+        for track_id in self.track_ids:
+            doc.execute("UPDATE tracks SET category_id = ? WHERE id = ?", (self.category_id, track_id))
 
 
 @dataclass

@@ -20,6 +20,8 @@ COLUMNS = ("ID", "Category", "Span", "Frames", "Conflicts", "State")
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 """Raw values (numbers sort as numbers)."""
 TRACK_ID_ROLE = Qt.ItemDataRole.UserRole + 2
+FILTER_ROLE = Qt.ItemDataRole.UserRole + 3
+"""What the filter box matches: the shown text, and in the State column every state the track has."""
 
 _Index = QModelIndex | QPersistentModelIndex
 _ROOT = QModelIndex()
@@ -85,6 +87,11 @@ class TrackTableModel(QAbstractTableModel):
             return QColor("#ff5cd6")
         if role == Qt.ItemDataRole.TextAlignmentRole and column not in ("Category", "State"):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == FILTER_ROLE:
+            shown = self.data(index, Qt.ItemDataRole.DisplayRole)
+            if column == "State":
+                return " ".join([shown, *sorted(s.name.lower() for s in track.states)])
+            return shown
         if role not in (Qt.ItemDataRole.DisplayRole, SORT_ROLE):
             return None
         category = self._categories.get(track.category_id, "") if track.category_id is not None else ""
@@ -115,9 +122,10 @@ class TrackTable(QWidget):
         self.proxy.setSourceModel(self.model)
         self.proxy.setSortRole(SORT_ROLE)
         self.proxy.setFilterKeyColumn(-1)
+        self.proxy.setFilterRole(FILTER_ROLE)
         self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.filter = QLineEdit(self)
-        self.filter.setPlaceholderText("Filter tracks: id, category, state…")
+        self.filter.setPlaceholderText("Filter tracks: id, category, state (now or at any frame)…")
         self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(self.proxy.setFilterFixedString)
         self.view = QTableView(self)
@@ -132,7 +140,8 @@ class TrackTable(QWidget):
         self.view.verticalHeader().hide()
         self.view.verticalHeader().setDefaultSectionSize(22)
         # Sized to the contents on each reload, not live: live sizing re-reads every row on every change.
-        self.view.horizontalHeader().setSectionResizeMode(COLUMNS.index("Category"), QHeaderView.ResizeMode.Stretch)
+        # Category is as wide as its longest name; the last column takes the remaining width.
+        self.view.horizontalHeader().setStretchLastSection(True)
         self.view.selectionModel().selectionChanged.connect(self._on_selection)
         self.view.doubleClicked.connect(self._on_double_click)
         layout = QVBoxLayout(self)

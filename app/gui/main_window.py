@@ -603,6 +603,7 @@ class MainWindow(QMainWindow):
 
     def _reload_tracks(self, doc: Document) -> None:
         self.table.set_tracks(doc.track_summaries(), doc.categories())
+        self.table.set_selection(self.selection)  # tracks just made by an edit are selected in the window
         self._conflicts = [e for e in doc.events(kind=EventKind.CONFLICT) if e.other_id is not None]
 
     # ================================================================== frames and selection
@@ -765,20 +766,29 @@ class MainWindow(QMainWindow):
             self.stack.apply(DeleteTrack(track))
 
     def set_category(self) -> None:
-        track = self._one_track()
-        if track is None:
+        """Set the category of every selected track."""
+        tracks = list(self.selection)
+        if self.session is None or not tracks:
             return
         doc = self.session.doc
         names = sorted(doc.categories().values())
-        current = doc.track_label(track)
-        name, ok = QInputDialog.getItem(self, "Set category", f"Category of track {track} (type a new one to add it):",
+        current = doc.track_label(tracks[0])
+        which = f"track {tracks[0]}" if len(tracks) == 1 else f"the {len(tracks)} selected tracks"
+        name, ok = QInputDialog.getItem(self, "Set category", f"Category of {which} (type a new one to add it):",
                                         names or ["person"], names.index(current) if current in names else 0, True)
         if ok and name.strip():
-            self.stack.apply(SetCategory(track, doc.category_id(name.strip())))
+            self.stack.apply(SetCategory(tuple(tracks), doc.category_id(name.strip())))
+
+    def _default_category(self) -> int | None:
+        """The category a new track gets: the selected track's, else the project's most common one."""
+        doc = self.session.doc
+        categories = [t.category_id for t in doc.tracks() if t.category_id is not None]
+        chosen = [t.category_id for t in doc.tracks() if t.id in self.selection and t.category_id is not None]
+        return chosen[0] if chosen else max(set(categories), key=categories.count, default=None)
 
     def _new_track_box(self, frame: int, box: tuple) -> None:
         track = self.session.doc.next_track_id()
-        if self.stack.apply(EditBox(track, frame, box)):
+        if self.stack.apply(EditBox(track, frame, box, self._default_category())):
             self.set_selection([track])
 
     # ================================================================== tracking
@@ -896,7 +906,9 @@ class MainWindow(QMainWindow):
         doc = self.session.doc
         video = doc.video
         base = doc.path.parent / (video.name if video is not None else doc.path.stem)
-        dialog = ExportDialog(self._formats(), self.playback.frame_count, doc.categories(), self.selection, base, self)
+        used = {t.category_id for t in doc.tracks()}
+        categories = {i: name for i, name in doc.categories().items() if i in used}
+        dialog = ExportDialog(self._formats(), self.playback.frame_count, categories, self.selection, base, self)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return
         self.export(dialog.request())

@@ -125,10 +125,11 @@ def test_delete_track_and_range() -> None:
 def test_set_category() -> None:
     doc = _doc()
     car = doc.category_id("car")
-    _check_reversible(doc, SetCategory(3, car))
+    _check_reversible(doc, SetCategory((3,), car))
+    _check_reversible(doc, SetCategory((1, 3), car))
     assert doc.track(3).category_id == car
     with pytest.raises(EditError, match="category 99"):
-        SetCategory(3, 99).do(doc)
+        SetCategory((3,), 99).do(doc)
 
 
 def test_edit_box_marks_manual_and_can_create_a_track() -> None:
@@ -153,7 +154,7 @@ def test_delete_observation() -> None:
 
 def test_edits_on_missing_tracks_are_refused() -> None:
     doc = _doc()
-    for edit in (ReassignId(42, 43), SwapIds(1, 42), MergeTracks(42, 1), DeleteTrack(42), SetCategory(42, None)):
+    for edit in (ReassignId(42, 43), SwapIds(1, 42), MergeTracks(42, 1), DeleteTrack(42), SetCategory((42,), None)):
         with pytest.raises(EditError, match="42"):
             edit.do(doc)
 

@@ -131,6 +131,34 @@ def test_window_split_and_delete_actions_change_the_tracks(window: MainWindow) -
     assert window.session.doc.track_timeline(track).frames.tolist() == [0, 1, 2, 3]
 
 
+def test_window_set_category_changes_every_selected_track_in_one_step(window: MainWindow, monkeypatch) -> None:
+    doc = window.session.doc
+    first, second = sorted(_boxes(window, 1))[:2]
+    before = {t.id: t.category_id for t in doc.tracks()}
+    monkeypatch.setattr(QInputDialog, "getItem", lambda *args: ("cyclist", True))
+    window.set_selection([first, second])
+    window.act_category.trigger()
+    cyclist = doc.category_id("cyclist")
+    assert {t.id: t.category_id for t in doc.tracks() if t.id in (first, second)} == {first: cyclist, second: cyclist}
+    window.act_undo.trigger()
+    assert {t.id: t.category_id for t in doc.tracks()} == before
+
+
+def test_window_drawn_track_gets_a_category_and_the_table_follows_new_selections(qtbot, window: MainWindow) -> None:
+    doc = window.session.doc
+    track = sorted(_boxes(window, 1))[0]
+    window.set_selection([track])
+    window._new_track_box(1, (10.0, 10.0, 30.0, 40.0))
+    new_id = window.selection[0]
+    assert new_id != track and doc.track(new_id).category_id == doc.track(track).category_id is not None
+    qtbot.waitUntil(lambda: window.table.model.row_of(new_id) is not None)
+    assert window.table.selected_ids() == [new_id]
+    window.playback.seek(2)
+    window.set_selection([track])
+    window.act_split.trigger()
+    qtbot.waitUntil(lambda: window.table.selected_ids() == window.selection != [track])
+
+
 def test_window_conflict_navigator_jumps_and_selects_both_tracks(window: MainWindow) -> None:
     doc = window.session.doc
     a, b, c = sorted(_boxes(window, 0))[:3]

@@ -55,6 +55,34 @@ def test_filter_matches_any_column(table: TrackTable) -> None:
     assert len(_column(table, "ID")) == 3
 
 
+def test_state_filter_finds_tracks_with_that_state_at_any_frame(qtbot) -> None:
+    doc = Document.in_memory()
+    doc.add_observations([Observation(frame=0, track_id=1, box=(0, 0, 4, 4), state=ObjectState.PENDING),
+                          Observation(frame=1, track_id=1, box=(0, 0, 4, 4), state=ObjectState.RELIABLE),
+                          Observation(frame=0, track_id=2, box=(0, 0, 4, 4), state=ObjectState.RELIABLE)])
+    table = TrackTable()
+    qtbot.addWidget(table)
+    table.set_tracks(doc.track_summaries(), doc.categories())
+    table.set_states({1: ObjectState.RELIABLE, 2: ObjectState.RELIABLE})  # the current frame: both reliable
+    table.filter.setText("pending")
+    assert _column(table, "ID") == ["1"]
+    table.filter.setText("reliable")
+    assert _column(table, "ID") == ["1", "2"]
+
+
+def test_category_column_shows_whole_names(qtbot) -> None:
+    doc = Document.in_memory()
+    doc.add_track(1, doc.category_id("articulated heavy goods vehicle"))
+    table = TrackTable()
+    qtbot.addWidget(table)
+    table.resize(300, 200)
+    table.show()
+    table.set_tracks(doc.track_summaries(), doc.categories())
+    column = COLUMNS.index("Category")
+    needed = table.view.fontMetrics().horizontalAdvance("articulated heavy goods vehicle")
+    assert table.view.columnWidth(column) >= needed
+
+
 def test_selection_is_emitted_and_can_be_set_without_echo(table: TrackTable) -> None:
     emitted = []
     table.tracksSelected.connect(emitted.append)
