@@ -51,6 +51,7 @@ from tracker.results import Rle
 from tracker.video import DEFAULT_FPS, VideoInfo
 
 NAME = "cocovid"
+OUTPUT_SUFFIX = ".json"  # what ``write`` makes: one json file
 DESCRIPTION = "COCO-VID json: videos, images, annotations (with instance_id/track_id, RLE masks), categories, tracks"
 
 UNCATEGORISED = (0, "object")

@@ -37,6 +37,7 @@ from exporters.base import (
 from tracker.video import DEFAULT_FPS, VideoInfo
 
 NAME = "cvat"
+OUTPUT_SUFFIX = ".xml"  # what ``write`` makes: one XML file
 DESCRIPTION = "CVAT for video 1.1 XML: tracks of boxes with keyframes, outside, occluded and labels"
 
 VERSION = "1.1"

@@ -66,6 +66,7 @@ from exporters.categories import (
 from tracker.video import DEFAULT_FPS, VideoInfo
 
 NAME = "mot"
+OUTPUT_SUFFIX = ""  # what ``write`` makes: a sequence folder
 DESCRIPTION = "MOTChallenge ground truth: sequence folder with gt/gt.txt (frame,id,x,y,w,h,conf,class,visibility) and seqinfo.ini"
 
 GT_ROW = "%d,%d,%s,%s,%s,%s,%s,%d,%s"

@@ -23,6 +23,7 @@ from exporters.base import (
 from exporters.mot import read_txt
 
 NAME = "mot-results"
+OUTPUT_SUFFIX = ".txt"  # what ``write`` makes: one text file
 DESCRIPTION = "MOTChallenge tracker results: one txt of frame,id,x,y,w,h,conf,-1,-1,-1"
 
 RESULT_ROW = "%d,%d,%s,%s,%s,%s,%s,-1,-1,-1"

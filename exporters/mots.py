@@ -43,6 +43,7 @@ from tracker.results import Rle
 from tracker.video import DEFAULT_FPS, VideoInfo
 
 NAME = "mots"
+OUTPUT_SUFFIX = ".txt"  # what ``write`` makes: one text file
 DESCRIPTION = "MOTS txt: frame id class height width rle (id = class*1000 + instance, COCO RLE masks)"
 
 ROW = "%d %d %d %d %d %s"

@@ -53,6 +53,7 @@ from tracker.opencv import cv2
 from tracker.video import DEFAULT_FPS, VideoInfo, VideoSource
 
 NAME = "yolo"
+OUTPUT_SUFFIX = ""  # what ``write`` makes: a dataset folder
 DESCRIPTION = "YOLO dataset: data.yaml, images/, labels/<frame>.txt of 'class cx cy w h' (normalised), track_ids/"
 
 TRACK_IDS = "track_ids"

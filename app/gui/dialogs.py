@@ -294,7 +294,7 @@ class ExportDialog(QDialog):
         name = self.format.currentData()
         self.description.setText(getattr(self._formats.get(name), "DESCRIPTION", ""))
         if not self._path_edited:
-            self.path.setText(f"{self._base}-{name}")
+            self.path.setText(f"{self._base}-{name}{self._formats[name].OUTPUT_SUFFIX}")
 
     def _browse(self) -> str:
         path, _ = QFileDialog.getSaveFileName(self, "Export to", self.path.text())

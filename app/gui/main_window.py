@@ -395,10 +395,11 @@ class MainWindow(QMainWindow):
     def _rebuild_recent(self) -> None:
         self.recent_menu.clear()
         for item in self.preferences.recent:
-            action = self.recent_menu.addAction(Path(item).name)
+            path = Path(item)
+            action = self.recent_menu.addAction(f"{path.name}  —  {path.parent}")
             action.setToolTip(item)
             action.setStatusTip(item)
-            action.triggered.connect(lambda _=False, item=item: self.open_path(Path(item)))
+            action.triggered.connect(lambda _=False, item=item: self._open_recent(item))
         self.recent_menu.addSeparator()
         self.recent_menu.addAction("Clear Recent", lambda: (self.preferences.clear_recent(), self._rebuild_recent()))
         self.recent_menu.setEnabled(bool(self.preferences.recent))
@@ -419,9 +420,16 @@ class MainWindow(QMainWindow):
         if path:
             self.open_path(Path(path))
 
+    def _open_recent(self, item: str) -> None:
+        """Open a Recent entry; one that no longer exists leaves the list."""
+        if not Path(item).exists():
+            self.preferences.remove_recent(item)
+            self._rebuild_recent()
+        self.open_path(Path(item))
+
     def open_path(self, path: Path) -> bool:
         """Open a project (``.masklet``), or a video / image folder with its project."""
-        path = Path(path).expanduser()
+        path = Path(path).expanduser().resolve()
         if self._is_open(path):  # reopening: let go of the project's write lock first
             self.close_session()
         try:
@@ -957,7 +965,9 @@ class MainWindow(QMainWindow):
         doc = self.session.doc
         video = doc.video
         flag = " [read-only]" if self.read_only else ""
-        self.setWindowTitle(f"{doc.path.name}{flag} — {video.name if video else 'no video'} — Masklet")
+        self.setWindowTitle(
+            f"{doc.path.name}{flag} ({doc.path.parent}) — {video.name if video else 'no video'} — Masklet"
+        )
 
     def _update_enabled(self) -> None:
         has_doc = self.session is not None

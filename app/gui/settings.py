@@ -70,8 +70,11 @@ class Preferences:
         return [item for item in items if item]
 
     def add_recent(self, path: Path) -> None:
-        item = str(path)
+        item = str(Path(path).resolve())
         self.qsettings.setValue("recent", [item, *[p for p in self.recent if p != item]][:MAX_RECENT])
+
+    def remove_recent(self, item: str) -> None:
+        self.qsettings.setValue("recent", [p for p in self.recent if p != item])
 
     def clear_recent(self) -> None:
         self.qsettings.setValue("recent", [])

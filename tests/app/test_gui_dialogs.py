@@ -47,7 +47,7 @@ def test_export_dialog_builds_the_request(qtbot, tmp_path: Path) -> None:
     dialog.format.setCurrentIndex(1)
     request = dialog.request()
     assert (request.module, request.path, request.frames, request.track_ids, request.category_ids) == (
-        cocovid, tmp_path / "clip-cocovid", None, None, None)
+        cocovid, tmp_path / "clip-cocovid.json", None, None, None)
     dialog.some_frames.setChecked(True)
     dialog.first.setValue(5)
     dialog.selected_tracks.setChecked(True)

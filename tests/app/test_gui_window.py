@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QInputDialog, QMessageBox  # noqa: E402
 
 from app.document import Document  # noqa: E402
 from app.gui.dialogs import ExportRequest  # noqa: E402
+from app.gui import main_window  # noqa: E402
 from app.gui.main_window import MainWindow  # noqa: E402
 from app.gui.project import beside_path, data_path, project_path_for  # noqa: E402
 from exporters import mot  # noqa: E402
@@ -204,9 +205,33 @@ def test_window_layout_and_recent_files_persist(qtbot, tmp_path: Path, shared_da
     assert (again.width(), again.height()) == (701, 523)
     assert not again.timeline_dock.isVisible()
     assert again.preferences.recent[0] == str(project)
+    assert again.recent_menu.actions()[0].text() == f"{project.name}  —  {project.parent}"
     again.recent_menu.actions()[0].trigger()
     assert again.session.doc.path == project  # reopening the video's project, not a new one
+    assert str(project.parent) in again.windowTitle()
     again.close()
+
+
+def test_relative_paths_are_remembered_absolute_and_dead_recent_entries_leave(
+    qtbot, tmp_path: Path, shared_data: Path, monkeypatch
+) -> None:
+    video = tmp_path / "clip" / "highway.mp4"
+    video.parent.mkdir()
+    shutil.copy(shared_data / "highway" / "highway.mp4", video)
+    window = make_window(qtbot, tmp_path)
+    window.preferences.projects_beside_video = True
+    monkeypatch.chdir(tmp_path)
+    assert window.open_path(Path("clip/highway.mp4"))
+    project = window.session.doc.path
+    assert project.is_absolute() and window.preferences.recent[0] == str(video.parent / "highway.masklet")
+    window.close_session()
+    project.unlink()
+    video.unlink()
+    monkeypatch.setattr(main_window, "show_error", lambda parent, exc: None)
+    window._rebuild_recent()
+    window.recent_menu.actions()[0].trigger()
+    assert str(project) not in window.preferences.recent
+    window.close()
 
 
 def test_project_location_beside_the_video_or_in_the_data_folder(tmp_path: Path) -> None:
