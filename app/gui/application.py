@@ -43,7 +43,8 @@ def apply_theme(app: QApplication) -> None:
     palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor("#6e7681"))
     palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor("#6e7681"))
     app.setPalette(palette)
-    app.setStyleSheet(resources.path("dark.qss").read_text(encoding="utf-8"))
+    style = resources.path("dark.qss").read_text(encoding="utf-8")
+    app.setStyleSheet(style.replace("url(RESOURCES/", f"url({resources.ROOT.as_posix()}/"))  # QSS urls are not relative
 
 
 def create_application() -> QApplication:

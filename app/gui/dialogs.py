@@ -25,11 +25,21 @@ DEFAULT_DETECTOR = "yolo11n.pt"
 
 
 def _buttons(dialog: QDialog, ok_text: str) -> QDialogButtonBox:
+    """OK (the default: Enter presses it wherever the focus is) and Cancel."""
     buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-    buttons.button(QDialogButtonBox.StandardButton.Ok).setText(ok_text)
+    ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+    ok.setText(ok_text)
+    ok.setDefault(True)
     buttons.accepted.connect(dialog.accept)
     buttons.rejected.connect(dialog.reject)
     return buttons
+
+
+def _browse_button(text: str) -> QPushButton:
+    """A button that opens a file browser; never the dialog's default, so Enter does not reopen it."""
+    button = QPushButton(text)
+    button.setAutoDefault(False)
+    return button
 
 
 def _path_row(edit: QLineEdit, *choosers: tuple[str, Any]) -> QWidget:
@@ -39,7 +49,7 @@ def _path_row(edit: QLineEdit, *choosers: tuple[str, Any]) -> QWidget:
     layout.setContentsMargins(0, 0, 0, 0)
     layout.addWidget(edit, 1)
     for text, choose in choosers:
-        button = QPushButton(text)
+        button = _browse_button(text)
 
         def pick(_: bool = False, choose: Any = choose) -> None:
             path = choose()
@@ -107,6 +117,19 @@ class RunDialog(QDialog):
         self.image_size.setValue(int(defaults.get("image_size") or 0))
         self.random_init = QCheckBox("untrained SAM2 (testing only: masks are meaningless)")
         self.random_init.setChecked(bool(defaults.get("random_init")))
+        self.clip_len = QSpinBox()
+        self.clip_len.setRange(0, 1000)
+        self.clip_len.setSpecialValueText("engine default (13)")
+        self.clip_len.setValue(int(defaults.get("clip_len") or 0))
+        self.tiles = QSpinBox()
+        self.tiles.setRange(0, 4096)
+        self.tiles.setSingleStep(64)
+        self.tiles.setSpecialValueText("whole frame only")
+        self.tiles.setValue(int(defaults.get("tiles") or 0))
+        self.tile_overlap = QDoubleSpinBox()
+        self.tile_overlap.setRange(0.0, 0.9)
+        self.tile_overlap.setSingleStep(0.05)
+        self.tile_overlap.setValue(float(defaults.get("tile_overlap") or 0.2))
         self.modules = {
             key: QCheckBox(label) for key, label in (
                 ("addition_filter", "Addition filter (confidence, untracked region)"),
@@ -140,9 +163,16 @@ class RunDialog(QDialog):
         for box in self.modules.values():
             modules_layout.addWidget(box)
         self._modules = modules
+        clips = QGroupBox("SMOTracker")
+        clips_form = QFormLayout(clips)
+        clips_form.addRow("Clip length (frames)", self.clip_len)
+        clips_form.addRow("Detection tiles (px)", self.tiles)
+        clips_form.addRow("Tile overlap", self.tile_overlap)
+        self._smotracker = clips
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(modules)
+        layout.addWidget(clips)
         layout.addWidget(advanced)
         layout.addWidget(_buttons(self, "Run"))
         self.engine.currentIndexChanged.connect(self._update_enabled)
@@ -154,7 +184,7 @@ class RunDialog(QDialog):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.detector, 1)
         for text, folder in (("File…", False), ("Folder…", True)):
-            button = QPushButton(text)
+            button = _browse_button(text)
             button.clicked.connect(lambda _=False, folder=folder: self._browse_detector(folder))
             layout.addWidget(button)
         return row
@@ -164,7 +194,7 @@ class RunDialog(QDialog):
         layout = QHBoxLayout(row)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.sam2, 1)
-        button = QPushButton("Checkpoint…")
+        button = _browse_button("Checkpoint…")
         button.clicked.connect(self._browse_checkpoint)
         layout.addWidget(button)
         return row
@@ -188,6 +218,7 @@ class RunDialog(QDialog):
         self._sam2_row.setEnabled(sam2)
         self._advanced.setEnabled(sam2)
         self._modules.setEnabled(self.engine.currentData() == "sam2mot")
+        self._smotracker.setEnabled(self.engine.currentData() == "smotracker")
 
     def engine_name(self) -> str:
         return str(self.engine.currentData())
@@ -213,7 +244,26 @@ class RunDialog(QDialog):
             }
         if self.engine_name() == "sam2mot":
             options |= {key: False for key, box in self.modules.items() if not box.isChecked()}
+        if self.engine_name() == "smotracker":
+            options |= self._smotracker_options()
         return {key: value for key, value in options.items() if value is not None}
+
+    def _smotracker_options(self) -> dict[str, Any]:
+        tiles = self.tiles.value() or None
+        return {"clip_len": self.clip_len.value() or None, "tiles": tiles,
+                "tile_overlap": self.tile_overlap.value() if tiles else None}
+
+    def settings(self) -> dict[str, Any]:
+        """Every field, whichever engine it applies to: remembered for the next run, so running ByteTrack
+        keeps the SAM2 model, input size and module switches chosen earlier."""
+        return {
+            **self.options(),
+            "sam2": self.sam2.currentText().strip() or "tiny",
+            "image_size": self.image_size.value() or None,
+            "random_init": self.random_init.isChecked(),
+            **{key: box.isChecked() for key, box in self.modules.items()},
+            **self._smotracker_options(),
+        }
 
 
 # ------------------------------------------------------------------------------------ import/export

@@ -813,7 +813,7 @@ class MainWindow(QMainWindow):
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return
         options = dialog.options()
-        self.preferences.run_options = options
+        self.preferences.run_options = dialog.settings()
         self._last_run = (dialog.engine_name(), options)
         self.tracking.start_tracking(dialog.engine_name(), options, *dialog.frame_range())
 

@@ -39,6 +39,34 @@ def test_run_dialog_switches_sam2mot_modules(qtbot) -> None:
     assert (options["cross_object"], options["reconstruction"]) == (False, False) and "addition_filter" not in options
 
 
+def test_run_dialog_remembers_sam2_settings_across_engines_and_offers_smotracker_options(qtbot) -> None:
+    dialog = RunDialog("sam2mot", 100, 0, {})
+    qtbot.addWidget(dialog)
+    dialog.sam2.setCurrentText("/models/my-sam2.pt")
+    dialog.image_size.setValue(512)
+    dialog.engine.setCurrentIndex(dialog.engine.findData("bytetrack"))
+    again = RunDialog("bytetrack", 100, 0, dialog.settings())
+    qtbot.addWidget(again)
+    assert (again.sam2.currentText(), again.image_size.value()) == ("/models/my-sam2.pt", 512)
+    assert "sam2" not in again.options()
+    again.engine.setCurrentIndex(again.engine.findData("smotracker"))
+    assert again._smotracker.isEnabled() and not again._modules.isEnabled()
+    again.clip_len.setValue(8)
+    again.tiles.setValue(640)
+    assert {k: again.options()[k] for k in ("clip_len", "tiles", "tile_overlap")} == {
+        "clip_len": 8, "tiles": 640, "tile_overlap": 0.2}
+
+
+def test_enter_in_the_run_dialog_runs_it_not_a_file_browser(qtbot) -> None:
+    from PySide6.QtWidgets import QPushButton
+
+    dialog = RunDialog("sam2mot", 100, 0, {})
+    qtbot.addWidget(dialog)
+    browse = [b for b in dialog.findChildren(QPushButton) if b.text() in ("File…", "Folder…", "Checkpoint…")]
+    assert len(browse) == 3 and not any(b.autoDefault() or b.isDefault() for b in browse)
+    assert [b.text() for b in dialog.findChildren(QPushButton) if b.isDefault()] == ["Run"]
+
+
 def test_export_dialog_builds_the_request(qtbot, tmp_path: Path) -> None:
     formats = {"mot": mot, "cocovid": cocovid}
     dialog = ExportDialog(formats, 50, {1: "person", 2: "car"}, [7, 9], tmp_path / "clip")
@@ -76,3 +104,18 @@ def test_every_shortcut_triggers_one_action_and_is_on_the_sheet(qtbot, tmp_path:
     qtbot.addWidget(sheet)
     listed = {sheet.table.item(row, 2).text() for row in range(sheet.table.rowCount())}
     assert {"Space", "N", "W", "Ctrl+G", "F1, ?"} <= listed
+
+
+def test_dark_theme_styles_disabled_fields_checkboxes_and_arrows() -> None:
+    """Fusion draws no check box or spin arrow once a style sheet styles those widgets: the theme must
+    draw them itself (from files that exist), and grey out disabled fields."""
+    import re
+
+    import resources
+
+    style = resources.path("dark.qss").read_text(encoding="utf-8")
+    for selector in ("QCheckBox::indicator", "QSpinBox::up-arrow", "QSpinBox::down-arrow", "QLineEdit:disabled",
+                     "QCheckBox::indicator:checked:disabled"):
+        assert selector in style
+    images = re.findall(r"url\(RESOURCES/([^)]+)\)", style)
+    assert images and all(resources.path(name).is_file() for name in images)
