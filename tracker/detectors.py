@@ -151,6 +151,11 @@ class UltralyticsDetector:
             raise DetectorError(f"cannot load detector weights {weights}{hint}: {reason}") from exc
         return model
 
+    @property
+    def resolved_device(self) -> str:
+        """The device the model runs on (what ``auto`` became)."""
+        return str(self._model.predictor.model.device)
+
     def __call__(self, rgb: np.ndarray, frame_index: int | None = None) -> Detections:
         result = self._model.predict(
             np.ascontiguousarray(rgb[..., ::-1]),  # Ultralytics reads numpy images as BGR

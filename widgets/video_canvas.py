@@ -227,6 +227,7 @@ class VideoCanvas(QGraphicsView):
     # ------------------------------------------------------------------ data
     def set_document(self, doc: Document | None) -> None:
         self._doc = doc
+        self._fit = True  # a new video starts fitted, whatever the zoom of the last one
         self._frame = -1
         self._rgb = None
         self._selection = []

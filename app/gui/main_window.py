@@ -369,7 +369,7 @@ class MainWindow(QMainWindow):
         self.tracking.pausedChanged.connect(lambda _: self._update_enabled())
         self.tracking.progress.connect(self._on_progress)
         self.tracking.deviceChanged.connect(lambda device: self.device_label.setText(f"device: {device}"))
-        self.tracking.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.tracking.message.connect(self._on_job_message)
         self.tracking.error.connect(self._on_job_error)
         self.stack.indexChanged.connect(lambda _: self._update_enabled())
 
@@ -539,6 +539,7 @@ class MainWindow(QMainWindow):
         if self.reader is not None:
             self.reader.close()
             self.reader = None
+        self.fps_label.setText("")
         if not keep_document:
             session.close()
         elif session.source is not None:
@@ -835,13 +836,20 @@ class MainWindow(QMainWindow):
         if self.tracking.correct(prompt.frame, prompt.track_id, points=points, labels=labels, box=box):
             self.playback.pause()
 
+    def _on_job_message(self, text: str) -> None:
+        """A job's news: shown until the next (a finished run's summary stays, not just for seconds)."""
+        self.job_label.setText(text)
+        self.job_label.setToolTip(text)
+
     def _on_busy(self, busy: bool) -> None:
         self.progress.setVisible(busy)
-        if not busy:
-            self.job_label.setText("")
+        if busy:
+            self.progress.setRange(0, 0)  # a busy bar, not "0 / N", until the first frame is done
         self._update_enabled()
 
     def _on_progress(self, done: int, total: int, seconds_left: float) -> None:
+        if done == 0:
+            return
         self.progress.setRange(0, total)
         self.progress.setValue(done)
         self.progress.setFormat(f"{done} / {total}")

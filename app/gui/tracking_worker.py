@@ -85,9 +85,10 @@ def sam2_options(engine_options: dict[str, Any]) -> dict[str, Any]:
 
 
 def _device_of(engine: Any, requested: str) -> str:
-    """The device an engine runs on, as far as it tells."""
-    for holder in (getattr(engine, "segmenter", None), engine):
-        device = getattr(holder, "device", None)
+    """The device an engine runs on, as far as it tells (SAM2's, else the detector's)."""
+    for holder, attribute in ((getattr(engine, "segmenter", None), "device"),
+                              (getattr(engine, "detector", None), "resolved_device")):
+        device = getattr(holder, attribute, None)
         if device is not None:
             return str(device)
     return requested
@@ -220,10 +221,24 @@ class _Running:
     worker: _Worker
     total: int
     started: float = field(default_factory=time.perf_counter)
+    paused_since: float | None = None
+    paused_seconds: float = 0.0  # time spent paused, left out of the ETA
     done: int = 0
     before: Any = None  # correction: the snapshot its undo restores
     text: str = ""
     run: TrackingRun | None = None  # tracking: the run's range and progress
+
+    def pause(self, now: float) -> None:
+        self.paused_since = now
+
+    def resume(self, now: float) -> None:
+        self.paused_seconds += now - self.paused_since
+        self.paused_since = None
+
+    def seconds_left(self, now: float) -> float:
+        """The ETA from the pace of the frames done so far, paused time left out."""
+        paused = self.paused_seconds + (0.0 if self.paused_since is None else now - self.paused_since)
+        return (now - self.started - paused) / self.done * (self.total - self.done)
 
 
 class TrackingController(QObject):
@@ -376,9 +391,7 @@ class TrackingController(QObject):
         else:
             running.run = running.run.record(self.doc, result)
         running.done += 1
-        elapsed = time.perf_counter() - running.started
-        left = elapsed / running.done * (running.total - running.done)
-        self.progress.emit(running.done, running.total, left)
+        self.progress.emit(running.done, running.total, running.seconds_left(time.perf_counter()))
 
     def _on_failed(self, exc: BaseException) -> None:
         self._error = exc
@@ -403,12 +416,14 @@ class TrackingController(QObject):
     def pause(self) -> None:
         if self._running is not None and not self._paused:
             self._running.worker.pause()
+            self._running.pause(time.perf_counter())
             self._paused = True
             self.pausedChanged.emit(True)
 
     def resume(self) -> None:
         if self._running is not None and self._paused:
             self._running.worker.resume()
+            self._running.resume(time.perf_counter())
             self._paused = False
             self.pausedChanged.emit(False)
 

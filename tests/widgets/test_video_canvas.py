@@ -160,3 +160,12 @@ def test_zoom_keeps_within_limits(canvas: VideoCanvas) -> None:
     assert canvas.zoom() == pytest.approx(VideoCanvas.MAX_ZOOM)
     canvas.zoom_fit()
     assert canvas.zoom() < VideoCanvas.MAX_ZOOM
+
+
+def test_a_new_video_starts_fitted_whatever_the_last_zoom(canvas: VideoCanvas, doc: Document) -> None:
+    canvas.zoom_fit()
+    fitted = canvas.zoom()
+    canvas.zoom_by(3.0)
+    canvas.set_document(doc)
+    canvas.show_frame(0, np.zeros((H, W, 3), np.uint8))
+    assert canvas.zoom() == pytest.approx(fitted)
