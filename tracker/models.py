@@ -94,21 +94,30 @@ def checkpoint_info(name: str, version: str = "2.1") -> Sam2Checkpoint:
         ) from None
 
 
+_TRUNK_BLOCKS = {12: "tiny", 16: "small", 24: "base_plus", 48: "large"}
+"""Hiera blocks of each SAM2 size (stages 1-2-7-2, 1-2-11-2, 2-3-16-3, 2-6-36-4)."""
+
+
 def config_for_file(path: str | Path) -> str:
-    """The ``sam2`` config matching a checkpoint file name such as ``sam2.1_hiera_small.pt``."""
+    """The ``sam2`` config of a checkpoint: from a file name such as ``sam2.1_hiera_small.pt``, else
+    (a fine-tuned ``my-model.pt``) from its weights: the number of image-encoder blocks gives the size,
+    the 2.1-only ``no_obj_embed_spatial`` the version."""
     name = Path(path).name.lower()
     for checkpoint in CHECKPOINTS.values():
         if name == checkpoint.filename:
             return checkpoint.config
-    version = "2.1" if "sam2.1" in name else "2.0"
     aliases = {alias: size for size, short in _SHORT_NAMES.items() for alias in (size, short)}
     found = re.search(r"hiera[_-](base_plus|b\+|tiny|small|large|t|s|l)(?![a-z])", name)
-    if found is None:
-        raise CheckpointError(
-            f"cannot tell which SAM2 model {Path(path).name} is from its name: name it like "
-            "sam2.1_hiera_small.pt or give the config explicitly"
-        )
-    return CHECKPOINTS[(version, aliases[found.group(1)])].config
+    if found is not None:
+        return CHECKPOINTS[("2.1" if "sam2.1" in name else "2.0", aliases[found.group(1)])].config
+    if not Path(path).is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    state = read_state_dict(path)
+    blocks = {int(key.split(".")[3]) for key in state if key.startswith("image_encoder.trunk.blocks.")}
+    size = _TRUNK_BLOCKS.get(len(blocks))
+    if size is None:
+        raise CheckpointError(f"{Path(path).name}: an image encoder of {len(blocks)} blocks is no SAM2 model")
+    return CHECKPOINTS[("2.1" if "no_obj_embed_spatial" in state else "2.0", size)].config
 
 
 def models_dir() -> Path:

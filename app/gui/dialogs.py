@@ -11,13 +11,15 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView, QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
-    QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton,
-    QRadioButton, QSlider, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget, QListWidgetItem, QMessageBox,
+    QPushButton, QRadioButton, QSlider, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
+from app.gui.errors import in_gui_words
 from app.gui.settings import Preferences
-from exporters import registry
 from app.gui.tracking_worker import ENGINE_LABELS, SAM2_ENGINES
+from exporters import registry
+from tracker.errors import MaskletError
 
 SAM2_MODELS = ("tiny", "small", "base_plus", "large")
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -412,9 +414,25 @@ class ImportDialog(QDialog):
     def _browse_folder(self) -> str:
         return QFileDialog.getExistingDirectory(self, "Label folder (MOT sequence, YOLO…)", str(self._start_dir))
 
+    def accept(self) -> None:
+        """Close only on a label file that exists and whose format is known; else say why and stay open."""
+        text = self.path.text().strip()
+        problem = "Choose the label file or folder to import (Labels)." if not text else None
+        if problem is None and not Path(text).expanduser().exists():
+            problem = f"{text}: no such file or folder."
+        if problem is None:
+            try:
+                self.request()
+            except MaskletError as exc:
+                problem = in_gui_words(str(exc))
+        if problem is not None:
+            QMessageBox.warning(self, "Import labels", problem)
+            return
+        super().accept()
+
     def request(self) -> ImportRequest:
         """The chosen file, format and reader options (``UnknownFormatError`` when detection fails)."""
-        path = Path(self.path.text()).expanduser()
+        path = Path(self.path.text().strip()).expanduser()
         name = self.format.currentData()
         if name == self.AUTO:
             name = registry.guess_format(path)

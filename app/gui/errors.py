@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import re
 import sys
 import traceback
 from dataclasses import dataclass
@@ -35,6 +36,27 @@ class Explanation:
     details: str = ""
 
 
+# Command-line advice in messages from the shared code → the control of the app that does the same.
+_GUI_WORDS = (
+    (r"give it with --format \(", "choose it in the Import dialog's Format list ("),
+    (r"\(use --frame-base 1 to force 1-based\)", "(choose 1-based under Frame numbers in the Import dialog to force it)"),
+    (r"\(see --frame-base\)", "(see Frame numbers in the Import dialog)"),
+    (r"or pass --sam2 PATH", "or choose it with Checkpoint… in the Run dialog"),
+    (r"pick one with --video-name", "type one in the Import dialog's Video name field"),
+    (r"give the numbering with --classes mot17\|mot15\|NAMES\.txt",
+     "put the class names in a labels.txt beside the file (one per line, class 1 first)"),
+    (r"--classes does not apply", "the Classes field does not apply"),
+    (r"--class-map", "a class map (masklet export --class-map)"),
+)
+
+
+def in_gui_words(text: str) -> str:
+    """``text`` with command-line options replaced by the app's own controls."""
+    for pattern, words in _GUI_WORDS:
+        text = re.sub(pattern, words, text)
+    return text
+
+
 def is_out_of_memory(exc: BaseException) -> bool:
     """A CUDA/MPS allocation failure (``torch.OutOfMemoryError`` or a RuntimeError saying so)."""
     return type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower()
@@ -43,14 +65,16 @@ def is_out_of_memory(exc: BaseException) -> bool:
 def explain(exc: BaseException) -> Explanation:
     """What to tell the user about an exception."""
     if isinstance(exc, CheckpointError):
+        missing = "download" in str(exc).lower() or "no such" in str(exc).lower()
         return Explanation(
-            "SAM2 checkpoint missing", str(exc),
-            "Download the file named above and choose it, or pick another SAM2 model in the run dialog.",
+            "SAM2 checkpoint missing" if missing else "SAM2 checkpoint unusable", in_gui_words(str(exc)),
+            ("Download the file named above and choose it" if missing else "Choose another checkpoint file")
+            + ", or pick a SAM2 model by name in the Run dialog.",
             Remedy.CHOOSE_CHECKPOINT,
         )
     if isinstance(exc, DetectorError):
         return Explanation(
-            "Detector unavailable", str(exc),
+            "Detector unavailable", in_gui_words(str(exc)),
             "Choose local detector weights (.pt, .onnx, an exported OpenVINO folder) or a MOTChallenge det.txt.",
             Remedy.CHOOSE_DETECTOR,
         )
@@ -64,7 +88,7 @@ def explain(exc: BaseException) -> Explanation:
             "need, raise the detection confidence, or run on the CPU; then resume from the current frame.",
         )
     if isinstance(exc, MaskletError):
-        return Explanation("Masklet", str(exc))
+        return Explanation("Masklet", in_gui_words(str(exc)))
     details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     return Explanation(
         "Unexpected error", f"{type(exc).__name__}: {exc}",

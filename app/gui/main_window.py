@@ -22,7 +22,7 @@ from app.edits import (
     DeleteObservation, DeleteTrack, EditBox, EditError, MergeTracks, ReassignId, SetCategory, SplitTrack, SwapIds,
 )
 from app.gui.dialogs import ExportDialog, ExportRequest, ImportDialog, PreferencesDialog, RunDialog, ShortcutSheet
-from app.gui.errors import Remedy, show_error
+from app.gui.errors import Remedy, in_gui_words, show_error
 from app.gui.playback import FrameReader, Playback
 from app.gui.project import Session, open_project, open_video
 from app.gui.settings import Preferences
@@ -74,6 +74,7 @@ class MainWindow(QMainWindow):
         self.session: Session | None = None
         self.reader: FrameReader | None = None
         self.selection: list[int] = []
+        self.warnings: list[str] = []  # the last import/export/open summary and its warnings
         self._conflicts: list[Event] = []
         self._conflict_index = -1
         self._dirty: Scope | None = None
@@ -347,6 +348,11 @@ class MainWindow(QMainWindow):
         self.progress.setFixedWidth(160)
         self.progress.setTextVisible(True)
         self.progress.hide()
+        self.warnings_button = QToolButton()
+        self.warnings_button.setObjectName("warningsButton")
+        self.warnings_button.clicked.connect(self.show_warnings)
+        self.warnings_button.hide()
+        status.addPermanentWidget(self.warnings_button)
         status.addPermanentWidget(self.read_only_label)
         status.addPermanentWidget(self.job_label)
         status.addPermanentWidget(self.progress)
@@ -446,6 +452,8 @@ class MainWindow(QMainWindow):
         self._set_session(session)
         self.preferences.add_recent(session.doc.path)
         self._rebuild_recent()
+        if session.source is not None and session.source.warnings:
+            self._report(f"Opened {session.source.name}", session.source.warnings)
         state = "new project, saved automatically" if session.created else "project"
         if session.read_only_reason is not None:
             state = f"opened read-only, edits are off ({session.read_only_reason})"
@@ -913,7 +921,7 @@ class MainWindow(QMainWindow):
         if not self.stack.apply(edit):
             return False
         if report is not None:
-            self.statusBar().showMessage(_with_warnings(report.summary(), report.warnings), 15000)
+            self._report(report.summary(), report.warnings)
         return True
 
     def export_labels(self) -> None:
@@ -937,8 +945,24 @@ class MainWindow(QMainWindow):
         except MaskletError as exc:
             self._show_error(exc)
             return False
-        self.statusBar().showMessage(_with_warnings(report.summary(), report.warnings), 15000)
+        self._report(report.summary(), report.warnings)
         return True
+
+    def _report(self, summary: str, warnings: list[str]) -> None:
+        """A summary in the status bar; its warnings, too long for it, behind a status-bar button that shows them."""
+        self.statusBar().showMessage(summary + (f" ({len(warnings)} warnings)" if warnings else ""), 15000)
+        self.warnings = [summary, *(in_gui_words(w) for w in warnings)] if warnings else []
+        self.warnings_button.setText(f"⚠ {len(warnings)} warning{'s' if len(warnings) > 1 else ''}")
+        self.warnings_button.setToolTip("\n".join(self.warnings))
+        self.warnings_button.setVisible(bool(warnings))
+
+    def show_warnings(self) -> None:
+        """The last import's, export's or video's warnings in full."""
+        summary, *warnings = self.warnings or [""]
+        box = QMessageBox(QMessageBox.Icon.Information, "Warnings", summary, QMessageBox.StandardButton.Close, self)
+        box.setInformativeText("\n".join(warnings[:8]) + ("\n…" if len(warnings) > 8 else ""))
+        box.setDetailedText("\n".join(warnings) if len(warnings) > 8 else "")
+        box.exec()
 
     # ================================================================== misc
     def preferences_dialog(self) -> None:
@@ -1004,5 +1028,3 @@ class MainWindow(QMainWindow):
         self.act_prev_conflict.setEnabled(has_doc)
 
 
-def _with_warnings(summary: str, warnings: list[str]) -> str:
-    return summary + (f" — {len(warnings)} warnings: {'; '.join(warnings)}" if warnings else "")

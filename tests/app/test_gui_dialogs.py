@@ -119,3 +119,37 @@ def test_dark_theme_styles_disabled_fields_checkboxes_and_arrows() -> None:
         assert selector in style
     images = re.findall(r"url\(RESOURCES/([^)]+)\)", style)
     assert images and all(resources.path(name).is_file() for name in images)
+
+
+def test_import_dialog_stays_open_on_an_empty_or_unknown_path(qtbot, tmp_path: Path, monkeypatch) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.gui.dialogs import ImportDialog
+
+    shown = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: shown.append(text))
+    dialog = ImportDialog({"mot": mot, "cocovid": cocovid}, tmp_path)
+    qtbot.addWidget(dialog)
+    dialog.accept()
+    assert dialog.result() != dialog.DialogCode.Accepted and "Choose the label file" in shown[-1]
+    (tmp_path / "labels.bin").write_bytes(b"\0\1")
+    dialog.path.setText(str(tmp_path / "labels.bin"))
+    dialog.accept()
+    assert dialog.result() != dialog.DialogCode.Accepted
+    assert "cannot tell the label format" in shown[-1] and "--" not in shown[-1] and "Format list" in shown[-1]
+
+
+def test_gui_messages_name_the_apps_controls_not_command_line_options() -> None:
+    from app.gui.errors import explain
+    from exporters.base import FormatError
+    from tracker.errors import CheckpointError
+    from tracker.models import ensure_checkpoint
+
+    messages = [explain(FormatError(Path("gt.txt"), "frame 0 does not exist in a 1-based file (see --frame-base)")),
+                explain(registry.UnknownFormatError("x: cannot tell the label format; give it with --format (mot)"))]
+    try:
+        ensure_checkpoint(Path("/nowhere/my-model.pt"))
+    except CheckpointError as exc:
+        messages.append(explain(exc))
+    for explanation in messages:
+        assert "--" not in explanation.text, explanation.text

@@ -318,3 +318,16 @@ def test_window_opens_a_project_another_process_writes_read_only(qtbot, tmp_path
     window.close_session()
     assert window.open_path(path) and not window.read_only  # the writer is gone: editable again
     assert window.read_only_label.isHidden()
+
+
+def test_video_warnings_are_shown_in_the_window(qtbot, tmp_path: Path, shared_data: Path, monkeypatch) -> None:
+    """MOT17-04's seqinfo.ini claims 1050 frames, 8 images exist: said in the app, not only in a terminal."""
+    window = make_window(qtbot, tmp_path)
+    assert window.open_path(shared_data / "mot17-mini" / "MOT17-04-FRCNN")
+    assert window.warnings_button.isVisibleTo(window) and window.warnings_button.text() == "⚠ 1 warning"
+    assert "claims 1050 frames" in window.warnings_button.toolTip()
+    shown = []
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: shown.append(box.informativeText()))
+    window.warnings_button.click()
+    assert "claims 1050 frames" in shown[0]
+    window.close()

@@ -143,18 +143,21 @@ def test_two_concurrent_track_runs_the_second_exits_2_naming_the_first(shared_da
     highway = shared_data / "highway"
     run = ["track", highway / "highway.mp4", "--engine", "bytetrack", "--detector", highway / "det.txt",
            "--device", "cpu", "--end", "25"]
-    project, started = tmp_path / "p.masklet", tmp_path / "started"
+    project, started, hold = tmp_path / "p.masklet", tmp_path / "started", tmp_path / "hold"
+    hold.touch()
     script = textwrap.dedent(f"""
         import pathlib, sys, time
         sys.path.insert(0, {str(ROOT)!r})
         from app import tracking_run
         from app.cli import main
         record = tracking_run.TrackingRun.record
-        def slow_record(self, doc, result):  # a slower machine: the run is still going when the second starts
+        def held_record(self, doc, result):  # the run is still going, however slow the second one starts
             pathlib.Path({str(started)!r}).touch()
-            time.sleep(0.1)
+            deadline = time.monotonic() + 120
+            while pathlib.Path({str(hold)!r}).exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
             return record(self, doc, result)
-        tracking_run.TrackingRun.record = slow_record
+        tracking_run.TrackingRun.record = held_record
         sys.exit(main({[str(a) for a in [*run, "-o", project]]!r}))
     """)
     first = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stderr=subprocess.PIPE, text=True)
@@ -162,6 +165,7 @@ def test_two_concurrent_track_runs_the_second_exits_2_naming_the_first(shared_da
         _wait_for(started, first)
         line = _one_line_error(_masklet("track", highway / "highway.mp4", "-o", project, "--resume"))
         assert HOLDER.format(pid=first.pid, host=host_name()) in line
+        hold.unlink()
         assert first.wait(timeout=180) == 0, first.stderr.read()
     finally:
         if first.poll() is None:

@@ -273,3 +273,16 @@ def test_a_checkpoint_with_non_finite_weights_is_refused(tmp_path: Path) -> None
     with pytest.raises(CheckpointError, match=f"100 weights are not finite .*e.g. {key}.*damaged") as error:
         SAM2Engine(path, "cpu", image_size=128)
     assert str(path) in str(error.value) and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("version", ["2.1", "2.0"])
+def test_a_custom_checkpoint_name_takes_its_config_from_its_weights(tmp_path: Path, version: str) -> None:
+    """A fine-tuned ``my-model.pt``: its size and version are read from its tensors, and it loads."""
+    state = SAM2Engine("tiny", "cpu", version=version, image_size=128, random_init=True, seed=1).sam.state_dict()
+    path = tmp_path / "my-finetuned-model.pt"
+    torch.save({"model": state}, path)
+    assert config_for_file(path) == checkpoint_info("tiny", version).config
+    engine = SAM2Engine(path, "cpu", image_size=128)
+    assert torch.equal(engine.sam.state_dict()["no_mem_embed"], state["no_mem_embed"])
+    with pytest.raises(CheckpointError, match="no such checkpoint file"):
+        config_for_file(tmp_path / "missing.pt")
