@@ -1012,7 +1012,6 @@ class MainWindow(QMainWindow):
         for action in self.review_actions:
             action.setEnabled(has_doc)
         self.act_mark_reviewed.setEnabled(editable)
-        self.review_queue.mark_button.setEnabled(editable and bool(self.review.items))
 
 
 def _with_warnings(summary: str, warnings: list[str]) -> str:

@@ -44,6 +44,7 @@ class ReviewController(QObject):
         self.items = review_queue(self.doc)
         rows = [QueueRow(i.risk, i.reason, " & ".join(map(str, i.tracks)), i.start, i.end) for i in self.items]
         self.widget.set_rows(rows, len(marks), current)
+        self.widget.mark_button.setEnabled(bool(rows) and not self.doc.read_only)
         self.timeline.set_reviewed(reviewed_ranges(marks))
 
     def activate(self, row: int) -> None:
