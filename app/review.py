@@ -52,7 +52,7 @@ class RiskConfig:
     risks: dict[str, float] = field(default_factory=lambda: dict(RISKS))
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class ReviewItem:
     """A track segment (``other_id``: the second track of a conflict) over frames ``[start, end)``."""
 
@@ -158,7 +158,7 @@ def reviewed_keys(events: Iterable[Event]) -> set[tuple[str, int, int | None, in
 def reviewed_ranges(events: Iterable[Event]) -> list[tuple[int, int, int]]:
     """``(track_id, start, end)`` of every reviewed item (each of a conflict's two tracks)."""
     ranges = []
-    for reason, track_id, other_id, start, end in reviewed_keys(events):
+    for _, track_id, other_id, start, end in reviewed_keys(events):
         ranges += [(t, start, end) for t in (track_id, other_id) if t is not None]
     return sorted(ranges)
 

@@ -195,9 +195,9 @@ class MainWindow(QMainWindow):
         self.act_next_flagged = a("Next &Flagged Frame of Track", lambda: self.goto_flagged(1), "L",
                                   "mdi6.debug-step-over", "Next pending, suspicious or lost frame of the selected track")
         self.act_prev_flagged = a("Previous Flagged Frame of Track", lambda: self.goto_flagged(-1), "Shift+L")
-        self.act_next_item = a("Next Review &Item", lambda: self.review.step(1), "J", "mdi6.format-list-checks",
+        self.act_next_item = a("Next Review &Item", lambda: self.step_review(1), "J", "mdi6.format-list-checks",
                                "Go to the next item of the review queue (in the queue: J / K, Enter)")
-        self.act_prev_item = a("Previous Review Item", lambda: self.review.step(-1), "Shift+J")
+        self.act_prev_item = a("Previous Review Item", lambda: self.step_review(-1), "Shift+J")
         self.act_mark_reviewed = a("Mark Item Re&viewed", self.review.mark_reviewed, "V", "mdi6.check-circle-outline",
                                    "The selected review item is checked (undoable)")
         self.review_actions = [self.act_next_flagged, self.act_prev_flagged, self.act_next_item, self.act_prev_item]
@@ -277,6 +277,7 @@ class MainWindow(QMainWindow):
         self.review_dock.setObjectName("reviewDock")
         self.review_dock.setWidget(self.review_queue)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.review_dock)
+        self.review_dock.visibilityChanged.connect(self.review.show)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.table.set_context_actions(self.id_actions)
 
@@ -711,6 +712,11 @@ class MainWindow(QMainWindow):
             return
         self.playback.pause()
         self.playback.seek(frame)
+
+    def step_review(self, direction: int) -> None:
+        """Go to the next (1) or previous (-1) review item, showing the queue."""
+        self.review_dock.show()
+        self.review.step(direction)
 
     def goto_item(self, item: ReviewItem) -> None:
         """Show a review item: its first frame, its tracks selected."""

@@ -1,6 +1,6 @@
 """The review queue's controller: computes the queue from the open document (on open and after each
 change), drives the queue widget and the timeline's reviewed marks, and marks items reviewed through the
-undo stack."""
+undo stack. The queue is computed while it is shown."""
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
@@ -29,23 +29,32 @@ class ReviewController(QObject):
         widget.reviewRequested.connect(self.mark_reviewed)
 
     def set_document(self, doc: Document | None) -> None:
-        self.doc = doc
+        self.doc, self.items = doc, []
+        self.widget.set_rows([], 0)
         self.refresh()
 
     def refresh(self) -> None:
-        """Recompute the queue, keeping the selection at the same place in it."""
-        current = self.widget.current()
+        """Recompute the queue, keeping the selection at the same place in it, and the timeline's reviewed marks.
+        The queue reads every observation, so it is recomputed only while shown (``show`` catches up)."""
         if self.doc is None:
             self.items = []
             self.widget.set_rows([], 0)
             self.timeline.set_reviewed([])
             return
         marks = self.doc.events(kind=EventKind.REVIEWED)
+        self.timeline.set_reviewed(reviewed_ranges(marks))
+        if not self.widget.isVisible():
+            return
+        current = self.widget.current()
         self.items = review_queue(self.doc)
         rows = [QueueRow(i.risk, i.reason, " & ".join(map(str, i.tracks)), i.start, i.end) for i in self.items]
         self.widget.set_rows(rows, len(marks), current)
         self.widget.mark_button.setEnabled(bool(rows) and not self.doc.read_only)
-        self.timeline.set_reviewed(reviewed_ranges(marks))
+
+    def show(self, visible: bool) -> None:
+        """The queue's dock was shown or hidden."""
+        if visible:
+            self.refresh()
 
     def activate(self, row: int) -> None:
         if 0 <= row < len(self.items):
@@ -58,6 +67,7 @@ class ReviewController(QObject):
     def mark_reviewed(self, row: int | None = None) -> bool:
         """Mark the selected item (or ``row``) reviewed, as one undoable edit."""
         row = self.widget.current() if row is None else row
-        if self.doc is None or self.doc.read_only or row is None or not 0 <= row < len(self.items):
+        if self.doc is None or self.doc.read_only or not self.widget.isVisible() or row is None or \
+                not 0 <= row < len(self.items):
             return False
         return self.stack.apply(MarkReviewed(self.items[row]))

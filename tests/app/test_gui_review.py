@@ -85,9 +85,16 @@ def test_marking_reviewed_is_undoable_and_shows_on_the_timeline(qtbot, window: M
     assert window.stack.undoText().startswith("Mark reviewed: lost")
 
 
-def test_the_queue_follows_edits(qtbot, window: MainWindow) -> None:
+def test_the_queue_follows_edits_while_shown(qtbot, window: MainWindow) -> None:
     window.stack.apply(DeleteTrack(2))
     qtbot.waitUntil(lambda: _reasons(window) == ["lost", "short"])  # track 2 and its conflict are gone
+    window.review_dock.hide()
+    window.stack.undo()
+    qtbot.wait(50)
+    assert _reasons(window) == ["lost", "short"]  # hidden: not recomputed
+    qtbot.keyClick(window, Qt.Key.Key_J)  # shows the queue, up to date, and goes to its first item
+    assert window.review_dock.isVisible() and _reasons(window) == ["conflict", "lost", "short", "short"]
+    assert window.frame == 1
 
 
 def test_next_flagged_frame_of_the_selected_track(window: MainWindow) -> None:
