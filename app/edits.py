@@ -10,7 +10,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 from app.document import Document, DocumentError, Observation, Scope, Snapshot, Source, Track
-from tracker.results import ObjectState
+from app.review import ReviewItem, review_event, reviewed_keys
+from tracker.results import EventKind, ObjectState
 
 
 class EditError(DocumentError):
@@ -284,3 +285,22 @@ class DeleteObservation(Edit):
             raise EditError(f"track {self.track_id} has no box at frame {self.frame}")
         doc.execute("DELETE FROM observations WHERE track_id = ? AND frame = ?", (self.track_id, self.frame))
         _drop_if_empty(doc, self.track_id)
+
+
+@dataclass
+class MarkReviewed(Edit):
+    """Mark a review item as reviewed (a REVIEWED event at its first frame)."""
+
+    item: ReviewItem
+
+    @property
+    def text(self) -> str:
+        return f"Mark reviewed: {self.item.describe()}"
+
+    def scope(self, doc: Document) -> Scope:
+        return Scope(tuple(self.item.tracks), self.item.start, self.item.start)
+
+    def apply(self, doc: Document) -> None:
+        if self.item.key in reviewed_keys(doc.events(self.item.start, self.item.start, EventKind.REVIEWED)):
+            raise EditError(f"already reviewed: {self.item.describe()}")
+        doc.add_events([review_event(self.item)])

@@ -22,6 +22,7 @@ class EventKind(str, Enum):
     CONFLICT = "conflict"
     KEYFRAME = "keyframe"
     PROMPT = "prompt"
+    REVIEWED = "reviewed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QAbstractScrollArea, QWidget
 
 from app.document import Document, Timeline
 from tracker.results import EventKind, ObjectState
-from widgets.style import CONFLICT_COLOR, CURSOR_COLOR, MANUAL_COLOR, STATE_COLORS, argb
+from widgets.style import CONFLICT_COLOR, CURSOR_COLOR, MANUAL_COLOR, REVIEWED_COLOR, STATE_COLORS, argb
 
 SORT_KEYS = ("first", "id", "conflicts")
 """Lane orders: by first frame, by track id, by number of conflicts (most first)."""
@@ -86,6 +86,8 @@ class TimelineData:
         self.conflicts = np.zeros((0, 3), np.int64)
         """Rows ``(frame, track_a, track_b)`` sorted by frame."""
         self.conflict_counts: dict[int, int] = {}
+        self.reviewed: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        """Per track, the reviewed frame ranges ``[start, end)`` (sorted, disjoint)."""
         self._ids_sorted = _EMPTY
         self._rows_sorted = _EMPTY
 
@@ -104,6 +106,17 @@ class TimelineData:
         ids, counts = np.unique(self.conflicts[:, 1:], return_counts=True)
         self.conflict_counts = dict(zip(ids.tolist(), counts.tolist(), strict=True))
         self._sort()
+
+    def set_reviewed(self, ranges: Iterable[tuple[int, int, int]]) -> None:
+        """Reviewed frames as ``(track_id, start, end)`` ranges."""
+        frames: dict[int, list[np.ndarray]] = {}
+        for track_id, start, end in ranges:
+            frames.setdefault(track_id, []).append(np.arange(start, end))
+        self.reviewed = {}
+        for track_id, parts in frames.items():
+            frames_of_track = np.unique(np.concatenate(parts))
+            starts, ends, _ = runs_of(frames_of_track, np.zeros(frames_of_track.size, np.int8))
+            self.reviewed[track_id] = starts, ends
 
     def set_sort(self, key: str) -> None:
         if key not in SORT_KEYS:
@@ -167,6 +180,22 @@ class TimelineData:
             manual = _coverage(lanes, x0, x1, n, width)
         return out, manual
 
+    def reviewed_columns(self, rows: range, first_frame: float, px_per_frame: float, width: int) -> np.ndarray:
+        """Per pixel column of the lanes in ``rows``: whether it shows a reviewed frame."""
+        ids = self.order[rows.start:rows.stop]
+        last_frame = first_frame + width / px_per_frame
+        lane_index, c0, c1 = [], [], []
+        for i, track_id in enumerate(ids):
+            starts, ends = self.reviewed.get(track_id, (_EMPTY, _EMPTY))
+            part = _visible(starts, ends, first_frame, last_frame)
+            lane_index.append(np.full(part.stop - part.start, i, np.int64))
+            c0.append(starts[part])
+            c1.append(ends[part])
+        if not ids or width <= 0 or not sum(len(c) for c in c0):
+            return np.zeros((len(ids), max(width, 0)), bool)
+        lanes, x0, x1 = self._spans(lane_index, c0, c1, first_frame, px_per_frame, width)
+        return _coverage(lanes, x0, x1, len(ids), width)
+
     @staticmethod
     def _spans(
         lane_index: list[np.ndarray], starts: list[np.ndarray], ends: list[np.ndarray],
@@ -224,6 +253,7 @@ class TimelineWidget(QAbstractScrollArea):
         self._lut = np.array([0] + [argb(STATE_COLORS[s]) for s in sorted(ObjectState)], np.uint32)
         self._backgrounds = np.array([argb(c) for c in (*self.LANE_BACKGROUNDS, self.SELECTED_BACKGROUND)], np.uint32)
         self._manual = np.uint32(argb(MANUAL_COLOR))
+        self._reviewed = np.uint32(argb(REVIEWED_COLOR))
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.horizontalScrollBar().valueChanged.connect(self.viewport().update)
@@ -269,6 +299,11 @@ class TimelineWidget(QAbstractScrollArea):
 
     def set_sort(self, key: str) -> None:
         self.data.set_sort(key)
+        self.viewport().update()
+
+    def set_reviewed(self, ranges: Iterable[tuple[int, int, int]]) -> None:
+        """Mark these ``(track_id, start, end)`` frame ranges as reviewed."""
+        self.data.set_reviewed(ranges)
         self.viewport().update()
 
     # ------------------------------------------------------------------ geometry
@@ -367,6 +402,8 @@ class TimelineWidget(QAbstractScrollArea):
         bar = np.where(states >= 0, self._lut[states.astype(np.int64) + 1], background[:, None])
         pixels[:, 3:h - 3, :] = bar[:, None, :]
         pixels[:, h - 5:h - 3, :] = np.where(manual, self._manual, bar)[:, None, :]
+        reviewed = self.data.reviewed_columns(rows, first, ppf, width)
+        pixels[:, 0:2, :] = np.where(reviewed, self._reviewed, pixels[:, 0, :])[:, None, :]
         self._pixels = pixels.reshape(-1, width)
         return QImage(self._pixels.data, width, self._pixels.shape[0], width * 4, QImage.Format.Format_RGB32)
 

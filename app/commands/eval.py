@@ -15,6 +15,9 @@ Evaluation modes (``--preprocess``):
 
 ``--iou`` is the match threshold of CLEAR and Identity; HOTA averages over thresholds 0.05–0.95.
 
+``--effort`` also counts the annotator's actions that turn the predictions into the ground truth and their
+seconds, next to labelling from scratch (``app.effort``; json key ``effort``).
+
 Frame numbering of text predictions: ``--frame-base 0|1`` gives it; otherwise it is detected (a frame 0 row
 means 0-based) and printed with its evidence, and a detected numbering under which the predictions match the
 ground truth worse than shifted by one frame is refused (give ``--frame-base``). Prediction rows past the
@@ -33,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from app import effort
 from app.document import PROJECT_SUFFIX, Document, ObservationArrays
 from tracker.errors import MaskletError
 from tracker.files import is_temp_name
@@ -68,6 +72,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--frame-base", type=int, choices=(0, 1),
                         help="frame numbering of text predictions (default: detected, printed, checked against the GT)")
     parser.add_argument("--json", type=Path, metavar="OUT", help="also write the metrics to this json file")
+    parser.add_argument("--effort", action="store_true",
+                        help="also count the annotator's actions (ID fixes, deletions, additions, box fixes) and seconds")
+    effort.add_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -75,9 +82,12 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.iou <= 1:
         raise EvalError(f"--iou must be in (0, 1], not {args.iou}")
     pairs = pair_sequences(args.gt, args.pred)
+    config = effort.config_from(args) if args.effort else None
     results = evaluate(pairs, iou=args.iou, classes=args.classes, preprocess=args.preprocess,
-                       frame_base=args.frame_base, notes=print)
+                       frame_base=args.frame_base, notes=print, effort_config=config)
     print(format_table(results))
+    if config is not None:
+        print(effort.format_table(results["effort"]))
     if args.json is not None:
         from exporters.base import write_text
 
@@ -192,22 +202,30 @@ def evaluate(
     preprocess: str = "plain",
     frame_base: int | None = None,
     notes: Callable[[str], object] = _log.info,
+    effort_config: effort.EffortConfig | None = None,
 ) -> dict[str, Any]:
-    """``{"sequences": {name: metrics}, "combined": metrics}`` (see ``summarise`` for the keys); what was
-    decided about the inputs (frame numbering, rows past the end, distractors) goes to ``notes``."""
+    """``{"sequences": {name: metrics}, "combined": metrics}`` (see ``summarise`` for the keys), with
+    ``effort_config`` also ``"effort"`` (``app.effort.report``); what was decided about the inputs (frame
+    numbering, rows past the end, distractors) goes to ``notes``."""
     from trackeval.metrics import CLEAR, HOTA, Identity
 
     metrics = [HOTA(), CLEAR({"THRESHOLD": iou, "PRINT_CONFIG": False}),
                Identity({"THRESHOLD": iou, "PRINT_CONFIG": False})]
     raw: dict[str, dict[str, dict[str, Any]]] = {}
+    efforts: dict[str, effort.Effort] = {}
     gt_options = {"classes": "mot17"} if preprocess == "motchallenge" else {}
     for name, gt_input, pred_input in pairs:
         with gt_input.load(**gt_options) as gt, pred_input.load(frame_base=frame_base) as pred:
             check_inputs(name, gt, pred, forced=frame_base is not None, preprocess=preprocess, notes=notes)
             data = sequence_data(gt, pred, classes=classes, preprocess=preprocess, name=name)
+            if effort_config is not None:
+                efforts[name] = effort.sequence_effort(data, effort_config, effort.propagates(effort_config, pred))
         raw[name] = {metric.get_name(): metric.eval_sequence(data) for metric in metrics}
     combined = {m.get_name(): m.combine_sequences({n: r[m.get_name()] for n, r in raw.items()}) for m in metrics}
-    return {"sequences": {name: summarise(result) for name, result in raw.items()}, "combined": summarise(combined)}
+    results = {"sequences": {name: summarise(result) for name, result in raw.items()}, "combined": summarise(combined)}
+    if effort_config is not None:
+        results["effort"] = effort.report(efforts, effort_config)
+    return results
 
 
 def check_inputs(name: str, gt: Document, pred: Document, *, forced: bool, preprocess: str,

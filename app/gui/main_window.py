@@ -25,9 +25,11 @@ from app.gui.dialogs import ExportDialog, ExportRequest, ImportDialog, Preferenc
 from app.gui.errors import Remedy, in_gui_words, show_error
 from app.gui.playback import FrameReader, Playback
 from app.gui.project import Session, open_project, open_video
+from app.gui.review import ReviewController
 from app.gui.settings import Preferences
 from app.gui.tracking_worker import ENGINE_LABELS, DeviceProbe, TrackingController
 from app.gui.undo import EditStack, ImportLabels
+from app.review import ReviewItem, next_flagged_frame
 from app.tracking_run import TrackingRun
 from exporters import registry
 from exporters.base import read_report
@@ -35,6 +37,7 @@ from tracker.errors import MaskletError, VideoError
 from tracker.results import Event, EventKind
 from tracker.video import VideoSource
 from widgets.timeline import SORT_KEYS, TimelineWidget
+from widgets.review_queue import ReviewQueueWidget
 from widgets.track_table import TrackTable
 from widgets.video_canvas import Prompt, Tool, VideoCanvas
 
@@ -89,6 +92,8 @@ class MainWindow(QMainWindow):
         self.canvas = VideoCanvas()
         self.timeline = TimelineWidget()
         self.table = TrackTable()
+        self.review_queue = ReviewQueueWidget()
+        self.review = ReviewController(self.stack, self.review_queue, self.timeline, self)
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.timeout.connect(self._apply_changes)
@@ -188,6 +193,15 @@ class MainWindow(QMainWindow):
                                    "mdi6.skip-next-circle-outline")
         self.act_prev_conflict = a("Pre&vious Conflict", lambda: self.goto_conflict(-1), "Shift+N",
                                    "mdi6.skip-previous-circle-outline")
+        self.act_next_flagged = a("Next &Flagged Frame of Track", lambda: self.goto_flagged(1), "L",
+                                  "mdi6.debug-step-over", "Next pending, suspicious or lost frame of the selected track")
+        self.act_prev_flagged = a("Previous Flagged Frame of Track", lambda: self.goto_flagged(-1), "Shift+L")
+        self.act_next_item = a("Next Review &Item", lambda: self.step_review(1), "J", "mdi6.format-list-checks",
+                               "Go to the next item of the review queue (in the queue: J / K, Enter)")
+        self.act_prev_item = a("Previous Review Item", lambda: self.step_review(-1), "Shift+J")
+        self.act_mark_reviewed = a("Mark Item Re&viewed", self.review.mark_reviewed, "V", "mdi6.check-circle-outline",
+                                   "The selected review item is checked (undoable)")
+        self.review_actions = [self.act_next_flagged, self.act_prev_flagged, self.act_next_item, self.act_prev_item]
         # view
         self.act_zoom_in = a("Zoom &In", lambda: self.canvas.zoom_by(1.25), QKeySequence.StandardKey.ZoomIn,
                              "mdi6.magnify-plus-outline")
@@ -260,6 +274,11 @@ class MainWindow(QMainWindow):
         self.timeline_dock.setObjectName("timelineDock")
         self.timeline_dock.setWidget(self.timeline)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.timeline_dock)
+        self.review_dock = QDockWidget("Review", self)
+        self.review_dock.setObjectName("reviewDock")
+        self.review_dock.setWidget(self.review_queue)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.review_dock)
+        self.review_dock.visibilityChanged.connect(self.review.show)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.table.set_context_actions(self.id_actions)
 
@@ -290,7 +309,7 @@ class MainWindow(QMainWindow):
         run.addActions(list(self.run_actions.values()))
         self.menus["Run"] = list(self.run_actions.values())
         menu("&Track", run, self.act_pause, self.act_resume, self.act_stop, None, self.act_repropagate, None,
-             self.act_next_conflict, self.act_prev_conflict)
+             self.act_next_conflict, self.act_prev_conflict, *self.review_actions, self.act_mark_reviewed)
         layers = QMenu("&Layers", self)
         layers.addActions(list(self.layer_actions.values()))
         self.menus["Layers"] = list(self.layer_actions.values())
@@ -302,7 +321,8 @@ class MainWindow(QMainWindow):
         play.addActions(playback_actions)
         self.menus["Playback"] = playback_actions
         panels = QMenu("P&anels", self)
-        panels.addActions([self.table_dock.toggleViewAction(), self.timeline_dock.toggleViewAction()])
+        panels.addActions([self.table_dock.toggleViewAction(), self.timeline_dock.toggleViewAction(),
+                           self.review_dock.toggleViewAction()])
         menu("&View", self.act_zoom_in, self.act_zoom_out, self.act_zoom_fit, self.act_zoom_actual, None, layers,
              order, play, panels)
         menu("&Help", self.act_shortcuts, None, self.act_about)
@@ -327,7 +347,7 @@ class MainWindow(QMainWindow):
         bar.addWidget(run)
         bar.addActions([self.act_pause, self.act_resume, self.act_stop, self.act_repropagate])
         bar.addSeparator()
-        bar.addActions([self.act_prev_conflict, self.act_next_conflict])
+        bar.addActions([self.act_prev_conflict, self.act_next_conflict, self.act_next_flagged, self.act_next_item])
         bar.addSeparator()
         bar.addActions([self.act_zoom_fit])
         for button in bar.findChildren(QToolButton):
@@ -378,6 +398,7 @@ class MainWindow(QMainWindow):
         self.tracking.message.connect(self._on_job_message)
         self.tracking.error.connect(self._on_job_error)
         self.stack.indexChanged.connect(lambda _: self._update_enabled())
+        self.review.goto.connect(self.goto_item)
 
     # ================================================================== layout and settings
     def _restore_layout(self) -> None:
@@ -490,6 +511,7 @@ class MainWindow(QMainWindow):
         self._conflict_index = -1
         self.timeline.load(doc)
         self._reload_tracks(doc)
+        self.review.set_document(doc)
         frame_count, fps = self._video_extent()
         self.slider.setRange(0, max(frame_count - 1, 0))
         self.playback.set_video(frame_count, fps)
@@ -544,6 +566,7 @@ class MainWindow(QMainWindow):
         self.stack.set_document(None)
         self.tracking.set_document(None, None)
         self.canvas.set_document(None)
+        self.review.set_document(None)
         if self.reader is not None:
             self.reader.close()
             self.reader = None
@@ -613,6 +636,7 @@ class MainWindow(QMainWindow):
         self.canvas.invalidate(scope)
         self.canvas.refresh()
         self._update_frame_states()
+        self.review.refresh()
         existing = {t.id for t in doc.tracks()}
         if any(t not in existing for t in self.selection):
             self.set_selection([t for t in self.selection if t in existing])
@@ -699,6 +723,30 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(
             f"Conflict {index + 1} of {len(conflicts)} at frame {conflict.frame}: "
             f"tracks {conflict.track_id} and {conflict.other_id}{loser}", 8000)
+
+    def goto_flagged(self, direction: int) -> None:
+        """Jump to the next (1) or previous (-1) pending, suspicious or lost frame of the selected track."""
+        track = self._one_track()
+        if track is None:
+            return
+        frame = next_flagged_frame(self.session.doc.track_timeline(track), self.frame, direction)
+        if frame is None:
+            self.statusBar().showMessage(f"Track {track}: no more pending, suspicious or lost frames", 4000)
+            return
+        self.playback.pause()
+        self.playback.seek(frame)
+
+    def step_review(self, direction: int) -> None:
+        """Go to the next (1) or previous (-1) review item, showing the queue."""
+        self.review_dock.show()
+        self.review.step(direction)
+
+    def goto_item(self, item: ReviewItem) -> None:
+        """Show a review item: its first frame, its tracks selected."""
+        self.playback.pause()
+        self.playback.seek(item.start)
+        self.set_selection(item.tracks)
+        self.statusBar().showMessage(f"Review: {item.describe()} (risk {item.risk:.2f})", 8000)
 
     # ================================================================== edits
     def _refused(self, exc: EditError) -> None:
@@ -1026,5 +1074,8 @@ class MainWindow(QMainWindow):
         self.act_stop.setEnabled(busy)
         self.act_next_conflict.setEnabled(has_doc)
         self.act_prev_conflict.setEnabled(has_doc)
+        for action in self.review_actions:
+            action.setEnabled(has_doc)
+        self.act_mark_reviewed.setEnabled(editable)
 
 
