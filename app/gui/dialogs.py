@@ -471,17 +471,26 @@ class PreferencesDialog(QDialog):
 
 
 # ------------------------------------------------------------------------------------------ shortcuts
+def shortcut_rows(menus: Mapping[str, Iterable[QAction]]) -> list[tuple[str, str, str]]:
+    """``(menu, action, keys)`` for every action with a shortcut. Keys of dedicated keyboard keys that the
+    platform's standard bindings add (Open, Save, Undo, Zoom In, F13 and up) are left out: nobody types them."""
+    rows = []
+    for menu, actions in menus.items():
+        for action in actions:
+            keys = [s.toString(QKeySequence.SequenceFormat.NativeText) for s in action.shortcuts()
+                    if s.count() and s[0].key().value < Qt.Key.Key_F13.value]
+            if keys:
+                rows.append((menu, action.text().replace("&", ""), ", ".join(keys)))
+    return rows
+
+
 class ShortcutSheet(QDialog):
     """Every action with a shortcut, by menu."""
 
     def __init__(self, menus: Mapping[str, Iterable[QAction]], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
-        rows = [
-            (menu, action.text().replace("&", ""), ", ".join(
-                s.toString(QKeySequence.SequenceFormat.NativeText) for s in action.shortcuts()))
-            for menu, actions in menus.items() for action in actions if action.shortcuts()
-        ]
+        rows = shortcut_rows(menus)
         self.table = QTableWidget(len(rows), 3)
         self.table.setHorizontalHeaderLabels(["Menu", "Action", "Shortcut"])
         for row, values in enumerate(rows):

@@ -3,6 +3,7 @@ toolbar and status bar. It wires the widgets' intents to edits (through the undo
 and the tracking controller."""
 from __future__ import annotations
 
+import importlib.metadata
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -10,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import qtawesome as qta
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QDialog, QDockWidget, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QMainWindow, QMenu, QMessageBox,
-    QProgressBar, QSlider, QToolButton, QVBoxLayout, QWidget,
+    QProgressBar, QSlider, QStackedWidget, QToolButton, QVBoxLayout, QWidget,
 )
 
 from app.document import PROJECT_SUFFIX, Document, Scope
@@ -38,6 +39,7 @@ from tracker.results import Event, EventKind
 from tracker.video import VideoSource
 from widgets.timeline import SORT_KEYS, TimelineWidget
 from widgets.review_queue import ReviewQueueWidget
+from widgets.start_page import StartPage
 from widgets.track_table import TrackTable
 from widgets.video_canvas import Prompt, Tool, VideoCanvas
 
@@ -65,6 +67,17 @@ SORT_LABELS = {"first": "First Frame", "id": "Track ID", "conflicts": "Number of
 
 def icon(name: str) -> QIcon:
     return qta.icon(name, color=ICON_COLOR, color_disabled="#484f58")
+
+
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "guide.md"
+
+
+def masklet_version() -> str:
+    """The installed package's version."""
+    try:
+        return importlib.metadata.version("masklet")
+    except importlib.metadata.PackageNotFoundError:
+        return "(not installed)"
 
 
 class MainWindow(QMainWindow):
@@ -234,6 +247,7 @@ class MainWindow(QMainWindow):
         self.act_last = a("Last Frame", lambda: self.playback.step(self.playback.frame_count), "End", "mdi6.page-last")
         self.act_goto = a("&Go to Frame…", self.goto_frame_dialog, "Ctrl+G")
         # help
+        self.act_guide = a("&User Guide", self.show_guide, None, "mdi6.book-open-variant")
         self.act_shortcuts = a("&Keyboard Shortcuts", self.show_shortcuts, ["F1", "?"], "mdi6.keyboard-outline")
         self.act_about = a("&About Masklet", self.about)
 
@@ -257,13 +271,21 @@ class MainWindow(QMainWindow):
             row.addWidget(button)
         row.addWidget(self.slider, 1)
         row.addWidget(self.frame_field)
-        central = QWidget()
-        column = QVBoxLayout(central)
+        video = QWidget()
+        column = QVBoxLayout(video)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addWidget(self.canvas, 1)
         column.addWidget(transport)
-        self.setCentralWidget(central)
+        self.start_page = StartPage()
+        self.start_page.openVideo.connect(self.open_video_dialog)
+        self.start_page.openFolder.connect(self.open_folder_dialog)
+        self.start_page.openProject.connect(self.open_project_dialog)
+        self.start_page.openPath.connect(lambda item: self._open_recent(item))
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.start_page)
+        self.pages.addWidget(video)
+        self.setCentralWidget(self.pages)
 
     def _build_docks(self) -> None:
         self.table_dock = QDockWidget("Tracks", self)
@@ -325,7 +347,7 @@ class MainWindow(QMainWindow):
                            self.review_dock.toggleViewAction()])
         menu("&View", self.act_zoom_in, self.act_zoom_out, self.act_zoom_fit, self.act_zoom_actual, None, layers,
              order, play, panels)
-        menu("&Help", self.act_shortcuts, None, self.act_about)
+        menu("&Help", self.act_guide, self.act_shortcuts, None, self.act_about)
         self._rebuild_recent()
 
     def _build_toolbar(self) -> None:
@@ -420,6 +442,7 @@ class MainWindow(QMainWindow):
         settings.sync()
 
     def _rebuild_recent(self) -> None:
+        self.start_page.set_recent(self.preferences.recent)
         self.recent_menu.clear()
         for item in self.preferences.recent:
             path = Path(item)
@@ -500,6 +523,7 @@ class MainWindow(QMainWindow):
         """Show ``session``; the previous one is closed, except its document when the new one shares it."""
         self.close_session(keep_document=self.session is not None and self.session.doc is session.doc)
         self.session = session
+        self.pages.setCurrentIndex(1)
         doc = session.doc
         doc.listeners.append(self._on_document_changed)
         self.stack.set_document(doc)
@@ -571,6 +595,7 @@ class MainWindow(QMainWindow):
             self.reader.close()
             self.reader = None
         self.fps_label.setText("")
+        self.pages.setCurrentIndex(0)
         if not keep_document:
             session.close()
         elif session.source is not None:
@@ -1022,9 +1047,15 @@ class MainWindow(QMainWindow):
     def show_shortcuts(self) -> None:
         ShortcutSheet(self.menus, self).exec()
 
+    def show_guide(self) -> None:
+        """The user guide (``docs/guide.md``) in the system's viewer."""
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(GUIDE))):
+            self.statusBar().showMessage(f"The user guide is {GUIDE}", 10000)
+
     def about(self) -> None:
-        QMessageBox.about(self, "About Masklet", "<b>Masklet</b><br>Pre-label multi-object tracking ground truth with "
-                          "SAM2-based trackers, then correct it fast.")
+        QMessageBox.about(self, "About Masklet", f"<b>Masklet {masklet_version()}</b><br>Pre-label multi-object "
+                          "tracking ground truth with SAM2-based trackers, then correct it fast.<br>"
+                          "Licence: AGPL-3.0-or-later.")
 
     def probe_device(self) -> None:
         """Show the compute device in the status bar once torch has been imported in the background."""
@@ -1059,7 +1090,7 @@ class MainWindow(QMainWindow):
             action.setEnabled(has_doc)
         self.act_import.setEnabled(editable)
         for tool, action in self.tool_actions.items():
-            action.setEnabled(tool is Tool.SELECT or not self.read_only)
+            action.setEnabled(tool is Tool.SELECT or has_video)
         for action in self.run_actions.values():
             action.setEnabled(has_video and not busy)
         for action in self.id_actions:

@@ -331,3 +331,35 @@ def test_video_warnings_are_shown_in_the_window(qtbot, tmp_path: Path, shared_da
     window.warnings_button.click()
     assert "claims 1050 frames" in shown[0]
     window.close()
+
+
+def test_start_page_before_anything_is_open(qtbot, tmp_path: Path, shared_data: Path) -> None:
+    """An empty window shows how to start and the recent projects; the editing tools wait for a video."""
+    from app.gui.main_window import GUIDE, masklet_version
+
+    window = make_window(qtbot, tmp_path)
+    assert window.pages.currentWidget() is window.start_page
+    assert not any(a.isEnabled() for t, a in window.tool_actions.items() if t is not Tool.SELECT)
+    assert window.open_path(shared_data / SEQUENCE)
+    assert window.pages.currentIndex() == 1 and window.tool_actions[Tool.EDIT_BOX].isEnabled()
+    window.close_session()
+    assert window.pages.currentWidget() is window.start_page
+    assert window.start_page.recent.count() == 1 and window.start_page.recent.item(0).toolTip() == str(
+        window.preferences.recent[0])
+    window.start_page.recent.itemActivated.emit(window.start_page.recent.item(0))
+    assert window.session is not None and window.pages.currentIndex() == 1
+    assert GUIDE.is_file() and masklet_version() != "(not installed)"
+    window.close()
+
+
+def test_the_user_guide_lists_every_shortcut(qtbot, tmp_path: Path) -> None:
+    """docs/guide.md (Help ▸ User Guide) stays true: every action's shortcut, as the shortcut sheet shows it."""
+    from app.gui.dialogs import shortcut_rows
+    from app.gui.main_window import GUIDE
+
+    window = make_window(qtbot, tmp_path)
+    guide = GUIDE.read_text(encoding="utf-8")
+    for menu, action, keys in shortcut_rows(window.menus):
+        row = f"| {menu} | {action} | " + ", ".join(f"`{k}`" for k in keys.split(", ")) + " |"
+        assert row in guide, row
+    window.close()
