@@ -468,6 +468,8 @@ class TimelineWidget(QAbstractScrollArea):
         painter.setClipping(False)
 
     def _paint_cursor(self, painter: QPainter, height: int) -> None:
+        if self.data.frame_count == 0:
+            return  # no video: no current frame to mark
         ppf = self.px_per_frame()
         x = self.x_of(self._current)
         if x + ppf < self.LABEL_WIDTH:

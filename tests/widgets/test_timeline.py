@@ -187,3 +187,12 @@ def test_selecting_a_track_scrolls_its_lane_into_view(qtbot) -> None:
     shown = [widget.data.order[widget.row_at(widget.HEADER_HEIGHT + i * lane + 1)] for i in range(5)]
     assert 30 in shown[1:4]  # not at an edge
     assert widget.verticalScrollBar().value() % lane == 0  # whole lanes, none cut at the top
+
+
+def test_an_empty_timeline_is_not_one_blue_cursor(qtbot) -> None:
+    widget = TimelineWidget()
+    qtbot.addWidget(widget)
+    widget.resize(600, 200)
+    image = _render(widget)
+    pixel = image.pixelColor(300, 150)
+    assert pixel.name() == TimelineWidget.BACKGROUND
