@@ -27,9 +27,12 @@ from tracker.sam2_engine import Frames, ObjectOutput, SAM2Engine
 
 
 def replay_start(prompts: Sequence[Prompt], frame: int) -> int | None:
-    """Index of the prompt the replay to ``frame`` starts from (the last ``ADD`` at or before it)."""
+    """Index of the prompt the replay to ``frame`` starts from: the last ``ADD`` at or before it, else
+    the object's first prompt (an annotator's correction that started it) when at or before it."""
     starts = [i for i, p in enumerate(prompts) if p.kind is PromptKind.ADD and p.frame <= frame]
-    return starts[-1] if starts else None
+    if starts:
+        return starts[-1]
+    return 0 if prompts and prompts[0].frame <= frame else None
 
 
 class Correction:

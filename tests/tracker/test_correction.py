@@ -131,7 +131,7 @@ def _score(state: dict, obj_id: int, frame: int) -> float:
 
 
 def _reference(sam: SAM2VideoPredictor, frame_files: list[Path], folder: Path, case: Case) -> tuple[list[Out], dict[int, Out]]:
-    """Object 1 after each call at ``case.frame`` and at each propagated frame after it."""
+    """Object 1 after each call at ``case.frame`` (its clicks given one by one) and at each propagated frame."""
     for path in frame_files:
         shutil.copy(path, folder / path.name)
     state = sam.init_state(str(folder))
@@ -143,10 +143,11 @@ def _reference(sam: SAM2VideoPredictor, frame_files: list[Path], folder: Path, c
         if f in case.skips:
             del state["output_dict_per_obj"][state["obj_id_to_idx"][1]]["non_cond_frame_outputs"][f]
     previews = []
-    for points, labels, box in case.calls:
-        _, ids, masks = sam.add_new_points_or_box(
-            state, case.frame, 1, points=points, labels=labels, box=box, clear_old_points=box is not None
-        )
+    for points, labels, box in case.calls:  # the annotator clicks one point at a time
+        steps = [{"box": box}] if box is not None else []
+        steps += [{"points": [p], "labels": [label], "clear_old_points": False} for p, label in zip(points or [], labels or [])]
+        for step in steps:
+            _, ids, masks = sam.add_new_points_or_box(state, case.frame, 1, **step)
         previews.append((masks[list(ids).index(1), 0].numpy(), _score(state, 1, case.frame)))
     propagated = {}
     for f, ids, masks in sam.propagate_in_video(
@@ -173,18 +174,12 @@ def _app(sam: SAM2VideoPredictor, frames: list[np.ndarray], case: Case) -> tuple
     correction = Correction(SAM2Engine(sam, "cpu"), frames.__getitem__, COUNT, 1, case.frame, history.prompts)
     assert list(correction.replay()) == list(range(history.prompts[0].frame, case.frame + 1))
     previews = []
-    click_points: list = []
-    click_labels: list = []
     for points, labels, box in case.calls:
         if box is not None:
-            previews.append(correction.set_box(box))
-            click_points, click_labels = [], []
+            out = correction.set_box(box)
         for (x, y), label in zip(points or [], labels or []):
-            click_points.append((x, y))
-            click_labels.append(label)
             out = correction.click(x, y, label == 1)
-        if points:
-            previews.append(out)
+        previews.append(out)
     return previews, dict(correction.propagate(case.end))
 
 
