@@ -23,11 +23,11 @@ import numpy as np
 from app.project_lock import ProjectLock, ReadOnlyProjectError
 from tracker.errors import MaskletError
 from tracker.files import remove_leftovers, temp_path
-from tracker.results import Event, EventKind, FrameResult, ObjectState, Rle, TrackedObject
+from tracker.results import Event, EventKind, FrameResult, ObjectState, Prompt, PromptKind, Rle, TrackedObject
 from tracker.video import VideoInfo
 
 PROJECT_SUFFIX = ".masklet"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SQLITE_HEADER = b"SQLite format 3\x00"
 CACHE_KIB = 128 * 1024  # page cache: large bulk inserts touch many B-tree pages
 
@@ -48,12 +48,18 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         " track_id INTEGER NOT NULL, other_id INTEGER, loser_id INTEGER, detail TEXT NOT NULL)",
         "CREATE INDEX events_by_frame ON events (frame)",
     ),
+    (  # what the engines gave SAM2 (tracker.results.Prompt): replayed to rebuild an object's memory
+        "CREATE TABLE prompts (id INTEGER PRIMARY KEY, frame INTEGER NOT NULL, track_id INTEGER NOT NULL,"
+        " kind TEXT NOT NULL, data TEXT NOT NULL, mask_h INTEGER, mask_w INTEGER, mask BLOB)",
+        "CREATE INDEX prompts_by_track ON prompts (track_id, frame)",
+    ),
 )
 
 _OBS_COLUMNS = "track_id, frame, x, y, w, h, score, logit, state, source, visibility, mask_h, mask_w, mask"
 _UPSERT_OBSERVATIONS = f"INSERT OR REPLACE INTO observations ({_OBS_COLUMNS}) VALUES ({', '.join('?' * 14)})"
 _EVENT_COLUMNS = "id, frame, kind, track_id, other_id, loser_id, detail"
-_TABLES = frozenset({"schema_version", "meta", "categories", "tracks", "observations", "events"})
+_PROMPT_COLUMNS = "id, frame, track_id, kind, data, mask_h, mask_w, mask"
+_TABLES = frozenset({"schema_version", "meta", "categories", "tracks", "observations", "events", "prompts"})
 
 
 class DocumentError(MaskletError):
@@ -180,6 +186,7 @@ class Snapshot:
     tracks: list[tuple]
     observations: list[tuple]
     events: list[tuple]
+    prompts: list[tuple]
 
 
 def _writable(path: Path) -> bool:
@@ -584,6 +591,7 @@ class Document:
                 ],
             )
             self.add_events(result.events)
+            self.add_prompts(result.prompts)
         self.notify(Scope(tuple(obj.obj_id for obj in result.objects), result.frame, result.frame))
 
     def observation(self, track_id: int, frame: int) -> Observation | None:
@@ -696,6 +704,40 @@ class Document:
         )
         return [Event(frame, EventKind(k), tid, other, loser, detail) for frame, k, tid, other, loser, detail in rows]
 
+    # ----------------------------------------------------------------- prompts
+    def add_prompts(self, prompts: Iterable[Prompt]) -> None:
+        """Append prompts in the order they were given to SAM2."""
+        rows = []
+        for p in prompts:
+            data = {"box": p.box, "points": p.points, "labels": p.labels}
+            mask = (None, None, None) if p.mask is None else (p.mask.height, p.mask.width, p.mask.counts)
+            rows.append((p.frame, p.track_id, PromptKind(p.kind).value, json.dumps(data), *mask))
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO prompts (frame, track_id, kind, data, mask_h, mask_w, mask) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    def prompts(self, track_id: int, start: int = 0, end: int | None = None) -> list[Prompt]:
+        """One track's prompts in an inclusive frame range, in the order they were given."""
+        condition, params = Scope((track_id,), start, end).where()
+        rows = self._conn.execute(
+            f"SELECT frame, kind, data, mask_h, mask_w, mask FROM prompts WHERE track_id = ? AND {condition}"
+            " ORDER BY id",
+            [track_id, *params],
+        )
+        prompts = []
+        for frame, kind, data, mask_h, mask_w, mask in rows:
+            data = json.loads(data)
+            prompts.append(Prompt(
+                frame, track_id, PromptKind(kind),
+                box=None if data["box"] is None else tuple(data["box"]),
+                points=None if data["points"] is None else tuple(tuple(p) for p in data["points"]),
+                labels=None if data["labels"] is None else tuple(data["labels"]),
+                mask=None if mask is None else Rle(mask_h, mask_w, bytes(mask)),
+            ))
+        return prompts
+
     # ----------------------------------------------------------------- snapshots (for reversible edits)
     def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
         """Run one SQL statement (edits use it inside ``transaction()``)."""
@@ -719,6 +761,9 @@ class Document:
                 f"SELECT {_OBS_COLUMNS} FROM observations WHERE {obs_where}", obs_params
             ).fetchall(),
             events=self._conn.execute(f"SELECT {_EVENT_COLUMNS} FROM events WHERE {ev_where}", ev_params).fetchall(),
+            prompts=self._conn.execute(
+                f"SELECT {_PROMPT_COLUMNS} FROM prompts WHERE {obs_where}", obs_params
+            ).fetchall(),
         )
 
     def restore(self, snapshot: Snapshot) -> None:
@@ -730,10 +775,12 @@ class Document:
         with self.transaction() as conn:
             conn.execute(f"DELETE FROM observations WHERE {obs_where}", obs_params)
             conn.execute(f"DELETE FROM events WHERE {ev_where}", ev_params)
+            conn.execute(f"DELETE FROM prompts WHERE {obs_where}", obs_params)
             conn.execute(f"DELETE FROM tracks WHERE id IN ({ids})", scope.track_ids)
             conn.executemany("INSERT INTO tracks VALUES (?, ?, ?, ?)", snapshot.tracks)
             conn.executemany(
                 f"INSERT INTO observations ({_OBS_COLUMNS}) VALUES ({', '.join('?' * 14)})", snapshot.observations
             )
             conn.executemany(f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", snapshot.events)
+            conn.executemany(f"INSERT INTO prompts ({_PROMPT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", snapshot.prompts)
         self.notify(scope)

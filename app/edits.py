@@ -74,6 +74,7 @@ def _rename(doc: Document, old: int, new: int, start: int) -> None:
     doc.execute("UPDATE observations SET track_id = ? WHERE track_id = ? AND frame >= ?", (new, old, start))
     for column in ("track_id", "other_id", "loser_id"):
         doc.execute(f"UPDATE events SET {column} = ? WHERE {column} = ? AND frame >= ?", (new, old, start))
+    doc.execute("UPDATE prompts SET track_id = ? WHERE track_id = ? AND frame >= ?", (new, old, start))
 
 
 def _drop_if_empty(doc: Document, track_id: int) -> None:
@@ -210,6 +211,7 @@ class DeleteTrack(Edit):
         doc.execute(f"DELETE FROM observations WHERE track_id = ? AND {frames}", (self.track_id, *params))
         for column in ("track_id", "other_id", "loser_id"):
             doc.execute(f"DELETE FROM events WHERE {column} = ? AND {frames}", (self.track_id, *params))
+        doc.execute(f"DELETE FROM prompts WHERE track_id = ? AND {frames}", (self.track_id, *params))
         _drop_if_empty(doc, self.track_id)
 
 

@@ -12,7 +12,7 @@ from typing import Literal, Protocol
 import numpy as np
 
 from tracker.geometry import decode_mask, xywh_to_xyxy
-from tracker.results import ObjectState, Rle, TrackedObject
+from tracker.results import ObjectState, Prompt, Rle, TrackedObject
 
 
 class SegmentOutput(Protocol):
@@ -42,6 +42,8 @@ class Segmenter(Protocol):
     def skip_memory(self, obj_id: int) -> None: ...
 
     def remove_object(self, obj_id: int) -> None: ...
+
+    def take_prompts(self) -> list[Prompt]: ...
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,29 @@ class TrackedObject:
     label: str | None = None
 
 
+class PromptKind(str, Enum):
+    """What a recorded SAM2 prompt did to its object's memory (``tracker.sam2_engine``)."""
+
+    ADD = "add"  # the object's first key frame (new, or resumed from its stored mask)
+    REFRESH = "refresh"  # an automatic key frame replacing the earlier automatic ones
+    CORRECT = "correct"  # a key frame from clicks, a box or a mask (an annotator's correction)
+    SKIP = "skip"  # the frame kept out of the object's memory
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """One input an engine gave SAM2 for an object at a frame, in the order given: replaying an
+    object's prompts rebuilds its memory. ``box`` is ``xyxy``; ``points`` (x, y) with ``labels`` 1/0."""
+
+    frame: int
+    track_id: int
+    kind: PromptKind
+    box: tuple[float, float, float, float] | None = None
+    points: tuple[tuple[float, float], ...] | None = None
+    labels: tuple[int, ...] | None = None
+    mask: Rle | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     """An engine or annotator event at a frame (conflict: ``other_id`` and ``loser_id`` set)."""
@@ -65,8 +88,10 @@ class Event:
 
 @dataclass(slots=True)
 class FrameResult:
-    """Everything an engine reports for one frame (0-based ``frame`` index)."""
+    """Everything an engine reports for one frame (0-based ``frame`` index); ``prompts``: what it gave
+    SAM2 since the previous result (SAM2 engines only)."""
 
     frame: int
     objects: list[TrackedObject] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    prompts: list[Prompt] = field(default_factory=list)

@@ -68,8 +68,9 @@ from sam2.modeling.sam2_utils import get_1d_sine_pe, select_closest_cond_frames
 
 from tracker.errors import MaskletError
 from tracker.opencv import cv2
-from tracker.geometry import mask_to_xywh
+from tracker.geometry import decode_mask, encode_mask, mask_to_xywh
 from tracker.models import MODEL_NAMES, checkpoint_info, config_for_file, ensure_checkpoint, load_weights
+from tracker.results import Prompt, PromptKind
 
 _log = logging.getLogger(__name__)
 
@@ -261,6 +262,7 @@ class SAM2Engine:
         self._video_hw: tuple[int, int] | None = None
         self._rgb: np.ndarray | None = None
         self._feats: _Features | None = None
+        self._prompts: list[Prompt] = []
         self.current_frame: int | None = None
 
     @property
@@ -313,7 +315,10 @@ class SAM2Engine:
         1/0), or a mask (bool H×W); the frame becomes its first key frame."""
         if obj_id in self._tracks:
             raise ValueError(f"object {obj_id} already exists")
-        return self._prompt_at(obj_id, self._require_frame(), points, labels, box, mask, None, automatic=True)
+        frame = self._require_frame()
+        output = self._prompt_at(obj_id, frame, points, labels, box, mask, None, automatic=True)
+        self._record(PromptKind.ADD, obj_id, frame, box, points, labels, mask)
+        return output
 
     def remove_object(self, obj_id: int) -> None:
         """Forget an object and its memory."""
@@ -333,6 +338,7 @@ class SAM2Engine:
         track.skipped.add(frame)
         track.memories.discard(frame)
         track.pointers.discard(frame)
+        self._record(PromptKind.SKIP, obj_id, frame)
 
     def refresh_keyframe(self, obj_id: int, box: Sequence[float] | np.ndarray) -> ObjectOutput:
         """Prompt ``obj_id`` with a new box (xyxy) at the current frame, which becomes a key frame
@@ -342,6 +348,7 @@ class SAM2Engine:
         for t, key in track.keyframes.items():
             if t < frame and key.automatic and key.replaced_at is None:
                 track.keyframes[t] = replace(key, replaced_at=frame)
+        self._record(PromptKind.REFRESH, obj_id, frame, box)
         return output
 
     def correct(
@@ -360,7 +367,34 @@ class SAM2Engine:
         object's previous mask there, as in SAM2. A past frame needs ``frames`` (index → RGB) and
         leaves the object behind until ``repropagate_from``. An unknown ``obj_id`` starts a new
         object at that frame."""
-        return self._prompt_at(obj_id, frame_index, points, labels, box, mask, frames, automatic=False)
+        output = self._prompt_at(obj_id, frame_index, points, labels, box, mask, frames, automatic=False)
+        self._record(PromptKind.CORRECT, obj_id, frame_index, box, points, labels, mask)
+        return output
+
+    def take_prompts(self) -> list[Prompt]:
+        """Every prompt and memory decision given since the last call, in order (see ``apply``)."""
+        prompts, self._prompts = self._prompts, []
+        return prompts
+
+    def apply(self, prompt: Prompt) -> ObjectOutput | None:
+        """Give a recorded prompt again at the current frame (``prompt.frame``); ``None`` for a skip."""
+        if prompt.frame != self.current_frame:
+            raise ValueError(f"a prompt of frame {prompt.frame} applied at frame {self.current_frame}")
+        obj_id, kind = prompt.track_id, PromptKind(prompt.kind)
+        if kind is PromptKind.SKIP:
+            self.skip_memory(obj_id)
+            return None
+        if kind is PromptKind.REFRESH:
+            return self.refresh_keyframe(obj_id, prompt.box)
+        inputs = {
+            "box": prompt.box,
+            "points": None if prompt.points is None else np.asarray(prompt.points, np.float32),
+            "labels": None if prompt.labels is None else np.asarray(prompt.labels, np.int32),
+            "mask": None if prompt.mask is None else decode_mask(prompt.mask),
+        }
+        if kind is PromptKind.ADD:
+            return self.add_object(obj_id, **inputs)
+        return self.correct(obj_id, prompt.frame, **inputs)
 
     def _prompt_at(
         self,
@@ -399,6 +433,25 @@ class SAM2Engine:
                 self._commit_tracks([track], feats)
             self._tracks[obj_id] = track
             return self._to_output(obj_id, track.output)
+
+    def _record(
+        self,
+        kind: PromptKind,
+        obj_id: int,
+        frame: int,
+        box: Sequence[float] | np.ndarray | None = None,
+        points: np.ndarray | None = None,
+        labels: np.ndarray | None = None,
+        mask: np.ndarray | None = None,
+    ) -> None:
+        self._prompts.append(Prompt(
+            frame, obj_id, kind,
+            box=None if box is None else tuple(float(v) for v in np.asarray(box).reshape(4)),
+            points=None if points is None else tuple(
+                (float(x), float(y)) for x, y in np.asarray(points, np.float64).reshape(-1, 2)),
+            labels=None if labels is None else tuple(int(v) for v in np.asarray(labels).reshape(-1)),
+            mask=None if mask is None else encode_mask(np.asarray(mask, dtype=bool)),
+        ))
 
     def repropagate_from(
         self, frame_index: int, frames: Frames, end: int

@@ -171,7 +171,7 @@ class SAM2MOT(Engine):
                 del self._tracks[obj_id], frame.outputs[obj_id], scores[obj_id]
                 frame.event(EventKind.REMOVED, obj_id, detail=f"lost for {lost_frames} frames")
             filter_memory(self.segmenter, scores, cfg, kept=losers | refreshed)
-            return FrameResult(frame_index, self._report(frame), frame.events)
+            return FrameResult(frame_index, self._report(frame), frame.events, self.segmenter.take_prompts())
 
     def _logit(self, output: SegmentOutput) -> float:
         return state_logit(output, self.config)

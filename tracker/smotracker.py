@@ -141,7 +141,8 @@ class SMOTracker(Engine):
                 reported_object(obj_id, outputs[obj_id], rles[obj_id], cfg, self._tracks[obj_id].label)
                 for obj_id in sorted(outputs)
             ]
-            return FrameResult(frame_index, [obj for obj in objects if obj is not None], events)
+            objects = [obj for obj in objects if obj is not None]
+            return FrameResult(frame_index, objects, events, self.segmenter.take_prompts())
 
     def _associate(
         self,

@@ -1,8 +1,10 @@
 """Everything that runs a model, in one place: QThread workers and the controller that steers them.
 
 - A **tracking job** runs an engine (``tracker.engines.build_engine``) over a frame range.
-- A **correction job** prompts SAM2 at a frame (``SAM2Engine.correct``) and re-propagates that object
-  forward (``SAM2Engine.repropagate_from``) until the end of the range or until it stays lost.
+- A **correction job** rebuilds the object's SAM2 memory from its stored prompts (``tracker.correction``),
+  prompts it at a frame and re-propagates it forward until the end of the range or until it stays lost.
+  Observations edited by hand are never overwritten; by default propagation stops before the track's
+  next manual key frame. One correction is one undo step.
 
 Workers never touch the document: every result is sent to the UI thread, where the controller
 writes it (a SQLite connection is used from one thread at a time). Pausing and stopping act between
@@ -20,12 +22,13 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, Signal
 
+from app.correction import History, correction_history, next_manual_frame
 from app.document import Document, Observation, Scope, Source
 from app.edits import DeleteObservation
 from app.gui.undo import EditStack, RecordedChange
 from app.tracking_run import RestorePoint, TrackingRun, stored_engine
 from tracker.geometry import decode_mask, encode_mask, xywh_to_xyxy
-from tracker.results import Event, EventKind, FrameResult, ObjectState, TrackedObject
+from tracker.results import Event, EventKind, FrameResult, ObjectState, Prompt, TrackedObject
 
 _log = logging.getLogger(__name__)
 
@@ -53,14 +56,16 @@ class TrackingJob:
 
 @dataclass(frozen=True)
 class CorrectionJob:
-    """Prompt track ``track_id`` at ``frame`` (points with labels 1/0, an ``xyxy`` box, or a mask), then
-    re-propagate it through frame ``end`` (inclusive). ``sam2``: ``SAM2Engine`` keyword options."""
+    """Prompt track ``track_id`` at ``frame`` (an ``xyxy`` box, then points with labels 1/0, one at a time;
+    or a mask) on the memory ``history`` rebuilds, then re-propagate it through frame ``end`` (inclusive).
+    ``sam2``: ``SAM2Engine`` keyword options."""
 
     video: Path
     sam2: dict[str, Any]
     frame: int
     end: int
     track_id: int
+    history: History
     label: str | None = None
     points: np.ndarray | None = None
     labels: np.ndarray | None = None
@@ -70,11 +75,13 @@ class CorrectionJob:
 
 @dataclass(frozen=True)
 class Propagated:
-    """A correction job's result for its track at one frame (``obj`` None: the object is not visible)."""
+    """A correction job's result for its track at one frame (``obj`` None: the object is not visible);
+    at the prompted frame, the prompts it gave SAM2."""
 
     frame: int
     track_id: int
     obj: TrackedObject | None
+    prompts: tuple[Prompt, ...] = ()
 
 
 def sam2_options(engine_options: dict[str, Any]) -> dict[str, Any]:
@@ -170,18 +177,16 @@ class CorrectionWorker(_Worker):
         self._engines = engines
 
     def _engine(self) -> Any:
-        """A SAM2 engine with these options and no objects (built once, then reused)."""
+        """A SAM2 engine with these options (built once, then reused: the model loads once)."""
         from tracker.sam2_engine import SAM2Engine
 
         key = tuple(sorted(self.job.sam2.items()))
-        engine = self._engines.get(key)
-        if engine is None:
-            engine = self._engines[key] = SAM2Engine(**self.job.sam2)
-        for obj_id in engine.object_ids:
-            engine.remove_object(obj_id)
-        return engine
+        if key not in self._engines:
+            self._engines[key] = SAM2Engine(**self.job.sam2)
+        return self._engines[key]
 
     def work(self) -> bool:
+        from tracker.correction import Correction
         from tracker.object_states import ObjectStateConfig, reported_object
         from tracker.video import VideoSource
 
@@ -189,22 +194,29 @@ class CorrectionWorker(_Worker):
         engine = self._engine()
         self.ready.emit(str(engine.device))
 
-        def report(frame: int, output: Any) -> TrackedObject | None:
+        def report(frame: int, output: Any, prompts: tuple[Prompt, ...] = ()) -> TrackedObject | None:
             obj = None if output is None else reported_object(job.track_id, output, encode_mask(output.mask), config,
                                                                job.label)
-            self.result.emit(Propagated(frame, job.track_id, obj))
+            self.result.emit(Propagated(frame, job.track_id, obj, prompts))
             return obj
 
         with VideoSource.open(job.video, cache_size=8) as source:
-            engine.num_frames = len(source)
-            engine.step(job.frame, source[job.frame])
-            report(job.frame, engine.correct(job.track_id, job.frame, points=job.points, labels=job.labels,
-                                             box=job.box, mask=job.mask))
-            if job.end <= job.frame:
-                return True
+            correction = Correction(engine, source.__getitem__, len(source), job.track_id, job.frame,
+                                    job.history.prompts)
+            for _ in correction.replay():
+                if not self.proceed():
+                    return False
+            if job.mask is not None:
+                output = correction.set_mask(job.mask)
+            else:
+                if job.box is not None:
+                    output = correction.set_box(job.box)
+                for (x, y), label in zip([] if job.points is None else job.points, [] if job.labels is None else job.labels):
+                    output = correction.click(x, y, int(label) == 1)
+            report(job.frame, output, tuple(correction.take_prompts()))
             lost = 0
-            for frame, outputs in engine.repropagate_from(job.frame, source.__getitem__, job.end):
-                obj = report(frame, outputs.get(job.track_id))
+            for frame, output in correction.propagate(job.end):
+                obj = report(frame, output)
                 lost = lost + 1 if obj is None or obj.state == ObjectState.LOST else 0
                 if lost > config.max_lost:
                     break  # SAM2MOT's removal rule: the object is gone
@@ -296,20 +308,34 @@ class TrackingController(QObject):
     # ------------------------------------------------------------------ corrections
     def correct(
         self, frame: int, track_id: int | None, *, points: np.ndarray | None = None, labels: np.ndarray | None = None,
-        box: np.ndarray | None = None,
+        box: np.ndarray | None = None, mask: np.ndarray | None = None, end: int | None = None,
     ) -> bool:
-        """Prompt a track (None: a new one) at ``frame`` and re-propagate it forward."""
+        """Prompt a track (None: a new one) at ``frame`` on its own memory and re-propagate it forward
+        through ``end`` (None: up to the track's next manual key frame, else the last annotated frame or
+        the video's end). Manual observations on the way are kept."""
         if not self._can_start():
             return False
         doc = self.doc
         new = track_id is None
         track_id = doc.next_track_id() if new else track_id
-        end = self._propagation_end(frame)
-        job = CorrectionJob(self.video, dict(self.sam2), frame, end, track_id, doc.track_label(track_id), points,
-                            labels, box)
-        before = doc.snapshot(Scope((track_id,), frame, end))
-        text = f"New track {track_id} at frame {frame}" if new else f"Correct track {track_id} from frame {frame}"
-        self._launch("correction", CorrectionWorker(job, self._engines), end - frame + 1, text, before)
+        history = correction_history(doc, track_id, frame)
+        if end is None:
+            end = self._propagation_end(frame)
+            manual = next_manual_frame(doc, track_id, frame)
+            end = end if manual is None else min(end, manual - 1)
+        job = CorrectionJob(self.video, dict(self.sam2), frame, max(end, frame), track_id, history,
+                            doc.track_label(track_id), points, labels, box, mask)
+        first = frame if history.stored or not history.prompts else history.prompts[0].frame
+        before = doc.snapshot(Scope((track_id,), first, job.end))
+        if new:
+            text = f"New track {track_id} at frame {frame}"
+        else:
+            verb = "Re-propagate" if mask is not None else "Correct"
+            text = f"{verb} track {track_id} from frame {frame}"
+            if not history.stored:
+                self.message.emit(f"Track {track_id} has no stored SAM2 prompts: its memory is rebuilt from its"
+                                  f" stored boxes and masks before frame {frame}")
+        self._launch("correction", CorrectionWorker(job, self._engines), job.end - frame + 1, text, before)
         return True
 
     def repropagate(self, track_id: int, frame: int) -> bool:
@@ -320,15 +346,7 @@ class TrackingController(QObject):
             return False
         if obs.mask is None:
             return self.correct(frame, track_id, box=xywh_to_xyxy(obs.box)[0])
-        if not self._can_start():
-            return False
-        end = self._propagation_end(frame)
-        job = CorrectionJob(self.video, dict(self.sam2), frame, end, track_id, self.doc.track_label(track_id),
-                            mask=decode_mask(obs.mask))
-        before = self.doc.snapshot(Scope((track_id,), frame, end))
-        self._launch("correction", CorrectionWorker(job, self._engines), end - frame + 1,
-                     f"Re-propagate track {track_id} from frame {frame}", before)
-        return True
+        return self.correct(frame, track_id, mask=decode_mask(obs.mask))
 
     def _propagation_end(self, frame: int) -> int:
         """The last frame a correction re-propagates to: the last annotated frame, else the video's end."""
@@ -339,22 +357,33 @@ class TrackingController(QObject):
 
     def _on_propagated(self, item: Propagated) -> None:
         doc, running = self.doc, self._running
-        prompt_frame = running is not None and item.frame == running.before.scope.start
-        if item.obj is None:
-            if doc.observation(item.track_id, item.frame) is not None:
+        job = running.worker.job
+        existing = doc.observation(item.track_id, item.frame)
+        if item.frame == job.frame:
+            obj = item.obj
+            with doc.transaction():
+                if not job.history.stored:
+                    doc.add_prompts(job.history.prompts)
+                doc.add_prompts(item.prompts)
+                if obj is None:
+                    if existing is not None:
+                        DeleteObservation(item.track_id, item.frame).apply(doc)
+                else:
+                    if doc.track(obj.obj_id) is None:
+                        doc.add_track(obj.obj_id, None if obj.label is None else doc.category_id(obj.label))
+                    doc.add_observations([Observation(
+                        frame=item.frame, track_id=obj.obj_id, box=obj.box, score=obj.score, logit=obj.logit,
+                        state=obj.state, source=Source.MANUAL, mask=obj.mask,
+                    )])
+                    doc.add_events([Event(item.frame, EventKind.PROMPT, item.track_id)])
+            doc.notify(Scope((item.track_id,), item.frame, item.frame))
+        elif existing is not None and existing.source == Source.MANUAL:
+            return  # the annotator's work is never overwritten
+        elif item.obj is None:
+            if existing is not None:
                 with doc.transaction():
                     DeleteObservation(item.track_id, item.frame).apply(doc)
                 doc.notify(Scope((item.track_id,), item.frame, item.frame))
-        elif prompt_frame:
-            obj = item.obj
-            with doc.transaction():
-                if doc.track(obj.obj_id) is None:
-                    doc.add_track(obj.obj_id, None if obj.label is None else doc.category_id(obj.label))
-                doc.add_observations([Observation(
-                    frame=item.frame, track_id=obj.obj_id, box=obj.box, score=obj.score, logit=obj.logit,
-                    state=obj.state, source=Source.MANUAL, mask=obj.mask,
-                )])
-                doc.add_events([Event(item.frame, EventKind.PROMPT, obj.obj_id)])
         else:
             doc.write_frame(FrameResult(item.frame, [item.obj]))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -22,7 +23,7 @@ from app.gui.main_window import MainWindow  # noqa: E402
 from app.gui.tracking_worker import TrackingController  # noqa: E402
 from app.gui.undo import EditStack  # noqa: E402
 from tracker.errors import CheckpointError, DetectorError, VideoError  # noqa: E402
-from tracker.results import EventKind  # noqa: E402
+from tracker.results import EventKind, PromptKind  # noqa: E402
 from tracker.video import VideoSource  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -158,6 +159,35 @@ def test_gui_worker_prompt_creates_a_track_and_is_undoable(qtbot, shared_data: P
     assert doc.track(track) is None and doc.events() == []
     stack.redo()
     assert doc.track_timeline(track).frames.tolist() == frames
+
+
+def test_gui_worker_correction_replays_prompts_and_keeps_manual_boxes(qtbot, shared_data: Path) -> None:
+    """A click on an existing track replays its stored prompts, stops before the next manual key frame,
+    never overwrites it, and is one undo step (prompts included)."""
+    controller, doc, reported = make_controller(qtbot, shared_data / "mot17-mini" / "MOT17-09-FRCNN")
+    controller.sam2 = dict(SAM2_TEST)
+    assert controller.correct(0, None, box=[700.0, 400.0, 900.0, 800.0], end=3)
+    wait_idle(qtbot, controller)
+    track = doc.tracks()[0].id
+    [started] = doc.prompts(track)
+    assert started.kind is PromptKind.CORRECT and started.frame == 0
+    manual = Observation(frame=3, track_id=track, box=(1.0, 2.0, 30.0, 40.0), source=Source.MANUAL)
+    doc.add_observations([manual])
+    before = [doc.observation(track, f) for f in range(4)]
+    assert controller.correct(1, track, points=np.array([[800.0, 600.0]], np.float32), labels=np.array([1]))
+    assert controller._running.worker.job.end == 2  # stops before the manual key frame
+    wait_idle(qtbot, controller)
+    assert reported == []
+    assert doc.observation(track, 3) == manual
+    assert [(p.kind, p.frame, p.points) for p in doc.prompts(track)] == [
+        (PromptKind.CORRECT, 0, None), (PromptKind.CORRECT, 1, ((800.0, 600.0),))]
+    assert doc.observation(track, 1).source == Source.MANUAL and doc.observation(track, 1) != before[1]
+    controller.correct(1, track, points=np.array([[750.0, 500.0]], np.float32), labels=np.array([0]), end=3)
+    wait_idle(qtbot, controller)
+    assert doc.observation(track, 3) == manual  # also when propagating past it
+    controller.stack.undo()
+    controller.stack.undo()
+    assert [doc.observation(track, f) for f in range(4)] == before and doc.prompts(track) == [started]
 
 
 def test_gui_worker_missing_checkpoint_is_reported_with_a_remedy(qtbot, highway: Path) -> None:

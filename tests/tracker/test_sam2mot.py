@@ -80,6 +80,9 @@ class FakeSegmenter:
         self.calls.append(("remove", obj_id))
         del self.objects[obj_id]
 
+    def take_prompts(self) -> list:
+        return []
+
     def of(self, kind: str) -> list[tuple]:
         return [call[1:] for call in self.calls if call[0] == kind]
 

@@ -71,6 +71,9 @@ class FakeSegmenter:
         del self.bound[obj_id]
         self.removed.append((self.frame, obj_id))
 
+    def take_prompts(self) -> list:
+        return []
+
 
 class FakeDetector:
     """Scripted detections: frame → list of (xyxy, confidence)."""
