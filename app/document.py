@@ -72,6 +72,7 @@ class Source(IntEnum):
     AUTO = 0
     MANUAL = 1
     IMPORTED = 2
+    INTERPOLATED = 3  # between two manual boxes (key frames) of its track; made manual by an edit
 
 
 @dataclass(frozen=True, slots=True)

@@ -240,7 +240,11 @@ class SetCategory(Edit):
 
 @dataclass
 class EditBox(Edit):
-    """Set (or add) a track's box at a frame by hand; a new track id creates the track."""
+    """Set (or add) a track's box at a frame by hand; a new track id creates the track.
+
+    The box becomes a key frame: the frames between it and the track's previous and next manual boxes
+    that hold no box, or an interpolated one, get boxes interpolated linearly between the two key frames
+    (as CVAT interpolates). Boxes from a tracker or an import are never replaced."""
 
     track_id: int
     frame: int
@@ -252,7 +256,8 @@ class EditBox(Edit):
         return f"Edit box of {self.track_id} at frame {self.frame}"
 
     def scope(self, doc: Document) -> Scope:
-        return Scope((self.track_id,), self.frame, self.frame)
+        before, after = _neighbour_keyframes(doc, self.track_id, self.frame)
+        return Scope((self.track_id,), self.frame if before is None else before, self.frame if after is None else after)
 
     def apply(self, doc: Document) -> None:
         if self.box[2] <= 0 or self.box[3] <= 0:
@@ -266,6 +271,62 @@ class EditBox(Edit):
                 logit=None if old is None else old.logit, state=ObjectState.RELIABLE if old is None else old.state,
             )
         ])
+        before, after = _neighbour_keyframes(doc, self.track_id, self.frame)
+        for start, end in ((before, self.frame), (self.frame, after)):
+            if start is not None and end is not None:
+                _interpolate(doc, self.track_id, start, end)
+
+
+@dataclass
+class CopyBox(Edit):
+    """Copy a track's box at ``frame`` to the next ``count`` frames as manual boxes (CVAT's "propagate"),
+    for box-only tracks; manual boxes already there are kept."""
+
+    track_id: int
+    frame: int
+    count: int = 1
+
+    @property
+    def text(self) -> str:
+        return f"Copy box of {self.track_id} to {self.count} frame{'s' if self.count > 1 else ''}"
+
+    def scope(self, doc: Document) -> Scope:
+        return Scope((self.track_id,), self.frame + 1, self.frame + self.count)
+
+    def apply(self, doc: Document) -> None:
+        source = doc.observation(self.track_id, self.frame)
+        if source is None:
+            raise EditError(f"track {self.track_id} has no box at frame {self.frame}")
+        if self.count < 1:
+            raise EditError("copy the box to at least one frame")
+        manual = {f for f in range(self.frame + 1, self.frame + self.count + 1)
+                  if (o := doc.observation(self.track_id, f)) is not None and o.source == Source.MANUAL}
+        doc.add_observations([
+            Observation(frame=f, track_id=self.track_id, box=source.box, source=Source.MANUAL, state=source.state)
+            for f in range(self.frame + 1, self.frame + self.count + 1) if f not in manual
+        ])
+
+
+def _neighbour_keyframes(doc: Document, track_id: int, frame: int) -> tuple[int | None, int | None]:
+    """The track's manual boxes (key frames) closest before and after ``frame``."""
+    timeline = doc.track_timeline(track_id)
+    keys = timeline.frames[timeline.manual]
+    before, after = keys[keys < frame], keys[keys > frame]
+    return (int(before[-1]) if before.size else None), (int(after[0]) if after.size else None)
+
+
+def _interpolate(doc: Document, track_id: int, start: int, end: int) -> None:
+    """Linear boxes between the manual boxes at ``start`` and ``end``, where no other box is."""
+    a, b = doc.observation(track_id, start), doc.observation(track_id, end)
+    free = [f for f in range(start + 1, end)
+            if (o := doc.observation(track_id, f)) is None or o.source == Source.INTERPOLATED]
+    doc.add_observations([
+        Observation(
+            frame=f, track_id=track_id, source=Source.INTERPOLATED, state=ObjectState.RELIABLE,
+            box=tuple(float(p + (q - p) * (f - start) / (end - start)) for p, q in zip(a.box, b.box)),
+        )
+        for f in free
+    ])
 
 
 @dataclass

@@ -13,7 +13,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
-    QBrush, QColor, QFont, QFontMetricsF, QImage, QKeyEvent, QMouseEvent, QPainter, QPainterPath, QPen, QPixmap,
+    QColor, QFont, QFontMetricsF, QImage, QKeyEvent, QMouseEvent, QPainter, QPainterPath, QPen, QPixmap,
     QResizeEvent, QWheelEvent,
 )
 from PySide6.QtWidgets import (
@@ -148,9 +148,12 @@ class BoxItem(QGraphicsRectItem):
         pen.setCosmetic(True)
         if obs.state == ObjectState.LOST:
             pen.setStyle(Qt.PenStyle.DashLine)
+        if obs.source == Source.MANUAL:  # outlined, not filled: the object just edited stays visible
+            pen.setStyle(Qt.PenStyle.DashDotLine)
+            pen.setWidthF(pen.widthF() + 1.0)
+        elif obs.source == Source.INTERPOLATED:
+            pen.setStyle(Qt.PenStyle.DotLine)
         self.setPen(pen)
-        if obs.source == Source.MANUAL:
-            self.setBrush(QBrush(color, Qt.BrushStyle.BDiagPattern))
 
     def handle_points(self) -> list[QPointF]:
         """The 8 handles: corners and edge midpoints, clockwise from the top-left."""

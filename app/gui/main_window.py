@@ -20,7 +20,8 @@ from PySide6.QtWidgets import (
 
 from app.document import PROJECT_SUFFIX, Document, Scope
 from app.edits import (
-    DeleteObservation, DeleteTrack, EditBox, EditError, MergeTracks, ReassignId, SetCategory, SplitTrack, SwapIds,
+    CopyBox, DeleteObservation, DeleteTrack, EditBox, EditError, MergeTracks, ReassignId, SetCategory, SplitTrack,
+    SwapIds,
 )
 from app.gui.dialogs import ExportDialog, ExportRequest, ImportDialog, PreferencesDialog, RunDialog, ShortcutSheet
 from app.gui.errors import Remedy, in_gui_words, show_error
@@ -179,10 +180,15 @@ class MainWindow(QMainWindow):
         self.act_delete_track = a("&Delete Track", self.delete_track, QKeySequence.StandardKey.Delete,
                                   "mdi6.delete-outline")
         self.act_category = a("Set &Category…", self.set_category, "C", "mdi6.tag-outline")
+        self.act_copy_next = a("C&opy Box to Next Frame", self.copy_box_to_next, "Ctrl+D", "mdi6.content-copy",
+                               "Copy the selected track's box to the next frame and go there")
+        self.act_propagate_box = a("Propagate Bo&x…", self.propagate_box, "Shift+D", "mdi6.content-duplicate",
+                                   "Copy the selected track's box to the next N frames")
         self.act_preferences = a("Pre&ferences…", self.preferences_dialog, "Ctrl+,",
                                  "mdi6.cog-outline")
         self.id_actions = [self.act_reassign, self.act_swap, self.act_merge, self.act_split, self.act_delete_box,
-                           self.act_delete_from, self.act_delete_track, self.act_category]
+                           self.act_delete_from, self.act_delete_track, self.act_category, self.act_copy_next,
+                           self.act_propagate_box]
         # tools
         self.tool_group = QActionGroup(self)
         self.tool_actions: dict[Tool, QAction] = {}
@@ -776,6 +782,21 @@ class MainWindow(QMainWindow):
     # ================================================================== edits
     def _refused(self, exc: EditError) -> None:
         QMessageBox.warning(self, "Edit refused", str(exc))
+
+    def copy_box_to_next(self) -> None:
+        track = self._one_track()
+        if track is not None and self.stack.apply(CopyBox(track, self.frame)):
+            self.playback.step(1)
+
+    def propagate_box(self) -> None:
+        track = self._one_track()
+        last = self.playback.frame_count - 1
+        if track is None or self.frame >= last:
+            return
+        count, ok = QInputDialog.getInt(self, "Propagate box", f"Copy track {track}'s box to the next frames:",
+                                        min(10, last - self.frame), 1, last - self.frame)
+        if ok:
+            self.stack.apply(CopyBox(track, self.frame, count))
 
     def _one_track(self) -> int | None:
         if not self.selection:

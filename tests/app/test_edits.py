@@ -5,6 +5,7 @@ import pytest
 
 from app.document import Document, Observation, Source
 from app.edits import (
+    CopyBox,
     DeleteObservation,
     DeleteTrack,
     Edit,
@@ -142,6 +143,36 @@ def test_edit_box_marks_manual_and_can_create_a_track() -> None:
     assert doc.track(50) is not None
     with pytest.raises(EditError, match="positive width"):
         EditBox(1, 3, (0.0, 0.0, 0.0, 5.0)).do(doc)
+
+
+def test_manual_boxes_are_key_frames_interpolated_between() -> None:
+    """Two boxes drawn 4 frames apart: the 3 frames between get linear boxes; a tracker's box there stays;
+    editing an interpolated box makes it a key frame and re-interpolates both sides; one undo step each."""
+    doc = Document.in_memory()
+    doc.add_observations([Observation(frame=13, track_id=9, box=(0, 0, 1, 1))])  # a tracker's box
+    EditBox(9, 10, (0.0, 0.0, 10.0, 10.0)).do(doc)
+    assert _frames(doc, 9) == [10, 13]  # one key frame: nothing to interpolate
+    edit = EditBox(9, 14, (40.0, 20.0, 10.0, 30.0))
+    _check_reversible(doc, edit)
+    boxes = {f: doc.observation(9, f) for f in range(10, 15)}
+    assert boxes[11].source is Source.INTERPOLATED and boxes[11].box == (10.0, 5.0, 10.0, 15.0)
+    assert boxes[12].box == (20.0, 10.0, 10.0, 20.0)
+    assert boxes[13].source is Source.AUTO and boxes[13].box == (0, 0, 1, 1)
+    EditBox(9, 12, (0.0, 0.0, 2.0, 2.0)).do(doc)
+    assert doc.observation(9, 12).source is Source.MANUAL
+    assert doc.observation(9, 11).box == (0.0, 0.0, 6.0, 6.0)  # between frame 10 and the new key frame 12
+
+
+def test_copy_box_to_the_next_frames() -> None:
+    doc = Document.in_memory()
+    EditBox(4, 0, (1.0, 2.0, 3.0, 4.0)).do(doc)
+    EditBox(4, 2, (9.0, 9.0, 9.0, 9.0)).do(doc)
+    _check_reversible(doc, CopyBox(4, 0, 3))
+    assert [doc.observation(4, f).box for f in range(4)] == [(1.0, 2.0, 3.0, 4.0), (1.0, 2.0, 3.0, 4.0),
+                                                           (9.0, 9.0, 9.0, 9.0), (1.0, 2.0, 3.0, 4.0)]
+    assert doc.observation(4, 1).source is Source.MANUAL
+    with pytest.raises(EditError, match="no box at frame 7"):
+        CopyBox(4, 7).do(doc)
 
 
 def test_delete_observation() -> None:

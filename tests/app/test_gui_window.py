@@ -363,3 +363,19 @@ def test_the_user_guide_lists_every_shortcut(qtbot, tmp_path: Path) -> None:
         row = f"| {menu} | {action} | " + ", ".join(f"`{k}`" for k in keys.split(", ")) + " |"
         assert row in guide, row
     window.close()
+
+
+def test_copy_box_to_next_frame_and_propagate_box(window: MainWindow, monkeypatch) -> None:
+    doc = window.session.doc
+    window.playback.seek(0)
+    track = sorted(_boxes(window, 0))[0]
+    box = doc.observation(track, 0).box
+    window.set_selection([track])
+    window.act_copy_next.trigger()
+    assert window.frame == 1 and doc.observation(track, 1).box == box
+    monkeypatch.setattr(QInputDialog, "getInt", lambda *args: (2, True))
+    window.act_propagate_box.trigger()
+    assert doc.observation(track, 3).box == doc.observation(track, 1).box == box
+    window.act_undo.trigger()
+    window.act_undo.trigger()
+    assert doc.observation(track, 1).box != box or doc.observation(track, 1).source.name != "MANUAL"
