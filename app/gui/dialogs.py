@@ -171,10 +171,15 @@ class RunDialog(QDialog):
         clips_form.addRow("Detection tiles (px)", self.tiles)
         clips_form.addRow("Tile overlap", self.tile_overlap)
         self._smotracker = clips
+        note = QLabel("A run is saved frame by frame as it goes and is not undone by Undo: Stop keeps the finished "
+                      "frames, and running again continues from the first unfinished one.")
+        note.setWordWrap(True)
+        note.setObjectName("hint")
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(modules)
         layout.addWidget(clips)
+        layout.addWidget(note)
         layout.addWidget(advanced)
         layout.addWidget(_buttons(self, "Run"))
         self.engine.currentIndexChanged.connect(self._update_enabled)
