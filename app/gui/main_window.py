@@ -15,7 +15,7 @@ from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QDialog, QDockWidget, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QMainWindow, QMenu, QMessageBox,
-    QProgressBar, QSlider, QStackedWidget, QToolButton, QVBoxLayout, QWidget,
+    QProgressBar, QSlider, QToolButton, QVBoxLayout, QWidget,
 )
 
 from app.document import PROJECT_SUFFIX, Document, Scope
@@ -288,10 +288,14 @@ class MainWindow(QMainWindow):
         self.start_page.openFolder.connect(self.open_folder_dialog)
         self.start_page.openProject.connect(self.open_project_dialog)
         self.start_page.openPath.connect(lambda item: self._open_recent(item))
-        self.pages = QStackedWidget()
-        self.pages.addWidget(self.start_page)
-        self.pages.addWidget(video)
-        self.setCentralWidget(self.pages)
+        self.video_page = video
+        central = QWidget()
+        pages = QVBoxLayout(central)  # one page shown at a time; a hidden page does not widen the window
+        pages.setContentsMargins(0, 0, 0, 0)
+        pages.addWidget(self.start_page)
+        pages.addWidget(video)
+        video.hide()
+        self.setCentralWidget(central)
 
     def _build_docks(self) -> None:
         self.table_dock = QDockWidget("Tracks", self)
@@ -529,7 +533,8 @@ class MainWindow(QMainWindow):
         """Show ``session``; the previous one is closed, except its document when the new one shares it."""
         self.close_session(keep_document=self.session is not None and self.session.doc is session.doc)
         self.session = session
-        self.pages.setCurrentIndex(1)
+        self.start_page.hide()
+        self.video_page.show()
         doc = session.doc
         doc.listeners.append(self._on_document_changed)
         self.stack.set_document(doc)
@@ -601,7 +606,8 @@ class MainWindow(QMainWindow):
             self.reader.close()
             self.reader = None
         self.fps_label.setText("")
-        self.pages.setCurrentIndex(0)
+        self.video_page.hide()
+        self.start_page.show()
         if not keep_document:
             session.close()
         elif session.source is not None:

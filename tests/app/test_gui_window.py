@@ -338,16 +338,16 @@ def test_start_page_before_anything_is_open(qtbot, tmp_path: Path, shared_data: 
     from app.gui.main_window import GUIDE, masklet_version
 
     window = make_window(qtbot, tmp_path)
-    assert window.pages.currentWidget() is window.start_page
+    assert window.start_page.isVisible() and not window.video_page.isVisible()
     assert not any(a.isEnabled() for t, a in window.tool_actions.items() if t is not Tool.SELECT)
     assert window.open_path(shared_data / SEQUENCE)
-    assert window.pages.currentIndex() == 1 and window.tool_actions[Tool.EDIT_BOX].isEnabled()
+    assert window.video_page.isVisible() and window.tool_actions[Tool.EDIT_BOX].isEnabled()
     window.close_session()
-    assert window.pages.currentWidget() is window.start_page
+    assert window.start_page.isVisible() and not window.video_page.isVisible()
     assert window.start_page.recent.count() == 1 and window.start_page.recent.item(0).toolTip() == str(
         window.preferences.recent[0])
     window.start_page.recent.itemActivated.emit(window.start_page.recent.item(0))
-    assert window.session is not None and window.pages.currentIndex() == 1
+    assert window.session is not None and window.video_page.isVisible()
     assert GUIDE.is_file() and masklet_version() != "(not installed)"
     window.close()
 
