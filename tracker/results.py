@@ -22,6 +22,7 @@ class EventKind(str, Enum):
     CONFLICT = "conflict"
     KEYFRAME = "keyframe"
     PROMPT = "prompt"
+    LINKED = "linked"  # a new tracklet continues an earlier track (``tracker.linking``)
 
 
 @dataclass(frozen=True, slots=True)
