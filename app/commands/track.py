@@ -29,8 +29,10 @@ _FIXED_OPTIONS = {
     "detector": "--detector", "classes": "--classes", "conf": "--conf", "sam2": "--sam2",
     "image_size": "--image-size", "random_init": "--sam2-random-init",
     "clip_len": "--clip-len", "tiles": "--tiles", "tile_overlap": "--tile-overlap",
+    "link": "--link/--no-link", "motion": "--no-motion", "top_k": "--top-k",
 }
 _SMOTRACKER_OPTIONS = ("clip_len", "tiles", "tile_overlap")
+_SMOT_OPTIONS = ("motion", "top_k")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -53,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--conf", type=float, metavar="C",
         help="detection confidence threshold (default: 0.5 for sam2mot, also its addition filter; 0.35 for "
-        "smotracker; 0.1 for bytetrack/botsort, their low-score threshold)",
+        "smotracker; 0.1 for bytetrack/botsort, their low-score threshold; 0.4 for smot, its new-tracklet threshold)",
     )
     parser.add_argument(
         "--sam2", metavar="MODEL",
@@ -86,6 +88,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--tile-overlap", type=float, metavar="F",
         help="smotracker: overlap of neighbouring tiles, a fraction (default: 0.2)",
     )
+    parser.add_argument(
+        "--link", action=argparse.BooleanOptionalAction,
+        help="join tracklets of the same object after occlusions by appearance (detector features); "
+        "default: on for smot, off for the others",
+    )
+    parser.add_argument("--no-motion", dest="motion", action="store_false", default=None,
+                        help="smot: re-detect where a box was (identity motion), not where optical flow moves it")
+    parser.add_argument("--top-k", type=int, metavar="K",
+                        help="smot: tracking anchors per object, 1 single assignment (default), > 1 multi assignment")
     parser.set_defaults(func=run)
 
 
@@ -152,11 +163,17 @@ def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
         "clip_len": args.clip_len,
         "tiles": args.tiles,
         "tile_overlap": args.tile_overlap,
+        "link": args.link,
+        "motion": args.motion,
+        "top_k": args.top_k,
     }
     options = {key: value for key, value in options.items() if value is not None}
     misplaced = [_FIXED_OPTIONS[key] for key in _SMOTRACKER_OPTIONS if key in options]
     if misplaced and args.engine not in (None, "smotracker"):
         raise MaskletError(f"track: --engine {args.engine} does not take {', '.join(misplaced)} (smotracker only)")
+    misplaced = [_FIXED_OPTIONS[key] for key in _SMOT_OPTIONS if key in options]
+    if misplaced and args.engine not in (None, "smot"):
+        raise MaskletError(f"track: --engine {args.engine} does not take {', '.join(misplaced)} (smot only)")
     return options
 
 

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 from app.gui.settings import Preferences
 from exporters import registry
 from app.gui.tracking_worker import ENGINE_LABELS, SAM2_ENGINES
+from tracker.engines import LINKED_BY_DEFAULT
 
 SAM2_MODELS = ("tiny", "small", "base_plus", "large")
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -107,6 +108,10 @@ class RunDialog(QDialog):
         self.image_size.setValue(int(defaults.get("image_size") or 0))
         self.random_init = QCheckBox("untrained SAM2 (testing only: masks are meaningless)")
         self.random_init.setChecked(bool(defaults.get("random_init")))
+        self.link = QCheckBox("link tracklets after occlusions by appearance")
+        self._link_default = defaults.get("link")
+        self.motion = QCheckBox("motion assistance (optical flow)")
+        self.motion.setChecked(defaults.get("motion", True) is not False)
 
         form = QFormLayout()
         form.addRow("Engine", self.engine)
@@ -116,6 +121,8 @@ class RunDialog(QDialog):
         self._sam2_row = self._sam2_widget()
         form.addRow("SAM2 model", self._sam2_row)
         form.addRow("Device", self.device)
+        form.addRow("Linking", self.link)
+        form.addRow("SMOT", self.motion)
         frames = QHBoxLayout()
         frames.addWidget(self.first)
         frames.addWidget(QLabel("to"))
@@ -131,7 +138,9 @@ class RunDialog(QDialog):
         layout.addWidget(advanced)
         layout.addWidget(_buttons(self, "Run"))
         self.engine.currentIndexChanged.connect(self._update_enabled)
+        self.engine.currentIndexChanged.connect(self._update_link)
         self._update_enabled()
+        self._update_link()
 
     def _detector_row(self) -> QWidget:
         row = QWidget()
@@ -172,6 +181,13 @@ class RunDialog(QDialog):
         sam2 = self.engine.currentData() in SAM2_ENGINES
         self._sam2_row.setEnabled(sam2)
         self._advanced.setEnabled(sam2)
+        self.motion.setEnabled(self.engine.currentData() == "smot")
+
+    def _update_link(self) -> None:
+        """The linker as the project's run had it, else the engine's default."""
+        default = self.engine.currentData() in LINKED_BY_DEFAULT
+        self.link.setChecked(default if self._link_default is None else bool(self._link_default))
+        self._link_default = None
 
     def engine_name(self) -> str:
         return str(self.engine.currentData())
@@ -189,6 +205,10 @@ class RunDialog(QDialog):
             "conf": self.conf.value() or None,
             "device": self.device.currentText(),
         }
+        if self.link.isChecked() != (self.engine_name() in LINKED_BY_DEFAULT):
+            options["link"] = self.link.isChecked()
+        if self.engine_name() == "smot" and not self.motion.isChecked():
+            options["motion"] = False
         if self.engine_name() in SAM2_ENGINES:
             options |= {
                 "sam2": self.sam2.currentText().strip() or "tiny",
