@@ -6,10 +6,15 @@ predictions before NMS (``tracker.head_outputs``). Per frame:
 1. **motion** (switchable): every tracked box is shifted by the mean dense optical flow inside it (OpenCV
    Farnebäck between the previous and the current frame, both resized to 256×256, as the paper); without motion
    the box stays where it was (identity motion);
-2. **re-detection with tracking anchors** (paper Eq. 1): the raw predictions of the track's class whose boxes
-   overlap the predicted box B̂ are the candidates; the ``top_k`` with the highest IoU (K = 1: single assignment,
-   K > 1: multi assignment), weighted by w = IoU(candidate, B̂), give the re-detected box Σ w·B / Σ w and
-   confidence Σ w·c / Σ w. A tracklet whose re-detected confidence is below σ_active (``active_conf``, 0.4) ends;
+2. **re-detection with tracking anchors** (paper Eq. 1): among the raw predictions of the track's class near the
+   predicted box B̂ (candidates: see below), the ``top_k`` best (K = 1: single assignment, K > 1: multi
+   assignment), weighted by w = IoU(candidate, B̂), give the re-detected box Σ w·B / Σ w and confidence
+   Σ w·c / Σ w. An anchor-free head has no prior anchors to rank by IoU, and ranking its locations by their
+   predicted box's IoU picks locations at an object's edge that regress its box well but score ≈ 0 (on
+   TUD-Campus' second frame the best-IoU location of 5 of 6 people scored below 0.1). So candidates are the
+   locations whose anchor point lies inside B̂, ranked by the metric YOLOv8 assigns its training targets
+   with (task-aligned: c · IoU⁶), which is the paper's "anchors the detector would match to B̂" for this head.
+   A tracklet whose re-detected confidence is below σ_active (``active_conf``, 0.4) ends;
 3. the surviving re-detected boxes are merged by NMS (IoU ``nms_iou``, 0.6): a suppressed tracklet ends;
 4. detections with confidence ≥ ``det_conf`` that overlap no active tracklet with IoU ≥ ``new_iou`` (0.3) start
    new tracklets.
