@@ -158,9 +158,11 @@ class UltralyticsDetector:
         return model
 
     def keep_head_outputs(self, features: bool = False) -> None:
-        """Keep every later call's raw predictions, and with ``features`` its feature maps too."""
+        """Keep every later call's raw predictions, and with ``features`` its feature maps too (a ``DetectorError``
+        for a model that cannot give them)."""
         if self._head is None or (features and not self._head.features):
             self._head = HeadCapture(features)
+            self._head.attach(self._model, self.weights)  # a model without raw predictions fails here
 
     def raw_predictions(self, frame_index: int | None, shape: tuple[int, ...]) -> RawPredictions | None:
         """The raw predictions of the last call, if it was on frame ``frame_index`` of this ``shape`` (else None)."""

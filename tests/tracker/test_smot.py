@@ -153,3 +153,22 @@ def test_smot_tracks_a_real_sequence_with_an_idf1_bound(openvino_detector_path: 
     metrics = evaluate(pairs, notes=lambda _: None)["combined"]
     assert metrics["IDF1"] >= 0.45
     assert metrics["IDSW"] <= 18
+
+
+def test_pt_models_give_raw_predictions_and_features_from_the_same_forward(shared: Path, shared_data: Path) -> None:
+    """The ``.pt`` path (a forward pre-hook on the head for the features): a real YOLOv9t checkpoint."""
+    from tracker.detectors import UltralyticsDetector
+    from tracker.video import VideoSource
+
+    detector = UltralyticsDetector(shared / "models" / "yolov9t-ball.pt", conf=0.01, device="cpu", imgsz=320)
+    detector.keep_head_outputs(features=True)
+    with VideoSource.open(shared_data / "sequences" / "TUD-Campus") as source:
+        rgb = source[0]
+    detector(rgb, 0)
+    predictions = detector.raw_predictions(0, rgb.shape)
+    assert predictions is not None and len(predictions) == 40 * 32 + 20 * 16 + 10 * 8  # 320×256 input (rect letterbox), strides 8–32
+    assert predictions.points[:, 0].min() > 0 and predictions.points[:, 0].max() < 640
+    embeddings = detector.embeddings(0, rgb.shape, np.array([[0, 0, 320, 480], [320, 0, 640, 480]]))
+    assert embeddings is not None and embeddings.shape[0] == 2
+    np.testing.assert_allclose(np.linalg.norm(embeddings, axis=1), 1, rtol=1e-5)
+    assert float(embeddings[0] @ embeddings[1]) < 0.9999  # different image halves, different features
