@@ -16,6 +16,7 @@ import numpy as np
 
 from tracker.errors import DetectorError
 from tracker.geometry import xywh_to_xyxy, xyxy_to_xywh
+from tracker.head_outputs import HeadCapture, RawPredictions
 
 DEFAULT_DETECTOR = "yolo11n.pt"
 _log = logging.getLogger(__name__)
@@ -108,6 +109,9 @@ class UltralyticsDetector:
     ``classes`` filters by names or ids; ``conf`` is the minimum confidence; ``device`` is
     ``auto|cpu|cuda|mps`` (``auto``: Ultralytics picks). An export with a fixed input size (not
     ``dynamic``) runs at that size whatever ``imgsz`` asks, said in a warning.
+
+    After :meth:`keep_head_outputs`, each call also keeps the head's raw predictions (and feature maps) of
+    that frame (``tracker.head_outputs``): :meth:`raw_predictions` and :meth:`embeddings` read them.
     """
 
     def __init__(
@@ -125,6 +129,8 @@ class UltralyticsDetector:
         self._model = self._load(self.weights, self.device)
         self.names: dict[int, str] = {int(k): str(v) for k, v in self._model.names.items()}
         self.class_ids = resolve_classes(classes, self.names)
+        self._head: HeadCapture | None = None
+        self._head_frame: tuple[int | None, tuple[int, ...]] | None = None  # frame index and shape of the last call
         backend = self._model.predictor.model  # Ultralytics' AutoBackend, with the export's metadata
         fixed = [int(v) for v in getattr(backend, "imgsz", None) or []]
         exported = Path(self.weights).suffix != ".pt" and not getattr(backend, "dynamic", False)
@@ -156,7 +162,29 @@ class UltralyticsDetector:
         """The device the model runs on (what ``auto`` became)."""
         return str(self._model.predictor.model.device)
 
+    def keep_head_outputs(self, features: bool = False) -> None:
+        """Keep every later call's raw predictions, and with ``features`` its feature maps too (a ``DetectorError``
+        for a model that cannot give them)."""
+        if self._head is None or (features and not self._head.features):
+            self._head = HeadCapture(features)
+            self._head.attach(self._model, self.weights)  # a model without raw predictions fails here
+
+    def raw_predictions(self, frame_index: int | None, shape: tuple[int, ...]) -> RawPredictions | None:
+        """The raw predictions of the last call, if it was on frame ``frame_index`` of this ``shape`` (else None)."""
+        if self._head is None or self._head_frame != (frame_index, tuple(shape)):
+            return None
+        return self._head.predictions(self.class_ids)
+
+    def embeddings(self, frame_index: int | None, shape: tuple[int, ...], xyxy: np.ndarray) -> np.ndarray | None:
+        """Appearance embeddings of boxes (image pixels) from the last call's feature maps, if that call was on
+        frame ``frame_index`` of this ``shape`` and kept features (else None)."""
+        if self._head is None or not self._head.features or self._head_frame != (frame_index, tuple(shape)):
+            return None
+        return self._head.embeddings(xyxy)
+
     def __call__(self, rgb: np.ndarray, frame_index: int | None = None) -> Detections:
+        if self._head is not None:
+            self._head.attach(self._model, self.weights)
         result = self._model.predict(
             np.ascontiguousarray(rgb[..., ::-1]),  # Ultralytics reads numpy images as BGR
             conf=self.conf,
@@ -166,6 +194,7 @@ class UltralyticsDetector:
             verbose=False,
         )[0]
         boxes = result.boxes.cpu().numpy()
+        self._head_frame = (frame_index, tuple(rgb.shape))
         return Detections(boxes.xyxy, boxes.conf, boxes.cls, self.names)
 
 

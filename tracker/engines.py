@@ -25,7 +25,11 @@ ENGINES: dict[str, str] = {
     "smotracker": "tracker.smotracker:build",
     "bytetrack": "tracker.baselines:build_bytetrack",
     "botsort": "tracker.baselines:build_botsort",
+    "smot": "tracker.smot:build",
 }
+LINKED_BY_DEFAULT = frozenset({"smot"})
+"""Engines whose tracklets the linker (``tracker.linking``) joins unless ``link=False``; the others only with
+``link=True`` (it changes their published behaviour)."""
 
 
 class FrameSource(Protocol):
@@ -84,11 +88,17 @@ def engine_builder(name: str) -> Callable[..., Engine]:
     return getattr(importlib.import_module(module_name), function)
 
 
-def build_engine(name: str, **options: Any) -> Engine:
-    """Build the engine registered as ``name`` (see :data:`ENGINES`) with its keyword options."""
+def build_engine(name: str, *, link: bool | None = None, **options: Any) -> Engine:
+    """Build the engine registered as ``name`` (see :data:`ENGINES`) with its keyword options; ``link``: join its
+    tracklets with the online linker (``None``: the engine's default, :data:`LINKED_BY_DEFAULT`)."""
     builder = engine_builder(name)
     try:
         inspect.signature(builder).bind(**options)
     except TypeError as exc:
         raise MaskletError(f"engine {name}: {exc}") from None
-    return builder(**options)
+    engine = builder(**options)
+    if link if link is not None else name in LINKED_BY_DEFAULT:
+        from tracker.linking import LinkedEngine
+
+        engine = LinkedEngine(engine)
+    return engine

@@ -23,6 +23,7 @@ class EventKind(str, Enum):
     KEYFRAME = "keyframe"
     PROMPT = "prompt"
     REVIEWED = "reviewed"
+    LINKED = "linked"  # a new tracklet continues an earlier track (``tracker.linking``)
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,9 +31,11 @@ _FIXED_OPTIONS = {
     "clip_len": "--clip-len", "tiles": "--tiles", "tile_overlap": "--tile-overlap",
     "addition_filter": "--no-addition-filter", "cross_object": "--no-cross-object",
     "reconstruction": "--no-reconstruction",
+    "link": "--link/--no-link", "motion": "--no-motion", "top_k": "--top-k",
 }
 _SMOTRACKER_OPTIONS = ("clip_len", "tiles", "tile_overlap")
 _SAM2MOT_OPTIONS = ("addition_filter", "cross_object", "reconstruction")
+_SMOT_OPTIONS = ("motion", "top_k")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -56,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--conf", type=float, metavar="C",
         help="detection confidence threshold (default: 0.5 for sam2mot, also its addition filter; 0.35 for "
-        "smotracker; 0.1 for bytetrack/botsort, their low-score threshold)",
+        "smotracker; 0.1 for bytetrack/botsort, their low-score threshold; 0.4 for smot, its new-tracklet threshold)",
     )
     parser.add_argument(
         "--sam2", metavar="MODEL",
@@ -98,6 +100,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             f"--no-{module}", dest=module.replace("-", "_"), action="store_false", default=None,
             help=f"sam2mot ablation: {what}",
         )
+    parser.add_argument(
+        "--link", action=argparse.BooleanOptionalAction,
+        help="join tracklets of the same object after occlusions by appearance (detector features); "
+        "default: on for smot, off for the others",
+    )
+    parser.add_argument("--no-motion", dest="motion", action="store_false", default=None,
+                        help="smot: re-detect where a box was (identity motion), not where optical flow moves it")
+    parser.add_argument("--top-k", type=int, metavar="K",
+                        help="smot: tracking anchors per object, 1 single assignment (default), > 1 multi assignment")
     parser.set_defaults(func=run)
 
 
@@ -165,9 +176,12 @@ def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
         "tiles": args.tiles,
         "tile_overlap": args.tile_overlap,
         **{key: getattr(args, key) for key in _SAM2MOT_OPTIONS},
+        "link": args.link,
+        "motion": args.motion,
+        "top_k": args.top_k,
     }
     options = {key: value for key, value in options.items() if value is not None}
-    for engine, keys in (("smotracker", _SMOTRACKER_OPTIONS), ("sam2mot", _SAM2MOT_OPTIONS)):
+    for engine, keys in (("smotracker", _SMOTRACKER_OPTIONS), ("sam2mot", _SAM2MOT_OPTIONS), ("smot", _SMOT_OPTIONS)):
         misplaced = [_FIXED_OPTIONS[key] for key in keys if key in options]
         if misplaced and args.engine not in (None, engine):
             raise MaskletError(f"track: --engine {args.engine} does not take {', '.join(misplaced)} ({engine} only)")

@@ -19,6 +19,7 @@ from app.gui.errors import in_gui_words
 from app.gui.settings import Preferences
 from app.gui.tracking_worker import ENGINE_LABELS, SAM2_ENGINES
 from exporters import registry
+from tracker.engines import LINKED_BY_DEFAULT
 from tracker.errors import MaskletError
 
 SAM2_MODELS = ("tiny", "small", "base_plus", "large")
@@ -141,6 +142,10 @@ class RunDialog(QDialog):
         }
         for key, box in self.modules.items():
             box.setChecked(defaults.get(key, True) is not False)
+        self.link = QCheckBox("link tracklets after occlusions by appearance")
+        self._link_default = defaults.get("link")
+        self.motion = QCheckBox("motion assistance (optical flow)")
+        self.motion.setChecked(defaults.get("motion", True) is not False)
 
         form = QFormLayout()
         form.addRow("Engine", self.engine)
@@ -150,6 +155,8 @@ class RunDialog(QDialog):
         self._sam2_row = self._sam2_widget()
         form.addRow("SAM2 model", self._sam2_row)
         form.addRow("Device", self.device)
+        form.addRow("Linking", self.link)
+        form.addRow("SMOT", self.motion)
         frames = QHBoxLayout()
         frames.addWidget(self.first)
         frames.addWidget(QLabel("to"))
@@ -183,7 +190,9 @@ class RunDialog(QDialog):
         layout.addWidget(advanced)
         layout.addWidget(_buttons(self, "Run"))
         self.engine.currentIndexChanged.connect(self._update_enabled)
+        self.engine.currentIndexChanged.connect(self._update_link)
         self._update_enabled()
+        self._update_link()
 
     def _detector_row(self) -> QWidget:
         row = QWidget()
@@ -226,6 +235,13 @@ class RunDialog(QDialog):
         self._advanced.setEnabled(sam2)
         self._modules.setEnabled(self.engine.currentData() == "sam2mot")
         self._smotracker.setEnabled(self.engine.currentData() == "smotracker")
+        self.motion.setEnabled(self.engine.currentData() == "smot")
+
+    def _update_link(self) -> None:
+        """The linker as the project's run had it, else the engine's default."""
+        default = self.engine.currentData() in LINKED_BY_DEFAULT
+        self.link.setChecked(default if self._link_default is None else bool(self._link_default))
+        self._link_default = None
 
     def engine_name(self) -> str:
         return str(self.engine.currentData())
@@ -243,6 +259,10 @@ class RunDialog(QDialog):
             "conf": self.conf.value() or None,
             "device": self.device.currentText(),
         }
+        if self.link.isChecked() != (self.engine_name() in LINKED_BY_DEFAULT):
+            options["link"] = self.link.isChecked()
+        if self.engine_name() == "smot" and not self.motion.isChecked():
+            options["motion"] = False
         if self.engine_name() in SAM2_ENGINES:
             options |= {
                 "sam2": self.sam2.currentText().strip() or "tiny",

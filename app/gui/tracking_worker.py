@@ -32,7 +32,9 @@ from tracker.results import Event, EventKind, FrameResult, ObjectState, Prompt, 
 
 _log = logging.getLogger(__name__)
 
-ENGINE_LABELS = {"sam2mot": "SAM2MOT", "smotracker": "SMOTracker", "bytetrack": "ByteTrack", "botsort": "BoT-SORT"}
+ENGINE_LABELS = {
+    "sam2mot": "SAM2MOT", "smotracker": "SMOTracker", "smot": "SMOT", "bytetrack": "ByteTrack", "botsort": "BoT-SORT",
+}
 """Engine name → what menus show."""
 SAM2_ENGINES = ("sam2mot", "smotracker")
 STOP_TIMEOUT_MS = 10_000

@@ -67,6 +67,28 @@ def test_enter_in_the_run_dialog_runs_it_not_a_file_browser(qtbot) -> None:
     assert [b.text() for b in dialog.findChildren(QPushButton) if b.isDefault()] == ["Run"]
 
 
+def test_run_dialog_offers_smot_with_its_linker_and_motion_switches(qtbot) -> None:
+    dialog = RunDialog("smot", 100, 0, {})
+    qtbot.addWidget(dialog)
+    assert dialog.engine_name() == "smot"
+    assert dialog.link.isChecked() and dialog.motion.isEnabled() and not dialog._sam2_row.isEnabled()
+    assert dialog.options() == {"detector": "yolo11n.pt", "device": "auto"}  # the engine's defaults
+    dialog.motion.setChecked(False)
+    dialog.link.setChecked(False)
+    assert dialog.options() == {"detector": "yolo11n.pt", "device": "auto", "link": False, "motion": False}
+    dialog.engine.setCurrentIndex(dialog.engine.findData("bytetrack"))  # off by default for the baselines
+    assert not dialog.link.isChecked() and not dialog.motion.isEnabled()
+    dialog.link.setChecked(True)
+    assert dialog.options() == {"detector": "yolo11n.pt", "device": "auto", "link": True}
+
+
+def test_run_dialog_keeps_the_linker_choice_of_the_stored_run(qtbot) -> None:
+    dialog = RunDialog("smot", 100, 0, {"link": False})
+    qtbot.addWidget(dialog)
+    assert not dialog.link.isChecked()
+    assert dialog.options()["link"] is False
+
+
 def test_export_dialog_builds_the_request(qtbot, tmp_path: Path) -> None:
     formats = {"mot": mot, "cocovid": cocovid}
     dialog = ExportDialog(formats, 50, {1: "person", 2: "car"}, [7, 9], tmp_path / "clip")
