@@ -52,6 +52,7 @@ from tracker.video import DEFAULT_FPS, VideoInfo
 
 NAME = "cocovid"
 DESCRIPTION = "COCO-VID json: videos, images, annotations (with instance_id/track_id, RLE masks), categories, tracks"
+OUTPUT_SUFFIX = ".json"
 
 UNCATEGORISED = (0, "object")
 

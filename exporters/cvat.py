@@ -38,6 +38,7 @@ from tracker.video import DEFAULT_FPS, VideoInfo
 
 NAME = "cvat"
 DESCRIPTION = "CVAT for video 1.1 XML: tracks of boxes with keyframes, outside, occluded and labels"
+OUTPUT_SUFFIX = ".xml"
 
 VERSION = "1.1"
 OCCLUDED_BELOW = 0.5

@@ -67,6 +67,7 @@ from tracker.video import DEFAULT_FPS, VideoInfo
 
 NAME = "mot"
 DESCRIPTION = "MOTChallenge ground truth: sequence folder with gt/gt.txt (frame,id,x,y,w,h,conf,class,visibility) and seqinfo.ini"
+OUTPUT_SUFFIX = ""
 
 GT_ROW = "%d,%d,%s,%s,%s,%s,%s,%d,%s"
 

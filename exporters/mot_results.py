@@ -24,6 +24,7 @@ from exporters.mot import read_txt
 
 NAME = "mot-results"
 DESCRIPTION = "MOTChallenge tracker results: one txt of frame,id,x,y,w,h,conf,-1,-1,-1"
+OUTPUT_SUFFIX = ".txt"
 
 RESULT_ROW = "%d,%d,%s,%s,%s,%s,%s,-1,-1,-1"
 

@@ -44,6 +44,7 @@ from tracker.video import DEFAULT_FPS, VideoInfo
 
 NAME = "mots"
 DESCRIPTION = "MOTS txt: frame id class height width rle (id = class*1000 + instance, COCO RLE masks)"
+OUTPUT_SUFFIX = ".txt"
 
 ROW = "%d %d %d %d %d %s"
 

@@ -54,6 +54,7 @@ from tracker.video import DEFAULT_FPS, VideoInfo, VideoSource
 
 NAME = "yolo"
 DESCRIPTION = "YOLO dataset: data.yaml, images/, labels/<frame>.txt of 'class cx cy w h' (normalised), track_ids/"
+OUTPUT_SUFFIX = ""
 
 TRACK_IDS = "track_ids"
 _TRAILING_NUMBER = re.compile(r"(\d+)$")
