@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -216,8 +217,9 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-RAY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
-"""Makes Ray bind to the loopback address it is given instead of this machine's network address."""
+RAY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16)}
+"""The test cluster's environment, for its head and its drivers: Ray binds to the loopback address it is given
+(not this machine's network address), and head and drivers share a token of their own (nothing in ~/.ray)."""
 
 
 @pytest.fixture(scope="module")
