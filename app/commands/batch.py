@@ -113,10 +113,12 @@ def _run_locked(args: argparse.Namespace, settings: argparse.Namespace, jobs: li
         backend = _backend(args)
         print(f"masklet batch: {len(todo)} of {len(jobs)} videos to track ({len(jobs) - len(todo)} done or "
               f"refused), {backend.description}", file=sys.stderr)
+        control = manifest.parent / batch.CONTROL
         try:
-            outcomes.update(_Driver(backend, settings, manifest.parent / batch.CONTROL, args).run(todo))
+            outcomes.update(_Driver(backend, settings, control, args).run(todo))
         finally:
             backend.close()
+            remove(control)
     ordered = [outcomes[job.name] for job in jobs]
     _write_manifest(manifest, args, jobs, ordered)
     _print_summary(ordered, manifest, out)
@@ -153,17 +155,19 @@ class _Driver:
         self.deaths: Counter[str] = Counter()
 
     def run(self, jobs: list[Job]) -> dict[str, Outcome]:
+        """Run ``jobs``; the control folder stays (with the stop request) until the caller closed the backend."""
         remove(self.control)
         (self.control / "progress").mkdir(parents=True)
         self.display = _Display(len(jobs), self.json_progress)
         self.pending: dict[Future[Outcome], Job] = {}
         self.outcomes: dict[str, Outcome] = {}
-        deadline = None
+        queued, deadline = list(jobs), None
         try:
-            for job in jobs:
-                self.pending[self.backend.submit(job, self.settings, self.control)] = job
-            while self.pending and (deadline is None or time.monotonic() < deadline):
+            while (queued or self.pending) and (deadline is None or time.monotonic() < deadline):
                 try:
+                    while queued and deadline is None:
+                        self.pending[self.backend.submit(queued[0], self.settings, self.control)] = queued[0]
+                        queued.pop(0)
                     self._step(stopping=deadline is not None)
                 except KeyboardInterrupt:
                     if deadline is not None:
@@ -173,7 +177,8 @@ class _Driver:
                     self.display.note("stopping after the current frames (Ctrl-C again to quit now)")
         finally:
             self.display.close()
-            remove(self.control)
+        for job in queued:
+            self.outcomes[job.name] = Outcome(job.name, INTERRUPTED)
         for job in self.pending.values():  # still running when the stop timed out
             self.outcomes[job.name] = Outcome(job.name, INTERRUPTED, error="did not stop in time")
         return self.outcomes

@@ -163,7 +163,6 @@ def test_a_job_whose_worker_died_runs_again_up_to_retries_times(tmp_path: Path) 
         batch.FAILED, "its worker process died 3 times (killed, or out of memory)")
     assert backend.runs == {"once": 2, "always": 3, "queued": 4}  # a job that had not started is not to blame
     assert outcomes["queued"].status == batch.DONE
-    assert not (tmp_path / ".batch").exists()
 
 
 def test_local_batch_stops_on_ctrl_c_continues_reports_failures_and_skips_finished_videos(
