@@ -195,12 +195,13 @@ def _open_for_resume(
 ) -> Iterator[tuple[Document, TrackingRun, dict[str, Any]]]:
     """The project to continue, its run (``end`` as ``--end`` changes it) and the engine options to use."""
     with Document.open(args.output) as doc:
+        tracking, options = resume_plan(args, doc)
         video = doc.video
         if video is not None and (video.frame_count, video.width, video.height) != (
             source.frame_count, source.width, source.height
         ):
             raise MaskletError(f"{args.video}: not the video of {args.output} ({video.path})")
-        yield doc, *resume_plan(args, doc)
+        yield doc, tracking, options
 
 
 def resume_plan(args: argparse.Namespace, doc: Document) -> tuple[TrackingRun, dict[str, Any]]:
