@@ -125,6 +125,14 @@ def test_inputs_are_roots_lists_videos_and_folders_with_unique_stable_names(tmp_
         batch.find_videos([tmp_path / "empty"])
 
 
+
+def test_ray_missing_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # what an installation without the cluster extra sees
+    video = _touch(tmp_path / "clip.mp4")
+    assert masklet(["batch", str(video), "-o", str(tmp_path / "out"), "--engine", "bytetrack", "--ray"]) == 2
+    assert capsys.readouterr().err == (
+        "masklet: error: --ray needs Ray, which is not installed: pip install 'masklet[cluster]'\n")
+
 class _Lost(Exception):
     """What the test backend raises for a job whose worker died."""
 
