@@ -30,7 +30,7 @@ install: $(STAMP)
 # Resolve pyproject.toml's dependencies (all extras) for every platform, pinned with hashes.
 lock: $(BIN)/python
 	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
-	$(BIN)/uv pip compile pyproject.toml --extra dev --extra openvino --universal --python-version 3.11 \
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra openvino --extra cluster --universal --python-version 3.11 \
 		--generate-hashes $(LOCK_CONSTRAINTS) --output-file $(LOCK)
 
 run: $(STAMP)

@@ -1,5 +1,5 @@
-"""The label formats: name → module. Each module has ``NAME``, ``DESCRIPTION``, ``OUTPUT_SUFFIX`` (of the file
-it writes; empty for a folder),
+"""The label formats: name → module. Each module has ``NAME``, ``DESCRIPTION``, ``OUTPUT_SUFFIX`` (of the file it
+writes, ``""`` for a folder),
 ``write(doc, out_path, *, frames=None, track_ids=None, category_ids=None, clip=False, class_map=None) -> WriteReport``,
 ``read(path, doc=None, **options) -> Document`` and ``detect(path) -> bool`` (used by ``guess_format``)."""
 from __future__ import annotations

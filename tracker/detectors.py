@@ -14,6 +14,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from tracker import model_cache
 from tracker.errors import DetectorError
 from tracker.geometry import xywh_to_xyxy, xyxy_to_xywh
 from tracker.head_outputs import HeadCapture, RawPredictions
@@ -126,7 +127,8 @@ class UltralyticsDetector:
         self.conf = float(conf)
         self.imgsz: int | tuple[int, int] = int(imgsz)
         self.device = None if device == "auto" else device
-        self._model = self._load(self.weights, self.device)
+        self._model = model_cache.load(("ultralytics", self.weights, self.device),
+                                       lambda: self._load(self.weights, self.device))
         self.names: dict[int, str] = {int(k): str(v) for k, v in self._model.names.items()}
         self.class_ids = resolve_classes(classes, self.names)
         self._head: HeadCapture | None = None

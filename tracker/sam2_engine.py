@@ -66,6 +66,7 @@ from PIL import Image
 from sam2.modeling.sam2_base import SAM2Base
 from sam2.modeling.sam2_utils import get_1d_sine_pe, select_closest_cond_frames
 
+from tracker import model_cache
 from tracker.errors import MaskletError
 from tracker.opencv import cv2
 from tracker.geometry import decode_mask, encode_mask, mask_to_xywh
@@ -246,7 +247,8 @@ class SAM2Engine:
                 raise ValueError("image_size applies only to models the engine builds")
             self.sam = model
         else:
-            self.sam = _build_model(model, version, config, image_size, random_init, seed)
+            key = ("sam2", str(model), version, config, image_size, random_init, seed)
+            self.sam = model_cache.load(key, lambda: _build_model(model, version, config, image_size, random_init, seed))
         self.sam.to(self.device).eval()
         self._autocast_dtype = _autocast_dtype(self.device)
         self.max_conditioning_frames = max_conditioning_frames

@@ -48,6 +48,8 @@ from tracker.opencv import cv2
 _log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp"})
+VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg"})
+"""Video files that folders are searched for (any file opens, whatever its name)."""
 DEFAULT_FPS = 30.0
 """Frame rate used for image folders and for videos whose container gives none."""
 _MIN_GRAB_AHEAD = 8

@@ -5,4 +5,4 @@ A module's ``register`` adds its parser and sets ``func`` (``args -> int`` exit 
 handler so that ``masklet --help`` stays fast.
 """
 
-COMMAND_MODULES = ("open", "info", "import_labels", "export", "convert", "eval", "review", "track", "bench")
+COMMAND_MODULES = ("open", "info", "import_labels", "export", "convert", "eval", "review", "track", "batch", "bench")

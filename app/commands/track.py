@@ -10,7 +10,7 @@ import argparse
 import dataclasses
 import shlex
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,8 +47,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "frames). Ctrl-C stops after the current frame; every finished frame is saved; --resume continues.",
     )
     parser.add_argument("video", type=Path, help="video file, image folder or MOTChallenge sequence")
-    parser.add_argument("--engine", choices=list(ENGINES), help="tracking engine (required unless --resume)")
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="PROJECT", help="project file to write")
+    parser.add_argument(
+        "--export", action="append", default=[], metavar="FMT:OUT",
+        help="after tracking, export the project (repeatable), e.g. mot:out/gt.txt",
+    )
+    parser.add_argument("--resume", action="store_true", help="continue a stopped project from its last saved frame")
+    add_engine_arguments(parser, engine_help="tracking engine (required unless --resume)")
+    parser.set_defaults(func=run)
+
+
+def add_engine_arguments(parser: argparse.ArgumentParser, engine_help: str) -> None:
+    """The engine, its options and the frame range (shared with ``masklet batch``)."""
+    parser.add_argument("--engine", choices=list(ENGINES), help=engine_help)
     parser.add_argument(
         "--detector", metavar="NAME|PATH",
         help="Ultralytics weights (official name such as yolo11n.pt, .pt, .onnx, OpenVINO folder) or a "
@@ -67,11 +78,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="compute device (default: auto)")
     parser.add_argument("--start", type=int, default=0, metavar="N", help="first frame, inclusive (default: 0)")
     parser.add_argument("--end", type=int, metavar="N", help="stop before this frame, exclusive (default: video end)")
-    parser.add_argument(
-        "--export", action="append", default=[], metavar="FMT:OUT",
-        help="after tracking, export the project (repeatable), e.g. mot:out/gt.txt",
-    )
-    parser.add_argument("--resume", action="store_true", help="continue a stopped project from its last saved frame")
     parser.add_argument(
         "--sam2-random-init", dest="random_init", action="store_true", default=None,
         help="testing and benchmarks only: an untrained SAM2 (no checkpoint needed); output is meaningless",
@@ -109,22 +115,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="smot: re-detect where a box was (identity motion), not where optical flow moves it")
     parser.add_argument("--top-k", type=int, metavar="K",
                         help="smot: tracking anchors per object, 1 single assignment (default), > 1 multi assignment")
-    parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, on_frame: Callable[[TrackingRun], None] | None = None) -> int:
+    """Track ``args.video`` into ``args.output``. ``on_frame``, called with the advanced run after each saved
+    frame, replaces the progress bar (``masklet batch`` reports to its driver)."""
     from tracker.video import VideoSource
 
     exports = [_parse_export(spec) for spec in args.export]
     with VideoSource.open(args.video) as source:
         if args.resume:
             with _open_for_resume(args, source) as (doc, tracking, options):
-                return _track(args, source, doc, build_engine(tracking.engine, **options), tracking, exports)
+                engine = build_engine(tracking.engine, **options)
+                return _track(args, source, doc, engine, tracking, exports, on_frame)
         name, options, (start, end) = args.engine, _engine_options(args), _new_range(args, source)
         engine = build_engine(name, **options)  # before creating the project: a missing model leaves no file
         with _create_project(args.output, source) as doc:
             tracking = TrackingRun.begin(doc, name, options, start, end)
-            return _track(args, source, doc, engine, tracking, exports)
+            return _track(args, source, doc, engine, tracking, exports, on_frame)
 
 
 def _track(
@@ -134,6 +142,7 @@ def _track(
     engine: Engine,
     tracking: TrackingRun,
     exports: list[tuple[Any, Path]],
+    on_frame: Callable[[TrackingRun], None] | None,
 ) -> int:
     """Run the engine over the remaining frames, saving each; then export."""
     from tqdm import tqdm
@@ -143,12 +152,15 @@ def _track(
     first, end = tracking.next_frame, tracking.end
     if tracking.continued:
         RestorePoint.at(doc, first - 1).apply(engine, source)
-    with tqdm(total=end - first, unit="frame", desc=tracking.engine, file=sys.stderr, dynamic_ncols=True) as progress:
+    with tqdm(total=end - first, unit="frame", desc=tracking.engine, file=sys.stderr, dynamic_ncols=True,
+              disable=on_frame is not None) as progress:
         try:
             for result in engine.run(source, first, end):
                 tracking = tracking.record(doc, result)
                 progress.set_postfix(objects=len(result.objects), refresh=False)
                 progress.update()
+                if on_frame is not None:
+                    on_frame(tracking)
         except KeyboardInterrupt:
             progress.close()
             _print_resume_hint(args, tracking)
@@ -211,29 +223,34 @@ def _open_for_resume(
 ) -> Iterator[tuple[Document, TrackingRun, dict[str, Any]]]:
     """The project to continue, its run (``end`` as ``--end`` changes it) and the engine options to use."""
     with Document.open(args.output) as doc:
-        tracking = TrackingRun.load(doc)
-        if tracking is None:
-            raise MaskletError(f"{args.output}: not made by 'masklet track', nothing to resume")
-        name, options = tracking.engine, tracking.options
-        if args.engine not in (None, name):
-            raise MaskletError(f"{args.output}: tracked with --engine {name}; resume cannot switch to {args.engine}")
-        given = _engine_options(args)
-        changed = [key for key in _FIXED_OPTIONS if key in given and given[key] != options.get(key)]
-        if changed:
-            flags = ", ".join(_FIXED_OPTIONS[key] for key in changed)
-            raise MaskletError(
-                f"{args.output}: resume uses the engine options stored in the project; leave out {flags}"
-            )
+        tracking, options = resume_plan(args, doc)
         video = doc.video
         if video is not None and (video.frame_count, video.width, video.height) != (
             source.frame_count, source.width, source.height
         ):
             raise MaskletError(f"{args.video}: not the video of {args.output} ({video.path})")
-        if "device" in given:
-            options = {**options, "device": given["device"]}
-        if args.end is not None:
-            tracking = dataclasses.replace(tracking, end=min(args.end, source.frame_count))
         yield doc, tracking, options
+
+
+def resume_plan(args: argparse.Namespace, doc: Document) -> tuple[TrackingRun, dict[str, Any]]:
+    """What ``--resume`` continues in ``doc``: its run (``end`` as ``--end`` changes it) and the engine options
+    (the stored ones; only ``--device`` may change). ``MaskletError`` when ``args`` ask for something else."""
+    tracking = TrackingRun.load(doc)
+    if tracking is None:
+        raise MaskletError(f"{args.output}: not made by 'masklet track', nothing to resume")
+    name, options = tracking.engine, tracking.options
+    if args.engine not in (None, name):
+        raise MaskletError(f"{args.output}: tracked with --engine {name}; resume cannot switch to {args.engine}")
+    given = _engine_options(args)
+    changed = [key for key in _FIXED_OPTIONS if key in given and given[key] != options.get(key)]
+    if changed:
+        flags = ", ".join(_FIXED_OPTIONS[key] for key in changed)
+        raise MaskletError(f"{args.output}: resume uses the engine options stored in the project; leave out {flags}")
+    if "device" in given:
+        options = {**options, "device": given["device"]}
+    if args.end is not None:
+        tracking = dataclasses.replace(tracking, end=min(args.end, doc.video.frame_count))
+    return tracking, options
 
 
 def _parse_export(spec: str) -> tuple[Any, Path]:

@@ -37,7 +37,7 @@ from exporters import registry
 from exporters.base import read_report
 from tracker.errors import MaskletError, VideoError
 from tracker.results import Event, EventKind
-from tracker.video import VideoSource
+from tracker.video import VIDEO_EXTENSIONS, VideoSource
 from widgets.timeline import SORT_KEYS, TimelineWidget
 from widgets.review_queue import ReviewQueueWidget
 from widgets.start_page import StartPage
@@ -45,7 +45,7 @@ from widgets.track_table import TrackTable
 from widgets.video_canvas import Prompt, Tool, VideoCanvas
 
 LAYOUT_VERSION = 1
-VIDEO_FILTER = "Videos (*.mp4 *.avi *.mkv *.mov *.webm *.m4v *.mpg *.mpeg);;All files (*)"
+VIDEO_FILTER = f"Videos ({' '.join('*' + suffix for suffix in sorted(VIDEO_EXTENSIONS))});;All files (*)"
 PROJECT_FILTER = f"Masklet projects (*{PROJECT_SUFFIX})"
 REFRESH_DELAY_MS = 300
 """How long document changes are collected, at least, before the views reload while a job streams results."""
