@@ -83,15 +83,19 @@ def can_mount() -> bool:
         probe.rmdir()
 
 
-def on_full_disk(folder: Path, *args: object, size_kib: int = 64) -> Outcome:
-    """``masklet ARGS`` with ``folder`` a fresh tmpfs of ``size_kib`` KiB (its content, afterwards, in
-    ``folder.listing``)."""
+FILLER = "filler"
+
+
+def on_full_disk(folder: Path, *args: object, size_kib: int = 64, filled: bool = False) -> Outcome:
+    """``masklet ARGS`` with ``folder`` a fresh tmpfs of ``size_kib`` KiB, ``filled`` to the last byte by the file
+    ``FILLER`` (its content, afterwards, in ``folder.listing``)."""
     folder.mkdir(exist_ok=True)
     listing = folder.with_name(folder.name + ".listing")
+    quoted = shlex.quote(str(folder))
+    fill = f"head -c {size_kib * 1024} /dev/zero > {quoted}/{FILLER} 2>/dev/null; " if filled else ""
     command = shlex.join(masklet_command(*args))
-    result = run_script(f"mount -t tmpfs -o size={size_kib}k tmpfs {shlex.quote(str(folder))} || exit 99; "
-                        f"{command}; code=$?; ls -A {shlex.quote(str(folder))} > {shlex.quote(str(listing))}; "
-                        "exit $code")
+    result = run_script(f"mount -t tmpfs -o size={size_kib}k tmpfs {quoted} || exit 99; {fill}"
+                        f"{command}; code=$?; ls -A {quoted} > {shlex.quote(str(listing))}; exit $code")
     assert result.returncode != 99, result.stderr
     return Outcome(result.returncode, result.stdout, result.stderr)
 
