@@ -43,7 +43,8 @@ def test_yolo_export_twice_into_one_folder_leaves_only_the_second(tmp_path: Path
     assert len(list((out / "labels").iterdir())) == 6
     report = registry.get("yolo").write(_doc(range(10, 12), track_id=7), out)
     assert report.boxes == 2
-    assert _files(out) == ["data.yaml", "labels", "labels/000011.txt", "labels/000012.txt"]
+    assert _files(out) == ["data.yaml", "images", "labels", "labels/000011.txt", "labels/000012.txt", "track_ids",
+                           "track_ids/000011.txt", "track_ids/000012.txt"]
     read = registry.get("yolo").read(out, Document.in_memory(VIDEO))
     assert read.observation_count() == 2 and [t.id for t in read.tracks()] == [7]
     assert not [p for p in tmp_path.rglob("*") if is_temp_name(p.name)]
@@ -56,7 +57,7 @@ def test_mot_export_into_a_sequence_folder_keeps_its_images(tmp_path: Path) -> N
     (sequence / "gt").mkdir()
     (sequence / "gt" / "old-notes.txt").write_text("from an earlier export")
     registry.get("mot").write(_doc(range(3)), sequence)
-    assert _files(sequence) == ["gt", "gt/gt.txt", "img1", "img1/000001.jpg", "seqinfo.ini"]
+    assert _files(sequence) == ["gt", "gt/gt.txt", "gt/labels.txt", "img1", "img1/000001.jpg", "seqinfo.ini"]
     assert (sequence / "img1" / "000001.jpg").read_bytes() == b"jpeg"
 
 
@@ -129,4 +130,5 @@ def test_kill_9_mid_export_then_a_new_export_leaves_no_leftovers(tmp_path: Path)
                            str(out), "--end", "5"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert code.returncode == 0, code.stderr
     assert not [p for p in tmp_path.rglob("*") if is_temp_name(p.name)]
-    assert _files(out) == ["data.yaml", "labels", *(f"labels/{f:06d}.txt" for f in range(1, 6))]
+    assert _files(out) == ["data.yaml", "images", "labels", *(f"labels/{f:06d}.txt" for f in range(1, 6)),
+                           "track_ids", *(f"track_ids/{f:06d}.txt" for f in range(1, 6))]
