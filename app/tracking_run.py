@@ -3,15 +3,17 @@
 A run stores its engine (meta ``engine``: ``{"name", "options"}``) and its frame range and progress
 (meta ``tracking``: ``{"start", "end", "next_frame"}``, ``end`` exclusive). Each finished frame is written
 together with the advanced ``next_frame`` and, for engines that can save it (``Engine.save_state``: ByteTrack,
-BoT-SORT), the engine's state after that frame (meta ``engine_state``: ``{"frame", "state"}``) in one transaction,
-so a stopped run keeps every finished frame and continues at ``next_frame``: exactly from the saved state, or
-else from the stored objects of the last frame (``RestorePoint``: SAM2 engines take their stored masks as new
+BoT-SORT), the engine's state after that frame (meta ``engine_state``: ``{"frame", "state", "digest"}``) in one
+transaction, so a stopped run keeps every finished frame and continues at ``next_frame``: exactly from the saved
+state while that frame is as the engine left it (its digest), else (an edited frame, an engine without a state)
+from the stored objects of the last frame (``RestorePoint``: SAM2 engines take their stored masks as new
 prompts, so their memory of earlier frames is lost). No Qt here.
 """
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import logging
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -88,14 +90,15 @@ class TrackingRun:
             if state is None:
                 doc.delete_meta(STATE_META)
             else:
-                doc.set_meta(STATE_META, {"frame": result.frame, "state": base64.b64encode(state).decode("ascii")})
+                doc.set_meta(STATE_META, {"frame": result.frame, "state": base64.b64encode(state).decode("ascii"),
+                                          "digest": _frame_digest(doc, result.frame)})
         return run
 
     def resume(self, doc: Document, engine: Engine, source: VideoSource) -> bool:
         """Put ``engine`` where this run stopped, before ``next_frame``: from the state saved with the last frame
         when there is one (exact; True), else from that frame's stored objects (False)."""
-        stored = doc.get_meta(STATE_META)
-        if isinstance(stored, dict) and stored.get("frame") == self.next_frame - 1:
+        stored, last = doc.get_meta(STATE_META), self.next_frame - 1
+        if isinstance(stored, dict) and stored.get("frame") == last and stored.get("digest") == _frame_digest(doc, last):
             try:
                 engine.load_state(base64.b64decode(str(stored.get("state")), validate=True))
                 return True
@@ -107,6 +110,13 @@ class TrackingRun:
 
     def _store_progress(self, doc: Document) -> None:
         doc.set_meta(TRACKING_META, {"start": self.start, "end": self.end, "next_frame": self.next_frame})
+
+
+def _frame_digest(doc: Document, frame: int) -> str:
+    """A digest of a frame's stored objects: an edit of the frame changes it."""
+    objects = [(o.track_id, o.box, int(o.state), o.score, o.logit, o.mask and o.mask.counts)
+               for o in doc.observations_at(frame)]
+    return hashlib.blake2b(repr(objects).encode(), digest_size=16).hexdigest()
 
 
 @dataclass(frozen=True)
