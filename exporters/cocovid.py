@@ -193,7 +193,7 @@ def kept_meta(data: dict[str, Any], path: Path, video: dict[str, Any], images: d
                         for frame, track_id, ann, mask in annotations},
         "tracks": {str(track_of[t["id"]]): t for t in _list(data, "tracks", path, required=False)
                    if _is_key(t.get("id")) and t["id"] in track_of},
-        "categories": _list(data, "categories", path, required=False),
+        "categories": [c for c in _list(data, "categories", path, required=False) if is_integer(c.get("id"))],
         "instances": {str(number): instance for instance, number in track_of.items() if instance != number},
     }
 

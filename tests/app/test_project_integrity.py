@@ -150,10 +150,10 @@ def test_two_concurrent_track_runs_the_second_exits_2_naming_the_first(shared_da
         from app import tracking_run
         from app.cli import main
         record = tracking_run.TrackingRun.record
-        def slow_record(self, doc, result):  # a slower machine: the run is still going when the second starts
+        def slow_record(self, doc, result, state=None):  # a slower machine: the run still goes when the second starts
             pathlib.Path({str(started)!r}).touch()
             time.sleep(0.1)
-            return record(self, doc, result)
+            return record(self, doc, result, state)
         tracking_run.TrackingRun.record = slow_record
         sys.exit(main({[str(a) for a in [*run, "-o", project]]!r}))
     """)
