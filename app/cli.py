@@ -1,5 +1,8 @@
-"""The ``masklet`` command line. Sub-commands live in ``app.commands``; errors the user can act
-on (``MaskletError``) become one line on stderr and exit code 2."""
+"""The ``masklet`` command line. Sub-commands live in ``app.commands``.
+
+The one error boundary of every command: errors the user can act on (``MaskletError``, and any ``OSError``:
+permissions, full disks, read-only media) become one line on stderr and exit code 2; anything else is a bug,
+logged with its traceback (``app.error_log``) and reported in one line that says where the log is, exit 1."""
 from __future__ import annotations
 
 import argparse
@@ -8,8 +11,9 @@ import logging
 import sys
 
 from app.commands import COMMAND_MODULES
-from tracker.errors import MaskletError
+from tracker.errors import MaskletError, os_error
 
+EXIT_UNEXPECTED = 1
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 
@@ -37,11 +41,23 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except MaskletError as exc:
-        print(f"masklet: error: {exc}", file=sys.stderr)
-        return EXIT_USER_ERROR
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(str(os_error(exc, action="cannot read or write")))
     except KeyboardInterrupt:
         print("masklet: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug: its traceback goes to the log, not to the user
+        from app.error_log import unexpected_message
+
+        print(f"masklet: {unexpected_message(exc)}", file=sys.stderr)
+        return EXIT_UNEXPECTED
+
+
+def _fail(message: str) -> int:
+    """Print a user-fixable error as one line; its exit code."""
+    print(f"masklet: error: {' '.join(message.split())}", file=sys.stderr)
+    return EXIT_USER_ERROR
 
 
 if __name__ == "__main__":

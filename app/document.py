@@ -7,6 +7,7 @@ the GUI wraps the reversible edits of ``app.edits`` in a ``QUndoStack``.
 from __future__ import annotations
 
 import colorsys
+import functools
 import json
 import os
 import sqlite3
@@ -21,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from app.project_lock import ProjectLock, ReadOnlyProjectError
-from tracker.errors import MaskletError
+from tracker.errors import DiskFullError, MaskletError
 from tracker.files import remove_leftovers, temp_path
 from tracker.results import Event, EventKind, FrameResult, ObjectState, Prompt, PromptKind, Rle, TrackedObject
 from tracker.video import VideoInfo
@@ -64,6 +65,96 @@ _TABLES = frozenset({"schema_version", "meta", "categories", "tracks", "observat
 
 class DocumentError(MaskletError):
     """A project file cannot be opened or an edit cannot be applied."""
+
+
+class DamagedProjectError(DocumentError):
+    """A project file holds what no Masklet wrote (a corrupt page, a wrong value, a missing table)."""
+
+
+def project_error(exc: sqlite3.Error, where: object) -> MaskletError | None:
+    """What an SQLite error on a project means to the user (one line naming it), or None: a bug."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = None if code is None else code & 0xFF
+    if primary == sqlite3.SQLITE_FULL:
+        return DiskFullError(f"{where}: disk full, the change is not saved (every earlier one is); free space")
+    if code == sqlite3.SQLITE_IOERR_WRITE:
+        return DiskFullError(f"{where}: the write failed (disk full, a file size limit or a disk error), the "
+                             "change is not saved (every earlier one is)")
+    if primary == sqlite3.SQLITE_READONLY:
+        return ReadOnlyProjectError(f"{where}: cannot be written here ({exc})")
+    if primary in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_MISMATCH) or (
+        primary == sqlite3.SQLITE_ERROR and str(exc).startswith(("no such table", "no such column"))
+    ):
+        return DamagedProjectError(f"{where}: damaged project ({exc})")
+    if primary in (sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED,
+                   sqlite3.SQLITE_NOMEM):
+        return DocumentError(f"{where}: cannot read or write the project ({exc})")
+    return None
+
+
+class _ProjectConnection(sqlite3.Connection):
+    """A project's SQLite connection: once a document owns it (``owner`` set), SQLite's errors that the user
+    can act on (full disk, read-only file, damaged file) become ``MaskletError``s naming the project."""
+
+    owner: object = None
+
+    def cursor(self, factory: Any = None) -> sqlite3.Cursor:  # type: ignore[override]
+        return super().cursor(factory or _ProjectCursor)
+
+    def execute(self, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
+        try:
+            return super().execute(*args)
+        except sqlite3.Error as exc:
+            raise _translated(exc, self.owner) from exc
+
+    def executemany(self, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
+        try:
+            return super().executemany(*args)
+        except sqlite3.Error as exc:
+            raise _translated(exc, self.owner) from exc
+
+
+class _ProjectCursor(sqlite3.Cursor):
+    """Rows of a project's connection, read with ``_ProjectConnection``'s errors."""
+
+    def fetchone(self) -> Any:
+        try:
+            return super().fetchone()
+        except sqlite3.Error as exc:
+            raise _translated(exc, self.connection.owner) from exc  # type: ignore[attr-defined]
+
+    def fetchall(self) -> list[Any]:
+        try:
+            return super().fetchall()
+        except sqlite3.Error as exc:
+            raise _translated(exc, self.connection.owner) from exc  # type: ignore[attr-defined]
+
+    def __next__(self) -> Any:
+        try:
+            return super().__next__()
+        except sqlite3.Error as exc:
+            raise _translated(exc, self.connection.owner) from exc  # type: ignore[attr-defined]
+
+
+def _translated(exc: sqlite3.Error, owner: object) -> BaseException:
+    return exc if owner is None else project_error(exc, owner) or exc
+
+
+_UNDECODABLE = (ValueError, TypeError, KeyError)
+
+
+def _decoding(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Report a value that a project method cannot decode (text where a number belongs, an unknown state, a
+    meta entry without its keys) as a damaged project instead of a bug."""
+
+    @functools.wraps(method)
+    def wrapper(self: Document, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except _UNDECODABLE as exc:
+            raise self.damaged(exc) from exc
+
+    return wrapper
 
 
 class Source(IntEnum):
@@ -199,7 +290,7 @@ def _connect(path: Path, *, query_only: bool = False) -> sqlite3.Connection:
     """A connection to a file already recognised as a project; ``query_only``: one that changes no data
     (but, like any SQLite connection, checkpoints and removes the log when it is the last to close)."""
     try:
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, factory=_ProjectConnection)
         conn.execute("PRAGMA journal_mode=WAL")
         # WAL + NORMAL: a committed transaction survives a killed process (not a power cut).
         conn.execute("PRAGMA synchronous=NORMAL")
@@ -225,7 +316,8 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
         raise DocumentError(f"{path}: not a Masklet project (not an SQLite file)")
     uri = path.resolve().as_uri()
     try:
-        return _checked(sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None, check_same_thread=False))
+        return _checked(sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None, check_same_thread=False,
+                                        factory=_ProjectConnection))
     except sqlite3.OperationalError as exc:
         wal = Path(f"{path}-wal")
         if wal.is_file() and wal.stat().st_size > 0:
@@ -235,7 +327,7 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
         raise DocumentError(f"{path}: not a Masklet project ({exc})") from None
     try:
         return _checked(sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None,
-                                        check_same_thread=False))
+                                        check_same_thread=False, factory=_ProjectConnection))
     except sqlite3.DatabaseError as exc:
         raise DocumentError(f"{path}: not a Masklet project ({exc})") from None
 
@@ -314,7 +406,21 @@ class Document:
         self._lock = lock
         self._depth = 0
         self.listeners: list[Callable[[Scope | None], None]] = []
-        self._categories: dict[str, int] = {name: cid for cid, name in conn.execute("SELECT id, name FROM categories")}
+        conn.owner = self.where  # type: ignore[attr-defined]
+        self._categories: dict[str, int] = self._read_categories()
+
+    def damaged(self, exc: Exception) -> DamagedProjectError:
+        """The error for a value of this project that cannot be decoded."""
+        return DamagedProjectError(f"{self.where}: damaged project ({type(exc).__name__}: {exc})")
+
+    @property
+    def where(self) -> str:
+        """How messages name this document: its file, or what an in-memory document is."""
+        return str(self.path) if self.path is not None else "labels in memory"
+
+    @_decoding
+    def _read_categories(self) -> dict[str, int]:
+        return {str(name): int(cid) for cid, name in self._conn.execute("SELECT id, name FROM categories")}
 
     # ----------------------------------------------------------------- lifecycle
     @classmethod
@@ -378,7 +484,7 @@ class Document:
     @classmethod
     def in_memory(cls, video: VideoInfo | None = None) -> Document:
         """A document that lives only in memory (``save_as`` writes it to a file)."""
-        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False, factory=_ProjectConnection)
         _migrate(conn, 0)
         doc = cls(conn, None)
         if video is not None:
@@ -404,6 +510,7 @@ class Document:
         copy = self._copy_to(Path(path), overwrite=overwrite)
         self.close()
         self._conn, self._lock, self.path, self.read_only = copy._conn, copy._lock, copy.path, False
+        self._conn.owner = self.where  # type: ignore[attr-defined]
 
     def _copy_to(self, path: Path, *, overwrite: bool) -> Document:
         """Write this document to ``path`` under a temporary name, rename it into place and open it there."""
@@ -448,7 +555,12 @@ class Document:
             raise
         self._depth -= 1
         if self._depth == 0:
-            self._conn.execute("COMMIT")
+            try:
+                self._conn.execute("COMMIT")
+            except BaseException:  # a full disk: nothing of the transaction is kept
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
 
     def notify(self, scope: Scope | None = None) -> None:
         """Tell listeners (views) what changed; ``None`` means anything may have."""
@@ -458,16 +570,32 @@ class Document:
     # ----------------------------------------------------------------- metadata
     def get_meta(self, key: str, default: Any = None) -> Any:
         row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return default if row is None else json.loads(row[0])
+        if row is None:
+            return default
+        try:
+            return json.loads(row[0])
+        except (TypeError, ValueError) as exc:
+            raise DamagedProjectError(f"{self.where}: damaged project (meta {key!r} is not json: {exc})") from None
+
+    def delete_meta(self, key: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM meta WHERE key = ?", (key,))
 
     def set_meta(self, key: str, value: Any) -> None:
         with self.transaction() as conn:
             conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
 
     @property
+    @_decoding
     def video(self) -> VideoInfo | None:
         value = self.get_meta("video")
-        return None if value is None else VideoInfo(**{**value, "path": Path(value["path"])})
+        if value is None:
+            return None
+        video = VideoInfo(**{**value, "path": Path(value["path"])})
+        sizes = (video.frame_count, video.width, video.height)
+        if not all(isinstance(v, int) and v >= 0 for v in sizes) or not isinstance(video.fps, (int, float)):
+            raise ValueError(f"meta 'video' holds {value}")
+        return video
 
     def set_video(self, video: VideoInfo) -> None:
         self.set_meta("video", {**asdict(video), "path": str(video.path)})
@@ -522,6 +650,7 @@ class Document:
         ).fetchone()
         return 1 if row[0] is None else int(row[0]) + 1
 
+    @_decoding
     def track(self, track_id: int) -> Track | None:
         row = self._conn.execute("SELECT id, category_id, color, note FROM tracks WHERE id = ?", (track_id,)).fetchone()
         return None if row is None else Track(*row)
@@ -531,9 +660,11 @@ class Document:
         track = self.track(track_id)
         return None if track is None or track.category_id is None else self.categories().get(track.category_id)
 
+    @_decoding
     def tracks(self) -> list[Track]:
         return [Track(*row) for row in self._conn.execute("SELECT id, category_id, color, note FROM tracks ORDER BY id")]
 
+    @_decoding
     def track_summaries(self) -> list[TrackSummary]:
         """Per track: category, colour, first/last frame, number of frames and of conflicts, its states."""
         rows = self._conn.execute(
@@ -595,12 +726,14 @@ class Document:
             self.add_prompts(result.prompts)
         self.notify(Scope(tuple(obj.obj_id for obj in result.objects), result.frame, result.frame))
 
+    @_decoding
     def observation(self, track_id: int, frame: int) -> Observation | None:
         row = self._conn.execute(
             f"SELECT {_OBS_COLUMNS} FROM observations WHERE track_id = ? AND frame = ?", (track_id, frame)
         ).fetchone()
         return None if row is None else Observation.from_row(row)
 
+    @_decoding
     def observations_at(self, frame: int) -> list[Observation]:
         """Every observation at one frame, by track id."""
         rows = self._conn.execute(
@@ -616,6 +749,7 @@ class Document:
             for obs in self.observations_at(frame)
         ]
 
+    @_decoding
     def track_observations(self, track_id: int, start: int = 0, end: int | None = None) -> list[Observation]:
         """One track's observations in an inclusive frame range, by frame."""
         condition, params = Scope((track_id,), start, end).where()
@@ -631,8 +765,13 @@ class Document:
         rows = self._conn.execute(
             f"SELECT {_OBS_COLUMNS} FROM observations WHERE {condition} ORDER BY frame, track_id", params
         )
-        return (Observation.from_row(row) for row in rows)
+        try:
+            for row in rows:
+                yield Observation.from_row(row)
+        except _UNDECODABLE as exc:
+            raise self.damaged(exc) from exc
 
+    @_decoding
     def observation_arrays(self, start: int = 0, end: int | None = None, *, masks: bool = False) -> ObservationArrays:
         """Every observation in an inclusive frame range as columns, by frame then track id (bulk export)."""
         columns = "frame, track_id, x, y, w, h, score, visibility" + (", mask_h, mask_w, mask" if masks else "")
@@ -669,6 +808,7 @@ class Document:
         self.notify()
         return len(arrays)
 
+    @_decoding
     def track_timeline(self, track_id: int) -> Timeline:
         """A track's frames, states and manual flags as arrays (fast: one indexed query)."""
         rows = self._conn.execute(
@@ -680,6 +820,7 @@ class Document:
     def observation_count(self) -> int:
         return int(self._conn.execute("SELECT count(*) FROM observations").fetchone()[0])
 
+    @_decoding
     def frame_range(self) -> tuple[int, int] | None:
         """First and last annotated frame, or None for an empty document."""
         first, last = self._conn.execute("SELECT min(frame), max(frame) FROM observations").fetchone()
@@ -693,6 +834,7 @@ class Document:
                 [(e.frame, EventKind(e.kind).value, e.track_id, e.other_id, e.loser_id, e.detail) for e in events],
             )
 
+    @_decoding
     def events(self, start: int = 0, end: int | None = None, kind: EventKind | None = None) -> list[Event]:
         """Events in an inclusive frame range (optionally of one kind), by frame."""
         condition, params = Scope((), start, end).where()

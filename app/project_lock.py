@@ -15,7 +15,7 @@ import os
 import time
 from pathlib import Path
 
-from tracker.errors import MaskletError
+from tracker.errors import MaskletError, os_error
 from tracker.files import host_name
 
 LOCK_SUFFIX = ".lock"
@@ -70,10 +70,15 @@ class ProjectLock:
             if _same_file(fd, path):
                 break
             os.close(fd)  # the previous holder deleted the sidecar after we opened it: take the new one
+        lock = cls(path, fd)
         holder = {"pid": os.getpid(), "host": host_name(), "since": time.strftime("%Y-%m-%d %H:%M:%S")}
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(holder).encode(), 0)
-        return cls(path, fd)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(holder).encode(), 0)
+        except OSError as exc:  # a full disk: nothing can be written beside the project either
+            lock.release()
+            raise os_error(exc, project, f"cannot lock ({path.name})") from None
+        return lock
 
     def release(self) -> None:
         """Delete the sidecar and free the lock (again: nothing)."""

@@ -2,24 +2,34 @@
 
 A run stores its engine (meta ``engine``: ``{"name", "options"}``) and its frame range and progress
 (meta ``tracking``: ``{"start", "end", "next_frame"}``, ``end`` exclusive). Each finished frame is written
-together with the advanced ``next_frame`` in one transaction, so a stopped run keeps every finished frame
-and continues at ``next_frame``; a ``RestorePoint`` gives the engine the stored objects to continue from.
-No Qt here.
+together with the advanced ``next_frame`` and, for engines that can save it (``Engine.save_state``: ByteTrack,
+BoT-SORT), the engine's state after that frame (meta ``engine_state``: ``{"frame", "state", "digest"}``) in one
+transaction, so a stopped run keeps every finished frame and continues at ``next_frame``: exactly from the saved
+state while that frame is as the engine left it (its digest), else (an edited frame, an engine without a state)
+from the stored objects of the last frame (``RestorePoint``: SAM2 engines take their stored masks as new
+prompts, so their memory of earlier frames is lost). No Qt here.
 """
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import logging
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from app.document import Document
+from app.document import DamagedProjectError, Document
 from tracker.results import FrameResult, TrackedObject
 
 if TYPE_CHECKING:
     from tracker.engines import Engine
     from tracker.video import VideoSource
 
+_log = logging.getLogger(__name__)
+
 ENGINE_META = "engine"
 TRACKING_META = "tracking"
+STATE_META = "engine_state"
 
 
 def stored_engine(doc: Document) -> tuple[str, dict[str, Any]] | None:
@@ -27,6 +37,8 @@ def stored_engine(doc: Document) -> tuple[str, dict[str, Any]] | None:
     value = doc.get_meta(ENGINE_META)
     if not isinstance(value, dict) or "name" not in value:
         return None
+    if not isinstance(value["name"], str) or not isinstance(value.get("options", {}), dict):
+        raise DamagedProjectError(f"{doc.where}: damaged project (meta {ENGINE_META!r} holds {value!r})")
     return value["name"], dict(value.get("options", {}))
 
 
@@ -46,6 +58,7 @@ class TrackingRun:
         run = cls(engine, options, start, end, start)
         with doc.transaction():
             doc.set_meta(ENGINE_META, {"name": engine, "options": options})
+            doc.delete_meta(STATE_META)
             run._store_progress(doc)
         return run
 
@@ -55,23 +68,55 @@ class TrackingRun:
         engine, progress = stored_engine(doc), doc.get_meta(TRACKING_META)
         if engine is None or not isinstance(progress, dict):
             return None
-        return cls(*engine, progress["start"], progress["end"], progress["next_frame"])
+        frames = [progress.get(key) for key in ("start", "end", "next_frame")]
+        if not all(isinstance(f, int) and not isinstance(f, bool) and f >= 0 for f in frames) or not (
+            frames[0] <= frames[2] <= max(frames[1], frames[0])
+        ):
+            raise DamagedProjectError(f"{doc.where}: damaged project (meta {TRACKING_META!r} holds {progress!r})")
+        return cls(*engine, *frames)
 
     @property
     def continued(self) -> bool:
         """Frames of this run are already stored: the engine continues from ``next_frame - 1``."""
         return self.next_frame > self.start
 
-    def record(self, doc: Document, result: FrameResult) -> TrackingRun:
-        """Store one finished frame and the advanced progress in one transaction; the advanced run."""
+    def record(self, doc: Document, result: FrameResult, state: bytes | None = None) -> TrackingRun:
+        """Store one finished frame, the advanced progress and the engine's ``state`` after it (None: the engine
+        saves none) in one transaction; the advanced run."""
         run = replace(self, next_frame=result.frame + 1)
         with doc.transaction():
             doc.write_frame(result)
             run._store_progress(doc)
+            if state is None:
+                doc.delete_meta(STATE_META)
+            else:
+                doc.set_meta(STATE_META, {"frame": result.frame, "state": base64.b64encode(state).decode("ascii"),
+                                          "digest": _frame_digest(doc, result.frame)})
         return run
+
+    def resume(self, doc: Document, engine: Engine, source: VideoSource) -> bool:
+        """Put ``engine`` where this run stopped, before ``next_frame``: from the state saved with the last frame
+        when there is one (exact; True), else from that frame's stored objects (False)."""
+        stored, last = doc.get_meta(STATE_META), self.next_frame - 1
+        if isinstance(stored, dict) and stored.get("frame") == last and stored.get("digest") == _frame_digest(doc, last):
+            try:
+                engine.load_state(base64.b64decode(str(stored.get("state")), validate=True))
+                return True
+            except (ValueError, binascii.Error) as exc:
+                _log.warning("%s: the %s state saved with frame %d cannot be loaded (%s); continuing from the "
+                             "stored objects, not exactly", doc.where, self.engine, self.next_frame - 1, exc)
+        RestorePoint.at(doc, self.next_frame - 1).apply(engine, source)
+        return False
 
     def _store_progress(self, doc: Document) -> None:
         doc.set_meta(TRACKING_META, {"start": self.start, "end": self.end, "next_frame": self.next_frame})
+
+
+def _frame_digest(doc: Document, frame: int) -> str:
+    """A digest of a frame's stored objects: an edit of the frame changes it."""
+    objects = [(o.track_id, o.box, int(o.state), o.score, o.logit, o.mask and o.mask.counts)
+               for o in doc.observations_at(frame)]
+    return hashlib.blake2b(repr(objects).encode(), digest_size=16).hexdigest()
 
 
 @dataclass(frozen=True)

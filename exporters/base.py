@@ -12,7 +12,7 @@ import configparser
 import logging
 import os
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,9 +22,9 @@ import numpy as np
 
 from app.document import Document, ObservationArrays
 from exporters.categories import FALLBACK, map_names, placeholder
-from tracker.errors import MaskletError
+from tracker.errors import MaskletError, os_error, os_reason
 from tracker.files import remove, remove_leftovers, temp_path
-from tracker.geometry import rle_problem
+from tracker.geometry import MAX_IMAGE_SIDE, rle_problem
 from tracker.video import VideoInfo
 
 _log = logging.getLogger(__name__)
@@ -37,6 +37,14 @@ CLIP_TOLERANCE = 1e-6
 """Boxes may exceed the image by this many pixels (rounding) before they are clipped."""
 MAX_EXACT_INTEGER = 2**53
 """Integers read as text numbers are kept exactly below this size."""
+MAX_FRAMES = 1_000_000
+"""The most frames labels may span without a video that long (9 hours at 30 fps): frame numbers are bounded so
+that memory follows the data, never a number in it."""
+
+
+def frame_limit(video: VideoInfo | None) -> int:
+    """Frames ``0 … frame_limit - 1`` may hold labels: those of a video, and at least ``MAX_FRAMES``."""
+    return max(MAX_FRAMES, video.frame_count if video is not None else 0)
 
 
 class FormatError(MaskletError):
@@ -213,6 +221,9 @@ def select(
     names = doc.categories()
     used = sorted({c for c in (category_of[t] for t in present) if c is not None})
     first, last = _span(rows, video, start, end, explicit=frames is not None)
+    if last - first >= frame_limit(video):
+        raise ExportError(f"{report.path}: the labels span frames {first}–{last}, more than the {frame_limit(video)} "
+                          "frames labels may span without a video that long")
     class_map = class_map or {}
     return Selection(
         video=video, rows=rows, category=row_category,
@@ -227,10 +238,8 @@ def _span(rows: ObservationArrays, video: VideoInfo | None, start: int, end: int
     annotated ones; always covering the rows."""
     annotated = (int(rows.frame.min()), int(rows.frame.max())) if len(rows) else None
     first = start if explicit or video is not None or annotated is None else annotated[0]
-    if end is not None:
-        last = end
-    else:
-        last = video.frame_count - 1 if video is not None else annotated[1] if annotated else first
+    known = max(video.frame_count - 1 if video is not None else -1, annotated[1] if annotated else first)
+    last = known if end is None else min(end, known)  # an --end past everything: to the end
     return (first, last) if annotated is None else (min(first, annotated[0]), max(last, annotated[1]))
 
 
@@ -287,8 +296,21 @@ def _exact(column: np.ndarray) -> list:
 
 # --------------------------------------------------------------------------- atomic files and folders
 def _check_parent(path: Path) -> None:
+    """Refuse an output whose folder is missing or cannot be written, before anything is computed or written."""
     if not path.parent.is_dir():
         raise ExportError(f"{path}: folder {path.parent} does not exist")
+    if not os.access(path.parent, os.W_OK):
+        raise ExportError(f"{path}: folder {path.parent} cannot be written (read-only or no permission)")
+
+
+def check_destination(path: str | Path) -> None:
+    """What a writer checks before it starts: the output's folder exists and can be written."""
+    _check_parent(Path(path))
+
+
+def _write_error(path: Path, exc: OSError) -> ExportError:
+    """A failed write as one line naming the output and why ("disk full", "permission denied"…)."""
+    return ExportError(str(os_error(exc, path)))
 
 
 @contextmanager
@@ -303,7 +325,7 @@ def atomic_file(path: str | Path) -> Iterator[Path]:
         yield temp
         os.replace(temp, path)
     except OSError as exc:
-        raise ExportError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        raise _write_error(path, exc) from None
     finally:
         remove(temp)
 
@@ -338,7 +360,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
         for entry in sorted(temp.iterdir()):
             _replace_entry(entry, path / entry.name)
     except OSError as exc:
-        raise ExportError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        raise _write_error(path, exc) from None
     finally:
         remove(temp)
 
@@ -393,11 +415,15 @@ def read_table(path: Path, *, min_columns: int, delimiter: str | None = None) ->
     except (ValueError, UnicodeDecodeError) as exc:
         raise _table_error(path, delimiter, exc) from None
     except OSError as exc:
-        raise FormatError(path, f"cannot read ({exc.strerror or exc})") from None
+        raise FormatError(path, f"cannot read ({os_reason(exc)})") from None
     if table.size == 0:
         return np.empty((0, min_columns))
     if table.shape[1] < min_columns:
         raise FormatError(path, f"expected at least {min_columns} fields, found {table.shape[1]}", line_of_row(path, 0))
+    bad = np.argwhere(~np.isfinite(table))
+    if bad.size:
+        row, column = bad[0].tolist()
+        raise FormatError(path, f"field {column + 1} is not a finite number: {table[row, column]}", line_of_row(path, row))
     return table
 
 
@@ -460,9 +486,11 @@ def _pair_key(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a - int(a.min() if len(a) else 0)) * span + (b - low)
 
 
-def zero_based_frames(frames: np.ndarray, options: ReadOptions, report: ReadReport, path: Path) -> np.ndarray:
+def zero_based_frames(frames: np.ndarray, options: ReadOptions, report: ReadReport, path: Path, *,
+                      limit: int = MAX_FRAMES, line: Callable[[int], int | None] | None = None) -> np.ndarray:
     """Convert a file's frame numbers to 0-based: 1-based unless ``options.frame_base`` says otherwise or a
-    frame 0 is present (then 0-based, with a warning). The base used goes into ``report``."""
+    frame 0 is present (then 0-based, with a warning). The base used goes into ``report``. Frames before 0 or
+    from ``limit`` on (see ``frame_limit``) are refused, naming the line of row ``i`` (``line(i)``)."""
     base = options.frame_base
     if base is not None:
         report.frame_evidence = "given"
@@ -475,7 +503,13 @@ def zero_based_frames(frames: np.ndarray, options: ReadOptions, report: ReadRepo
     report.frame_base = base
     converted = frames - base
     if converted.size and converted.min() < 0:
-        raise FormatError(path, f"frame {frames.min()} does not exist in a {base}-based file (see --frame-base)")
+        row = int(converted.argmin())
+        raise FormatError(path, f"frame {frames[row]} does not exist in a {base}-based file (see --frame-base)",
+                          line and line(row))
+    if converted.size and converted.max() >= limit:
+        row = int(converted.argmax())
+        raise FormatError(path, f"frame {frames[row]} is too large: labels may use frames up to {limit - 1 + base} "
+                                "(a video's frames, and at least that many without one)", line and line(row))
     return converted
 
 
@@ -483,7 +517,13 @@ def parse_ini(path: Path) -> configparser.ConfigParser:
     """An ini file (``seqinfo.ini``) with ``FormatError`` for syntax errors; keys are lower case."""
     parser = configparser.ConfigParser(interpolation=None)
     try:
-        parser.read_string(path.read_text(encoding="utf-8"), source=str(path))
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise FormatError(path, f"not a text file (byte {exc.start} is not UTF-8)") from None
+    except OSError as exc:
+        raise FormatError(path, f"cannot read ({os_reason(exc)})") from None
+    try:
+        parser.read_string(text, source=str(path))
     except configparser.MissingSectionHeaderError as exc:
         raise FormatError(path, "missing a [section] header", exc.lineno) from None
     except configparser.ParsingError as exc:
@@ -494,6 +534,22 @@ def parse_ini(path: Path) -> configparser.ConfigParser:
 
 
 # --------------------------------------------------------------------------- reading: into a document
+def described_video(file: Path, folder: Path, name: str, frame_count: Any, fps: Any, width: Any, height: Any) -> VideoInfo:
+    """The video a label file describes (a ``seqinfo.ini``, a json's image sizes), its values checked:
+    ``FormatError`` naming ``file`` for a frame count beyond ``MAX_FRAMES``, a size that is no image's or a frame
+    rate that is not a positive number."""
+    for key, value in (("frame count", frame_count), ("width", width), ("height", height)):
+        if not is_integer(value):
+            raise FormatError(file, f"the video's {key} must be an integer, not {value!r}")
+    if not 0 <= frame_count <= MAX_FRAMES:
+        raise FormatError(file, f"the video's frame count {frame_count} is not 0–{MAX_FRAMES}")
+    if not (0 < width <= MAX_IMAGE_SIDE and 0 < height <= MAX_IMAGE_SIDE):
+        raise FormatError(file, f"image size {width}×{height} is no image's (1–{MAX_IMAGE_SIDE} pixels a side)")
+    if not is_number(fps) or fps <= 0:
+        raise FormatError(file, f"the frame rate {fps!r} is not a positive number")
+    return VideoInfo(path=folder, name=name, frame_count=frame_count, fps=float(fps), width=width, height=height)
+
+
 def ensure_category(doc: Document, category_id: int, name: str) -> int:
     """The document's id for a file's category: the category of that name if the document has one, else a new
     category with the file's id when that id is free, else with a new id."""
@@ -544,7 +600,11 @@ def store(
     the report goes into the ``import`` meta.
     """
     doc = doc if doc is not None else Document.in_memory()
-    validate(rows, detections, report.path, doc.video or video)
+    limit = frame_limit(doc.video)
+    if doc.video is None and video is not None and video.frame_count > limit:
+        raise FormatError(report.path, f"describes a video of {video.frame_count} frames, more than the {limit} "
+                                       "labels may span without the video")
+    validate(rows, detections, report.path, doc.video or video, limit)
     with doc.transaction():
         if doc.video is None and video is not None:
             doc.set_video(video)
@@ -574,12 +634,28 @@ def store(
 
 
 def validate(rows: ObservationArrays, detections: Detections | None, path: str | Path,
-             video: VideoInfo | None) -> None:
-    """Refuse what a project could store but no export could write back: frames before 0, track ids outside
-    0 … 2^63 - 1 (not counting detections), and masks that are not decodable or not the video's size."""
+             video: VideoInfo | None, limit: int | None = None) -> None:
+    """Refuse what a project could store but no export could write back: frames before 0 or from ``limit`` on
+    (default: ``frame_limit(video)``), boxes, scores and visibilities that are not finite numbers, track ids
+    outside 0 … 2^63 - 1 (not counting detections), and masks that are not decodable or not the video's size."""
     frames = np.concatenate([rows.frame, detections.frame if detections is not None else np.empty(0, np.int64)])
     if frames.size and frames.min() < 0:
         raise FormatError(path, f"frame {frames.min()} is before the first frame (frames count from 0)")
+    limit = frame_limit(video) if limit is None else limit
+    if frames.size and frames.max() >= limit:
+        raise FormatError(path, f"frame {frames.max()} (0-based) is too large: labels may use frames 0–{limit - 1} "
+                                "(a video's frames, and at least that many without one)")
+    for name, values, frame, track in (
+        ("box", rows.box, rows.frame, rows.track_id), ("score", rows.score, rows.frame, rows.track_id),
+        ("visibility", rows.visibility, rows.frame, rows.track_id),
+        *((("box", detections.box, detections.frame, None), ("score", detections.score, detections.frame, None))
+          if detections is not None else ()),
+    ):
+        finite = np.isfinite(values) if values.ndim == 1 else np.isfinite(values).all(axis=1)
+        if not finite.all():
+            row = int(np.flatnonzero(~finite)[0])
+            what = f"frame {frame[row]}" + ("" if track is None else f", track {track[row]}")
+            raise FormatError(path, f"{what}: {name} {values[row].tolist()} is not finite")
     if len(rows) and rows.track_id.min() < 0:
         raise FormatError(path, f"track id {rows.track_id.min()} is negative")
     for frame, track_id, mask in zip(rows.frame.tolist(), rows.track_id.tolist(), rows.masks or ()):

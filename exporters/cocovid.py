@@ -32,11 +32,13 @@ from pycocotools import mask as mask_utils
 
 from app.document import Document, ObservationArrays
 from exporters.base import (
+    MAX_FRAMES,
     FormatError,
     FrameRange,
     ReadOptions,
     ReadReport,
     WriteReport,
+    described_video,
     document_categories,
     first_duplicate,
     is_integer,
@@ -46,7 +48,7 @@ from exporters.base import (
     track_categories,
     write_text,
 )
-from tracker.geometry import rle_problem
+from tracker.geometry import MAX_IMAGE_SIDE, mask_size_problem, rle_problem
 from tracker.results import Rle
 from tracker.video import DEFAULT_FPS, VideoInfo
 
@@ -180,18 +182,19 @@ class Kept:
         return result + [{"id": cid, "name": name} for cid, name in written.items() if cid not in known]
 
 
-def kept_meta(data: dict[str, Any], video: dict[str, Any], images: dict[Any, tuple[int, Any, Any]],
+def kept_meta(data: dict[str, Any], path: Path, video: dict[str, Any], images: dict[Any, tuple[int, Any, Any]],
               annotations: list[tuple[int, Any, dict[str, Any], Rle | None]], track_of: dict[Any, int]) -> dict[str, Any]:
     """The ``cocovid`` meta of a read file: what ``Kept`` gives back when writing."""
-    image_entries = {image.get("id"): image for image in data.get("images", [])}
+    image_entries = {image["id"]: image for image in data["images"] if _is_key(image.get("id"))}
     return {
         "top": {k: v for k, v in data.items() if k not in ("videos", "images", "annotations", "categories", "tracks")},
         "video": video,
         "images": {str(frame): image_entries[image_id] for image_id, (frame, _, _) in images.items()},
         "annotations": {f"{frame},{track_id}": {**ann, **({MASK_KEY: _digest(mask)} if mask is not None else {})}
                         for frame, track_id, ann, mask in annotations},
-        "tracks": {str(track_of[t["id"]]): t for t in data.get("tracks", []) if t.get("id") in track_of},
-        "categories": data.get("categories", []),
+        "tracks": {str(track_of[t["id"]]): t for t in _list(data, "tracks", path, required=False)
+                   if _is_key(t.get("id")) and t["id"] in track_of},
+        "categories": [c for c in _list(data, "categories", path, required=False) if is_integer(c.get("id"))],
         "instances": {str(number): instance for instance, number in track_of.items() if instance != number},
     }
 
@@ -207,23 +210,27 @@ def read(path: str | Path, doc: Document | None = None, **options: object) -> Do
     images = _images(data, path, video_id, video)
     frames, instances, boxes, scores, classes, masks, originals = [], [], [], [], [], [], []
     for index, ann in enumerate(_list(data, "annotations", path)):
-        if ann.get("image_id") not in images:
+        if not _is_key(ann.get("image_id")) or ann.get("image_id") not in images:
             continue
+        where = f"annotations[{index}] (id {ann.get('id')!r})"
         instance = ann.get("instance_id", ann.get("track_id"))
-        if instance is None or not is_integer(ann.get("category_id")):
-            raise FormatError(path, f"annotations[{index}] (id {ann.get('id')}): needs instance_id or track_id "
-                                    "and an integer category_id")
+        if not isinstance(instance, (int, str)) or isinstance(instance, bool) or not is_integer(ann.get("category_id")):
+            raise FormatError(path, f"{where}: needs an integer or string instance_id or track_id and an integer "
+                                    "category_id")
         frame, width, height = images[ann["image_id"]]
-        mask = _mask(ann.get("segmentation"), width, height, path, index)
+        mask = _mask(ann.get("segmentation"), width, height, path, where)
         box = ann.get("bbox")
         if box is None and mask is not None:
             box = mask_utils.toBbox(mask.to_coco()).tolist()
         if not (isinstance(box, list) and len(box) == 4 and all(is_number(v) for v in box)):
-            raise FormatError(path, f"annotations[{index}] (id {ann.get('id')}): bbox must be [x, y, w, h]")
+            raise FormatError(path, f"{where}: bbox must be [x, y, w, h] of finite numbers, not {box!r}")
+        score = ann.get("score", 1.0)
+        if not is_number(score):
+            raise FormatError(path, f"{where}: score must be a finite number, not {score!r}")
         frames.append(frame)
         instances.append(instance)
         boxes.append(box)
-        scores.append(0.0 if ann.get("iscrowd") else float(ann.get("score", 1.0)))
+        scores.append(0.0 if ann.get("iscrowd") else float(score))
         classes.append(ann["category_id"])
         masks.append(mask)
         originals.append(ann)
@@ -234,7 +241,8 @@ def read(path: str | Path, doc: Document | None = None, **options: object) -> Do
         raise FormatError(path, f"annotations: two boxes for instance {instances[duplicate]!r} in frame {frames[duplicate]}")
     doc = doc if doc is not None else Document.in_memory()
     with doc.transaction():
-        names = {c["id"]: str(c["name"]) for c in data.get("categories", []) if "id" in c and "name" in c}
+        names = {c["id"]: str(c["name"]) for c in _list(data, "categories", path, required=False)
+                 if is_integer(c.get("id")) and isinstance(c.get("name"), (str, int, float))}
         category = document_categories(doc, np.array(classes, np.int64), names)
         rows = ObservationArrays(
             frame, track_id, np.array(boxes, np.float64).reshape(-1, 4), np.array(scores, np.float64),
@@ -242,7 +250,7 @@ def read(path: str | Path, doc: Document | None = None, **options: object) -> Do
         )
         store(doc, rows, track_categories(track_id, category, report), report, _video_info(video, images, path))
         track_of = {instance: number + report.id_offset for instance, number in zip(instances, track_id.tolist())}
-        doc.set_meta(META, kept_meta(data, video, images, list(zip(frames, (track_of[i] for i in instances),
+        doc.set_meta(META, kept_meta(data, path, video, images, list(zip(frames, (track_of[i] for i in instances),
                                                                       originals, masks)), track_of))
     return doc
 
@@ -254,10 +262,19 @@ def _images(data: dict[str, Any], path: Path, video_id: Any, video: dict[str, An
         if video_id is not None and image.get("video_id") != video_id:
             continue
         frame = image.get("frame_id", image.get("frame_index"))
-        if not is_integer(frame) or "id" not in image:
-            raise FormatError(path, f"images[{index}]: needs an id and an integer frame_id or frame_index")
-        images[image["id"]] = (frame, image.get("width", video.get("width")), image.get("height", video.get("height")))
+        if not is_integer(frame) or not _is_key(image.get("id")):
+            raise FormatError(path, f"images[{index}]: needs an integer or string id and an integer frame_id or "
+                                    "frame_index")
+        size = image.get("width", video.get("width")), image.get("height", video.get("height"))
+        if any(v is not None and not (is_integer(v) and 0 < v <= MAX_IMAGE_SIDE) for v in size):
+            raise FormatError(path, f"images[{index}]: width and height must be 1–{MAX_IMAGE_SIDE}, not {size}")
+        images[image["id"]] = (frame, *size)
     return images
+
+
+def _is_key(value: Any) -> bool:
+    """An id a json file may use: an integer or a string."""
+    return is_integer(value) or isinstance(value, str)
 
 
 def _track_ids(instances: list[Any], path: Path) -> list[int]:
@@ -284,8 +301,8 @@ def load_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def _list(data: dict[str, Any], key: str, path: Path) -> list[dict[str, Any]]:
-    value = data.get(key)
+def _list(data: dict[str, Any], key: str, path: Path, required: bool = True) -> list[dict[str, Any]]:
+    value = data.get(key, None if required else [])
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
         raise FormatError(path, f"'{key}' must be a list of objects")
     return value
@@ -293,7 +310,9 @@ def _list(data: dict[str, Any], key: str, path: Path) -> list[dict[str, Any]]:
 
 def _pick_video(data: dict[str, Any], path: Path, name: str | None) -> tuple[Any, dict[str, Any]]:
     """(video id or None for a file without videos, the video's entry)."""
-    videos = _list(data, "videos", path) if "videos" in data else []
+    videos = _list(data, "videos", path, required=False)
+    if not all(_is_key(v.get("id", 0)) for v in videos):
+        raise FormatError(path, "video ids must be integers or strings")
     if name is not None:
         chosen = [v for v in videos if v.get("name") == name]
         if not chosen:
@@ -308,30 +327,44 @@ def _pick_video(data: dict[str, Any], path: Path, name: str | None) -> tuple[Any
 def video_names(path: Path) -> list[str]:
     """The names of the videos in a COCO-VID json (``[]`` when it has no ``videos``)."""
     data = load_json(path)
-    return [str(v.get("name")) for v in _list(data, "videos", path)] if "videos" in data else []
+    return [str(v.get("name")) for v in _list(data, "videos", path, required=False)]
 
 
-def _mask(segmentation: Any, width: int | None, height: int | None, path: Path, index: int) -> Rle | None:
-    """A segmentation (polygons, compressed or uncompressed RLE) as an ``Rle``."""
-    if not segmentation:
+def _mask(segmentation: Any, width: int | None, height: int | None, path: Path, where: str) -> Rle | None:
+    """A segmentation (polygons, compressed or uncompressed RLE) as an ``Rle``, checked before pycocotools reads
+    it (which crashes or allocates without bound on malformed input)."""
+    if segmentation is None or segmentation == [] or segmentation == {}:
         return None
-    try:
-        if isinstance(segmentation, dict) and isinstance(segmentation.get("counts"), str):
-            h, w = segmentation["size"]
-            rle = Rle(int(h), int(w), segmentation["counts"].encode("ascii"))
-            problem = rle_problem(rle)  # before pycocotools reads it
-            if problem is not None:
-                raise FormatError(path, f"annotations[{index}]: {problem}")
-            return rle
-        if isinstance(segmentation, dict):
-            h, w = segmentation["size"]
-            coco = mask_utils.frPyObjects(segmentation, int(h), int(w))
-        else:
-            if width is None or height is None:
-                raise FormatError(path, f"annotations[{index}]: polygons need the image's width and height")
-            coco = mask_utils.merge(mask_utils.frPyObjects(segmentation, int(height), int(width)))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise FormatError(path, f"annotations[{index}]: unreadable segmentation ({exc})") from None
+    if isinstance(segmentation, dict):
+        size, counts = segmentation.get("size"), segmentation.get("counts")
+        if not (isinstance(size, list) and len(size) == 2 and all(is_integer(v) for v in size)):
+            raise FormatError(path, f"{where}: segmentation size must be [height, width], not {size!r}")
+        rle, problem = None, mask_size_problem(*size)
+        if problem is None and isinstance(counts, str):
+            rle = Rle(size[0], size[1], counts.encode("ascii", errors="replace"))
+            problem = rle_problem(rle)
+        elif problem is None and isinstance(counts, list) and all(is_integer(c) and c >= 0 for c in counts):
+            if sum(counts) != size[0] * size[1]:
+                problem = f"mask counts do not describe {size[0]}×{size[1]} pixels"
+            else:
+                rle = Rle(size[0], size[1], mask_utils.frPyObjects(segmentation, size[0], size[1])["counts"])
+        elif problem is None:
+            problem = "segmentation counts must be a string or a list of counts"
+        if problem is not None or rle is None:
+            raise FormatError(path, f"{where}: {problem}")
+        return rle
+    if not (isinstance(segmentation, list) and all(isinstance(p, list) for p in segmentation)):
+        raise FormatError(path, f"{where}: segmentation must be polygons (lists of x, y numbers) or an RLE object")
+    if width is None or height is None:
+        raise FormatError(path, f"{where}: polygons need the image's width and height")
+    for polygon in segmentation:
+        if len(polygon) < 6 or len(polygon) % 2 or not all(is_number(v) for v in polygon):
+            raise FormatError(path, f"{where}: a polygon must be at least 3 x, y pairs of finite numbers")
+        x, y = np.array(polygon[0::2], np.float64), np.array(polygon[1::2], np.float64)
+        if (x < -width).any() or (x > 2 * width).any() or (y < -height).any() or (y > 2 * height).any():
+            raise FormatError(path, f"{where}: polygon points lie more than an image size outside the "
+                                    f"{width}×{height} image")
+    coco = mask_utils.merge(mask_utils.frPyObjects(segmentation, height, width))
     return Rle(int(coco["size"][0]), int(coco["size"][1]), coco["counts"])
 
 
@@ -340,7 +373,7 @@ def _video_info(video: dict[str, Any], images: dict[Any, tuple[int, Any, Any]], 
     if not images:
         return None
     frame, width, height = max(images.values(), key=lambda image: image[0])
-    if width is None or height is None:
+    if width is None or height is None or not 0 <= frame < MAX_FRAMES:  # frames out of bounds: refused by store
         return None
-    return VideoInfo(path=path.parent, name=str(video.get("name", path.stem)), frame_count=frame + 1,
-                     fps=float(video.get("fps", DEFAULT_FPS)), width=int(width), height=int(height))
+    return described_video(path, path.parent, str(video.get("name", path.stem)), frame + 1,
+                           video.get("fps", DEFAULT_FPS), width, height)

@@ -18,6 +18,7 @@ are not tracks: they are counted and left out.
 """
 from __future__ import annotations
 
+import math
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -25,16 +26,20 @@ import numpy as np
 
 from app.document import Document, ObservationArrays
 from exporters.base import (
+    MAX_EXACT_INTEGER,
     FormatError,
     FrameRange,
     ReadOptions,
     ReadReport,
     WriteReport,
+    described_video,
+    frame_limit,
     select,
     store,
     write_text,
 )
-from tracker.video import DEFAULT_FPS, VideoInfo
+from tracker.errors import os_reason
+from tracker.video import DEFAULT_FPS
 
 NAME = "cvat"
 OUTPUT_SUFFIX = ".xml"  # what ``write`` makes: one XML file
@@ -125,12 +130,17 @@ def read(path: str | Path, doc: Document | None = None, **options: object) -> Do
         root = ET.parse(path).getroot()
     except ET.ParseError as exc:
         raise FormatError(path, f"invalid xml ({exc})", exc.position[0]) from None
+    except ValueError as exc:  # an encoding expat cannot read
+        raise FormatError(path, f"invalid xml ({exc})") from None
     except OSError as exc:
-        raise FormatError(path, f"cannot read ({exc.strerror or exc})") from None
+        raise FormatError(path, f"cannot read ({os_reason(exc)})") from None
     if root.tag != "annotations":
         raise FormatError(path, f"expected <annotations>, found <{root.tag}>")
     task = next((t for t in (root.find("meta/task"), root.find("meta/job")) if t is not None), None)
     stop = _int(task, "stop_frame", path) if task is not None else None
+    limit = frame_limit(doc.video if doc is not None else None)
+    if stop is not None and not 0 <= stop < limit:
+        raise FormatError(path, f"<stop_frame> {stop} is not a frame 0–{limit - 1}")
     size = ((_int(task, "original_size/width", path), _int(task, "original_size/height", path))
             if task is not None else (None, None))
     images = root.findall("image")
@@ -139,7 +149,7 @@ def read(path: str | Path, doc: Document | None = None, **options: object) -> Do
     frames, ids, boxes, visibility, labels = [], [], [], [], []
     for track in root.iter("track"):
         track_id, label = _track_header(track, path)
-        for frame, box, seen in _interpolated(track, stop, path):
+        for frame, box, seen in _interpolated(track, stop, limit, path):
             frames.append(frame)
             ids.append(track_id)
             boxes.append(box)
@@ -156,8 +166,7 @@ def read(path: str | Path, doc: Document | None = None, **options: object) -> Do
         video = None
         if None not in size:
             count = max(stop + 1 if stop is not None else 0, int(frame.max()) + 1 if len(frame) else 0)
-            video = VideoInfo(path=path.parent, name=path.stem, frame_count=count, fps=DEFAULT_FPS,
-                              width=int(size[0]), height=int(size[1]))
+            video = described_video(path, path.parent, path.stem, count, DEFAULT_FPS, size[0], size[1])
         return store(doc, rows, category_of, report, video)
 
 
@@ -173,24 +182,32 @@ def _int(element: ET.Element, key: str, path: Path) -> int | None:
 
 def _track_header(track: ET.Element, path: Path) -> tuple[int, str]:
     try:
-        return int(track.attrib["id"]), track.attrib["label"]
+        track_id = int(track.attrib["id"])
+        if not 0 <= track_id < MAX_EXACT_INTEGER:
+            raise ValueError(track_id)
+        return track_id, track.attrib["label"]
     except (KeyError, ValueError):
-        raise FormatError(path, f"<track {dict(track.attrib)}> needs an integer id and a label") from None
+        raise FormatError(path, f"<track {dict(track.attrib)}> needs an id 0–2^53 and a label") from None
 
 
-def _interpolated(track: ET.Element, stop: int | None, path: Path) -> list[tuple[int, list[float], float]]:
+def _interpolated(track: ET.Element, stop: int | None, limit: int, path: Path) -> list[tuple[int, list[float], float]]:
     """(frame, box xywh, visibility) of every frame where the track is inside the image: its boxes, frames
-    between a box and the next one filled linearly (CVAT's interpolation), outside boxes ending it."""
+    between a box and the next one filled linearly (CVAT's interpolation), outside boxes ending it. Frames must
+    lie in ``0 … limit - 1``."""
     shapes = []
     for element in track.iter("box"):
         try:
             x1, y1, x2, y2 = (float(element.attrib[k]) for k in ("xtl", "ytl", "xbr", "ybr"))
             frame = int(element.attrib["frame"])
+            seen = element.findtext("attribute[@name='visibility']")
+            visibility = float(seen) if seen is not None else 0.0 if element.get("occluded") == "1" else 1.0
+            if not all(math.isfinite(v) for v in (x1, y1, x2, y2, visibility)):
+                raise ValueError("not finite")
         except (KeyError, ValueError):
             raise FormatError(path, f"track {track.get('id')}: <box {dict(element.attrib)}> needs frame, xtl, ytl, "
-                                    "xbr and ybr numbers") from None
-        seen = element.findtext("attribute[@name='visibility']")
-        visibility = float(seen) if seen is not None else 0.0 if element.get("occluded") == "1" else 1.0
+                                    "xbr and ybr numbers (and a number as visibility)") from None
+        if not 0 <= frame < limit:
+            raise FormatError(path, f"track {track.get('id')}: <box frame={frame}> is not a frame 0–{limit - 1}")
         shapes.append((frame, np.array([x1, y1, x2 - x1, y2 - y1]), visibility, element.get("outside") == "1"))
     shapes.sort(key=lambda shape: shape[0])
     result: list[tuple[int, list[float], float]] = []

@@ -41,9 +41,11 @@ from exporters.base import (
     Selection,
     WriteReport,
     atomic_dir,
+    described_video,
     document_categories,
     first_duplicate,
     format_rows,
+    frame_limit,
     integer_column,
     line_of_row,
     parse_ini,
@@ -172,7 +174,9 @@ def read_txt(path: Path, doc: Document | None, options: ReadOptions, name: str) 
         path = txt
     report = ReadReport(name, str(path))
     table = read_table(path, min_columns=6, delimiter=sniff_delimiter(path))
-    frame = zero_based_frames(integer_column(table, 0, path, "frame"), options, report, path)
+    frame = zero_based_frames(integer_column(table, 0, path, "frame"), options, report, path,
+                              limit=frame_limit(doc.video if doc is not None else None),
+                              line=lambda row: line_of_row(path, row))
     track_id = integer_column(table, 1, path, "id")
     columns = table.shape[1]
     names = read_numbering(options.classes, _sidecars(path), ClassNames(None, ""))
@@ -228,13 +232,12 @@ def read_seqinfo(txt: Path) -> VideoInfo | None:
                 return None
             section = parser[parser.sections()[0]]
             try:
-                return VideoInfo(
-                    path=folder, name=section.get("name", folder.name).strip(),
-                    frame_count=int(section["seqlength"]), fps=float(section.get("framerate", DEFAULT_FPS)),
-                    width=int(section["imwidth"]), height=int(section["imheight"]),
-                )
+                values = [section[key] for key in ("seqlength", "imwidth", "imheight")]
+                fps = float(section.get("framerate", DEFAULT_FPS))
+                count, width, height = (int(value) for value in values)
             except KeyError:
                 return None
             except ValueError as exc:
                 raise FormatError(ini, f"not a number: {exc}") from None
+            return described_video(ini, folder, section.get("name", folder.name).strip(), count, fps, width, height)
     return None

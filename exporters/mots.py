@@ -21,17 +21,20 @@ from pycocotools import mask as mask_utils
 
 from app.document import Document, ObservationArrays
 from exporters.base import (
+    MAX_EXACT_INTEGER,
     ExportError,
     FormatError,
     FrameRange,
     ReadOptions,
     ReadReport,
     WriteReport,
+    described_video,
     document_categories,
     first_duplicate,
     first_line,
     format_rows,
     frame_groups,
+    frame_limit,
     select,
     store,
     track_categories,
@@ -39,8 +42,9 @@ from exporters.base import (
     zero_based_frames,
 )
 from exporters.categories import MOTS_CLASSES, MOTS_IGNORE, fixed_ids
+from tracker.geometry import rle_problem
 from tracker.results import Rle
-from tracker.video import DEFAULT_FPS, VideoInfo
+from tracker.video import DEFAULT_FPS
 
 NAME = "mots"
 OUTPUT_SUFFIX = ".txt"  # what ``write`` makes: one text file
@@ -117,7 +121,7 @@ def read(path: str | Path, doc: Document | None = None, **options: object) -> Do
     path = Path(path)
     opts = ReadOptions(**options)  # type: ignore[arg-type]
     report = ReadReport(NAME, str(path))
-    numbers, counts, lines = [], [], []
+    numbers, masks, lines = [], [], []
     with open(path, encoding="utf-8", errors="replace") as file:
         for number, line in enumerate(file, 1):
             fields = line.split()
@@ -126,23 +130,27 @@ def read(path: str | Path, doc: Document | None = None, **options: object) -> Do
             if len(fields) != 6:
                 raise FormatError(path, f"expected 6 space-separated fields, found {len(fields)}", number)
             try:
-                numbers.append([int(f) for f in fields[:5]])
+                values = [int(f) for f in fields[:5]]
             except ValueError:
                 bad = next(f for f in fields[:5] if not f.lstrip("-").isdigit())
                 raise FormatError(path, f"not an integer: {bad!r}", number) from None
-            counts.append(fields[5].encode("ascii", errors="replace"))
+            if any(abs(v) >= MAX_EXACT_INTEGER for v in values):
+                raise FormatError(path, f"a number is too large: {max(values, key=abs)}", number)
+            numbers.append(values)
+            masks.append(Rle(values[3], values[4], fields[5].encode("ascii", errors="replace")))
             lines.append(number)
+    for mask, number in zip(masks, lines):
+        problem = rle_problem(mask)  # before pycocotools reads it
+        if problem is not None:
+            raise FormatError(path, problem, number)
     table = np.array(numbers, np.int64).reshape(-1, 5)
-    frame = zero_based_frames(table[:, 0], opts, report, path)
+    frame = zero_based_frames(table[:, 0], opts, report, path, limit=frame_limit(doc.video if doc is not None else None),
+                              line=lines.__getitem__)
     full_id, category, height, width = table[:, 1], table[:, 2], table[:, 3], table[:, 4]
     duplicate = first_duplicate(frame, full_id)
     if duplicate is not None:
         raise FormatError(path, f"second mask for id {full_id[duplicate]} in the same frame", lines[duplicate])
-    masks = [Rle(int(h), int(w), c) for h, w, c in zip(height.tolist(), width.tolist(), counts)]
     box = mask_utils.toBbox([m.to_coco() for m in masks]).reshape(-1, 4) if masks else np.empty((0, 4))
-    corrupt = np.flatnonzero((box[:, 0] + box[:, 2] > width) | (box[:, 1] + box[:, 3] > height))
-    if corrupt.size:  # pycocotools decodes any bytes; runs beyond the mask betray corrupt counts
-        raise FormatError(path, "the RLE counts do not fit the mask size", lines[int(corrupt[0])])
     instance = full_id % 1000
     pairs = np.unique(np.stack([instance, full_id], axis=1), axis=0)
     track_id = full_id if len(np.unique(pairs[:, 0])) < len(pairs) else instance
@@ -152,7 +160,7 @@ def read(path: str | Path, doc: Document | None = None, **options: object) -> Do
         category = document_categories(doc, category, MOTS_CLASSES)
         video = None
         if len(masks):
-            video = VideoInfo(path=path.parent, name=path.stem, frame_count=int(frame.max()) + 1, fps=DEFAULT_FPS,
-                              width=int(width[0]), height=int(height[0]))
+            video = described_video(path, path.parent, path.stem, int(frame.max()) + 1, DEFAULT_FPS, int(width[0]),
+                                    int(height[0]))
         rows = ObservationArrays(frame, track_id, box, score, np.ones(len(frame)), masks)
         return store(doc, rows, track_categories(track_id, category, report), report, video)

@@ -28,6 +28,7 @@ import yaml
 
 from app.document import Document, ObservationArrays
 from exporters.base import (
+    MAX_EXACT_INTEGER,
     Detections,
     ExportError,
     FormatError,
@@ -39,7 +40,9 @@ from exporters.base import (
     first_duplicate,
     format_lines,
     frame_groups,
+    frame_limit,
     integer_column,
+    is_integer,
     line_of_row,
     read_table,
     select,
@@ -161,6 +164,8 @@ def read(path: str | Path, doc: Document | None = None, **options: object) -> Do
         match = _TRAILING_NUMBER.search(file.stem)
         if match is None:
             raise FormatError(file, "the file name does not end in a frame number")
+        if len(match.group(1)) > len(str(MAX_EXACT_INTEGER)):
+            raise FormatError(file, "the frame number of the file name is too large")
         table = read_table(file, min_columns=5, delimiter=None)
         if table.shape[1] > 6:
             raise FormatError(file, f"expected 5 or 6 fields (class cx cy w h [track_id]), found {table.shape[1]}",
@@ -173,7 +178,8 @@ def read(path: str | Path, doc: Document | None = None, **options: object) -> Do
         numbers.append(int(match.group(1)))
         tables.append(table[:, :5])
         ids.append(track)
-    file_frames = zero_based_frames(np.array(numbers, np.int64), opts, report, labels)
+    file_frames = zero_based_frames(np.array(numbers, np.int64), opts, report, labels, limit=frame_limit(video),
+                                    line=None)
     frame = np.repeat(file_frames, [len(t) for t in tables])
     table = np.concatenate(tables) if tables else np.empty((0, 5))
     track_id = np.concatenate(ids) if ids else np.empty(0, np.int64)
@@ -228,6 +234,8 @@ def _yaml_names(file: Path) -> dict[int, str]:
     """Class index → name from a ``data.yaml``."""
     try:
         data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as exc:
+        raise FormatError(file, f"not a text file (byte {exc.start} is not UTF-8)") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise FormatError(file, f"invalid yaml ({getattr(exc, 'problem', exc)})",
@@ -237,4 +245,10 @@ def _yaml_names(file: Path) -> dict[int, str]:
         names = dict(enumerate(names))
     if not isinstance(names, dict):
         raise FormatError(file, "'names' must be a list or a mapping of class index to name")
-    return {int(k): str(v) for k, v in names.items()}
+    result = {}
+    for key, value in names.items():
+        index = key if is_integer(key) else int(key) if isinstance(key, str) and key.strip().isdigit() else None
+        if index is None or not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            raise FormatError(file, f"'names' must map class indices to names, not {key!r} to {value!r}")
+        result[index] = str(value)
+    return result

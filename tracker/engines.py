@@ -60,6 +60,16 @@ class Engine(ABC):
         """Continue a stopped run: take ``objects`` (stored results at ``frame_index``) as the live
         tracks; new tracks get ids from ``next_id`` on. The next call is ``process(frame_index + 1)``."""
 
+    def save_state(self) -> bytes | None:
+        """Everything the engine holds after the last processed frame, for an exact resume (``load_state``);
+        None when it cannot (it then resumes from stored results with ``restore``, not exactly)."""
+        return None
+
+    def load_state(self, state: bytes) -> None:
+        """Continue exactly where ``save_state`` left off: the next call is ``process`` of the following frame.
+        ``ValueError`` when ``state`` cannot be loaded (then use ``restore``)."""
+        raise ValueError(f"{type(self).__name__} does not load saved states")
+
     def set_video_length(self, num_frames: int) -> None:
         """Tell the engine how long the video is (``run`` does, before the first frame). Only SAM2's
         results depend on it (pointer positions are normalised by it); the others ignore it."""

@@ -1,4 +1,7 @@
 """Errors the user can act on. The CLI prints them as one line; the GUI shows them in a dialog."""
+from __future__ import annotations
+
+import errno
 
 
 class MaskletError(Exception):
@@ -15,3 +18,31 @@ class CheckpointError(MaskletError):
 
 class DetectorError(MaskletError):
     """A detector's weights are missing or cannot be loaded."""
+
+
+class DiskFullError(MaskletError):
+    """A write failed for lack of space on the disk (or a file size limit)."""
+
+
+_DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+_REASONS = {
+    errno.ENOSPC: "disk full", errno.EDQUOT: "disk quota exceeded", errno.EFBIG: "file too large for the disk or limit",
+    errno.EROFS: "read-only file system", errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+    errno.ENAMETOOLONG: "name too long", errno.ENOENT: "no such file or folder", errno.EISDIR: "is a folder",
+    errno.ENOTDIR: "not a folder", errno.EIO: "input/output error",
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """Why an operating-system call failed, in words ("disk full", "permission denied"…)."""
+    return _REASONS.get(exc.errno, exc.strerror or str(exc))  # type: ignore[arg-type]
+
+
+def os_error(exc: OSError, path: object = None, action: str = "cannot write") -> MaskletError:
+    """One line for an ``OSError``: the file (``path``, else the error's), what failed and why, in words;
+    a ``DiskFullError`` when the disk is full."""
+    where = path if path is not None else exc.filename
+    message = f"{action} ({os_reason(exc)})"
+    if exc.errno in _DISK_FULL:
+        return DiskFullError(f"{where}: {message}; free space and try again" if where else message)
+    return MaskletError(f"{where}: {message}" if where else message)

@@ -15,6 +15,10 @@ import socket
 from pathlib import Path
 
 TEMP_SUFFIX = ".masklet-tmp"
+_NAME_MAX = 255
+"""Bytes a file name may have on common file systems."""
+_PID_DIGITS = 7
+"""Digits of the largest process id (Linux: 4194304)."""
 _TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<host>[A-Za-z0-9_-]+)-(?P<pid>\d+)-[0-9a-f]+"
                         + re.escape(TEMP_SUFFIX) + r"(?:-journal|-wal|-shm)?$")
 
@@ -39,7 +43,14 @@ def process_alive(host: str, pid: int) -> bool:
 
 def temp_path(path: Path) -> Path:
     """A new, unique temporary path beside ``path`` (hidden, naming this host and process)."""
-    return path.with_name(f".{path.name}.{host_name()}-{os.getpid()}-{secrets.token_hex(4)}{TEMP_SUFFIX}")
+    return path.with_name(f".{_stem(path.name)}.{host_name()}-{os.getpid()}-{secrets.token_hex(4)}{TEMP_SUFFIX}")
+
+
+def _stem(name: str) -> str:
+    """``name``, shortened (by whole characters) where its temporary names would exceed a file name's length."""
+    room = _NAME_MAX - len(f"..{host_name()}-{'0' * _PID_DIGITS}-{'0' * 8}{TEMP_SUFFIX}-journal")
+    encoded = name.encode("utf-8", "surrogateescape")
+    return name if len(encoded) <= room else encoded[:room].decode("utf-8", "ignore")
 
 
 def is_temp_name(name: str) -> bool:
@@ -56,7 +67,7 @@ def remove_leftovers(path: Path) -> int:
         return 0
     for entry in entries:
         match = _TEMP_NAME.match(entry.name)
-        if match is None or match["name"] != path.name or process_alive(match["host"], int(match["pid"])):
+        if match is None or match["name"] != _stem(path.name) or process_alive(match["host"], int(match["pid"])):
             continue
         remove(entry)
         removed += not os.path.lexists(entry)

@@ -7,6 +7,9 @@ from scipy.optimize import linear_sum_assignment
 
 from tracker.results import Rle
 
+MAX_IMAGE_SIDE = 1 << 15
+"""The largest image width or height a mask or label file may give (pycocotools counts pixels in 32 bits)."""
+
 
 def encode_mask(mask: np.ndarray) -> Rle:
     """Encode a binary H×W mask as COCO RLE."""
@@ -19,12 +22,24 @@ def decode_mask(rle: Rle) -> np.ndarray:
     return mask_utils.decode(rle.to_coco()).astype(bool)
 
 
+def mask_size_problem(height: object, width: object) -> str | None:
+    """What makes a mask size no image's (not positive integers, larger than ``MAX_IMAGE_SIDE``), or None."""
+    if not (isinstance(height, int) and isinstance(width, int)) or height <= 0 or width <= 0:
+        return f"mask size {height}×{width} is not positive"
+    if max(height, width) > MAX_IMAGE_SIDE:
+        return f"mask size {height}×{width} is larger than any image ({MAX_IMAGE_SIDE} pixels a side)"
+    return None
+
+
 def rle_problem(rle: Rle) -> str | None:
     """What makes an RLE unusable (a size that is not positive, counts that are not COCO's compressed string
     or do not cover exactly height × width pixels), or None. Checked in Python, before pycocotools reads
     past its buffers on such input."""
-    if not (isinstance(rle.height, int) and isinstance(rle.width, int)) or rle.height <= 0 or rle.width <= 0:
-        return f"mask size {rle.height}×{rle.width} is not positive"
+    problem = mask_size_problem(rle.height, rle.width)
+    if problem is not None:
+        return problem
+    if not isinstance(rle.counts, bytes):
+        return "mask counts are not a COCO RLE string"
     chars = np.frombuffer(rle.counts, np.uint8).astype(np.int64) - 48
     if chars.size == 0 or chars.min() < 0 or chars.max() > 63:
         return "mask counts are not a COCO RLE string"

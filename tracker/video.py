@@ -312,7 +312,9 @@ class _VideoFileReader:
         started = time.perf_counter()
         ahead = None if self._position is None else index - self._position
         seeking = ahead is None or not 0 <= ahead <= self._grab_ahead_limit()
-        if seeking:
+        if seeking and index == 0:
+            self._rewind()
+        elif seeking:
             # OpenCV reports the position it really reached: a seek that ends elsewhere (a
             # decode error on the way) must not silently return another frame.
             if not self._cap.set(cv2.CAP_PROP_POS_FRAMES, index) or (
@@ -337,6 +339,13 @@ class _VideoFileReader:
             self._frame_seconds = self._smooth(self._frame_seconds, elapsed / (ahead + 1))
         self._position = index + 1
         return frame
+
+    def _rewind(self) -> None:
+        """Back to the first frame by reopening the file: FFmpeg's seek to frame 0 of a one-frame video
+        reports success, and the next read fails."""
+        self._cap.release()
+        self._cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
+        self._position = 0
 
     def read(self, index: int) -> np.ndarray:
         frame = self._try_read(index)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tracker.errors import MaskletError
 
-BENCH_MODULES = ("io", "engine", "track", "engines", "calibration", "tiling", "gui", "formats", "batch")
+BENCH_MODULES = ("io", "engine", "track", "engines", "calibration", "tiling", "gui", "formats", "batch", "resume")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 

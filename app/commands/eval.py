@@ -38,6 +38,7 @@ import numpy as np
 
 from app import effort
 from app.document import PROJECT_SUFFIX, Document, ObservationArrays
+from exporters.base import frame_limit
 from tracker.errors import MaskletError
 from tracker.files import is_temp_name
 from tracker.geometry import box_iou, xywh_to_xyxy
@@ -81,6 +82,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if not 0 < args.iou <= 1:
         raise EvalError(f"--iou must be in (0, 1], not {args.iou}")
+    if args.json is not None:
+        from exporters.base import check_destination
+
+        check_destination(args.json)  # before the evaluation, not after it
     pairs = pair_sequences(args.gt, args.pred)
     config = effort.config_from(args) if args.effort else None
     results = evaluate(pairs, iou=args.iou, classes=args.classes, preprocess=args.preprocess,
@@ -311,6 +316,8 @@ def sequence_data(
     video = gt.video
     last = max([int(r.frame.max()) for r in (gt_rows, pred_rows) if len(r)], default=-1)
     steps = max(last + 1, video.frame_count if video is not None else 0)
+    if steps > frame_limit(video):  # a project's frame number, never a reason to loop or allocate without bound
+        raise EvalError(f"{name}: frame {last} is beyond the {frame_limit(video)} frames a sequence may have here")
     gt_index, pred_index = _frame_slices(gt_rows.frame, steps), _frame_slices(pred_rows.frame, steps)
     gt_boxes, pred_boxes = xywh_to_xyxy(gt_rows.box), xywh_to_xyxy(pred_rows.box)
     per_step: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []

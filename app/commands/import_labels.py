@@ -39,6 +39,7 @@ def read_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     from app.document import PROJECT_SUFFIX, Document, DocumentError
+    from app.project_lock import ProjectLock
     from exporters.base import read_report
     from tracker.video import VideoSource
 
@@ -49,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
         raise DocumentError(f"{project}: a file already exists there (use --overwrite)")
     if not project.parent.is_dir():
         raise DocumentError(f"{project}: folder {project.parent} does not exist")
+    ProjectLock.acquire(project).release()  # refuse a read-only folder or a project being written before reading
     name = args.format or registry.guess_format(args.labels)
     with VideoSource.open(args.video) as source:
         video = source.info()

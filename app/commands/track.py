@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.document import Document
-from app.tracking_run import RestorePoint, TrackingRun
+from app.tracking_run import TrackingRun
 from tracker.engines import ENGINES, Engine, build_engine
-from tracker.errors import MaskletError
+from tracker.errors import DiskFullError, MaskletError
 
 if TYPE_CHECKING:
     from tracker.video import VideoSource
@@ -151,12 +151,12 @@ def _track(
 
     first, end = tracking.next_frame, tracking.end
     if tracking.continued:
-        RestorePoint.at(doc, first - 1).apply(engine, source)
+        tracking.resume(doc, engine, source)
     with tqdm(total=end - first, unit="frame", desc=tracking.engine, file=sys.stderr, dynamic_ncols=True,
               disable=on_frame is not None) as progress:
         try:
             for result in engine.run(source, first, end):
-                tracking = tracking.record(doc, result)
+                tracking = tracking.record(doc, result, engine.save_state())
                 progress.set_postfix(objects=len(result.objects), refresh=False)
                 progress.update()
                 if on_frame is not None:
@@ -165,6 +165,10 @@ def _track(
             progress.close()
             _print_resume_hint(args, tracking)
             return EXIT_INTERRUPTED
+        except DiskFullError as exc:  # the frame in flight is lost, every earlier one is saved
+            progress.close()
+            raise DiskFullError(f"{args.output}: disk full: {_saved(tracking)} saved, free space and use "
+                                "--resume") from exc
     for exporter, out in exports:
         exporter.write(doc, out)
         print(f"exported {out}", file=sys.stderr)
@@ -254,13 +258,23 @@ def resume_plan(args: argparse.Namespace, doc: Document) -> tuple[TrackingRun, d
 
 
 def _parse_export(spec: str) -> tuple[Any, Path]:
-    """``FMT:OUT`` → (exporter, output path); unknown formats fail before tracking starts."""
+    """``FMT:OUT`` → (exporter, output path); unknown formats and outputs that cannot be written fail before
+    tracking starts."""
     from exporters import registry
+    from exporters.base import check_destination
 
     fmt, sep, out = spec.partition(":")
     if not sep or not fmt or not out:
         raise MaskletError(f"--export {spec!r}: expected FMT:OUT, e.g. mot:out/gt.txt")
-    return registry.get(fmt), Path(out)
+    exporter = registry.get(fmt)
+    check_destination(out)
+    return exporter, Path(out)
+
+
+def _saved(run: TrackingRun) -> str:
+    """The frames a run has saved, in words."""
+    count = run.next_frame - run.start
+    return f"{count} frames ({run.start}..{run.next_frame - 1})" if count else "0 frames"
 
 
 def _print_resume_hint(args: argparse.Namespace, done: TrackingRun) -> None:

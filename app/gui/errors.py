@@ -6,12 +6,13 @@ import logging
 import re
 import sys
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
-from tracker.errors import CheckpointError, DetectorError, MaskletError, VideoError
+from app.error_log import log_unexpected
+from tracker.errors import CheckpointError, DetectorError, DiskFullError, MaskletError, VideoError, os_error
 
 _log = logging.getLogger(__name__)
 
@@ -87,6 +88,12 @@ def explain(exc: BaseException) -> Explanation:
             "Finished frames are saved. Try a smaller SAM2 model (tiny), restrict the detector to the classes you "
             "need, raise the detection confidence, or run on the CPU; then resume from the current frame.",
         )
+    if isinstance(exc, OSError):
+        exc = os_error(exc, action="cannot read or write")
+    if isinstance(exc, DiskFullError):
+        return Explanation("Disk full", str(exc),
+                           "Every finished change is saved. Free space on the disk (or choose another folder), then "
+                           "try again; a stopped tracking run continues from its last saved frame.")
     if isinstance(exc, MaskletError):
         return Explanation("Masklet", in_gui_words(str(exc)))
     details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
@@ -102,6 +109,9 @@ def show_error(parent: QWidget | None, exc: BaseException) -> Remedy:
     explanation = explain(exc)
     if explanation.details:
         _log.error("%s", explanation.details)
+        log = log_unexpected(exc)
+        if log is not None:
+            explanation = replace(explanation, advice=f"{explanation.advice} The details are in {log}.")
     box = QMessageBox(QMessageBox.Icon.Warning, explanation.title, explanation.text, QMessageBox.StandardButton.Close,
                       parent)
     box.setInformativeText(explanation.advice)

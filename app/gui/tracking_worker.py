@@ -27,6 +27,7 @@ from app.document import Document, Observation, Scope, Source
 from app.edits import DeleteObservation
 from app.gui.undo import EditStack, RecordedChange
 from app.tracking_run import RestorePoint, TrackingRun, stored_engine
+from tracker.errors import MaskletError
 from tracker.geometry import decode_mask, encode_mask, xywh_to_xyxy
 from tracker.results import Event, EventKind, FrameResult, ObjectState, Prompt, TrackedObject
 
@@ -415,12 +416,17 @@ class TrackingController(QObject):
 
     def _on_result(self, result: FrameResult | Propagated) -> None:
         running = self._running
-        if running is None or self.doc is None:
+        if running is None or self.doc is None or self._error is not None:
             return
-        if isinstance(result, Propagated):
-            self._on_propagated(result)
-        else:
-            running.run = running.run.record(self.doc, result)
+        try:
+            if isinstance(result, Propagated):
+                self._on_propagated(result)
+            else:
+                running.run = running.run.record(self.doc, result)
+        except MaskletError as exc:  # a full disk: stop with every earlier frame saved, one dialog when done
+            self._error = exc
+            running.worker.stop()
+            return
         running.done += 1
         self.progress.emit(running.done, running.total, running.seconds_left(time.perf_counter()))
 

@@ -262,3 +262,27 @@ def test_eta_leaves_paused_time_out() -> None:
     assert running.seconds_left(14.0) == pytest.approx(4.0 / 2 * 8)
     running.pause(15.0)
     assert running.seconds_left(20.0) == pytest.approx(5.0 / 2 * 8)  # still paused: the clock stands
+
+
+def test_gui_worker_a_full_disk_stops_the_run_with_one_report(qtbot, highway: Path, shared_data: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Frames that cannot be saved stop the run: the earlier ones are kept, one error is reported (one dialog)."""
+    from app.tracking_run import TrackingRun
+    from tracker.errors import DiskFullError
+
+    record = TrackingRun.record
+
+    def fill_up(run: TrackingRun, doc: Document, result, state=None) -> TrackingRun:
+        if result.frame >= 3:
+            raise DiskFullError("p.masklet: disk full, the change is not saved (every earlier one is)")
+        return record(run, doc, result, state)
+
+    monkeypatch.setattr(TrackingRun, "record", fill_up)
+    controller, doc, reported = make_controller(qtbot, highway)
+    finished = []
+    controller.finished.connect(lambda kind, completed: finished.append(completed))
+    controller.start_tracking("bytetrack", {"detector": str(shared_data / "highway" / "det.txt")}, 0, 200)
+    wait_idle(qtbot, controller)
+    assert finished == [False] and [(kind, type(exc)) for kind, exc in reported] == [("tracking", DiskFullError)]
+    assert doc.frame_range() == (0, 2) and doc.get_meta("tracking")["next_frame"] == 3
+    assert explain(reported[0][1]).title == "Disk full"

@@ -151,12 +151,12 @@ def test_two_concurrent_track_runs_the_second_exits_2_naming_the_first(shared_da
         from app import tracking_run
         from app.cli import main
         record = tracking_run.TrackingRun.record
-        def held_record(self, doc, result):  # the run is still going, however slow the second one starts
+        def held_record(self, doc, result, state=None):  # the run is still going, however slow the second one starts
             pathlib.Path({str(started)!r}).touch()
             deadline = time.monotonic() + 120
             while pathlib.Path({str(hold)!r}).exists() and time.monotonic() < deadline:
                 time.sleep(0.05)
-            return record(self, doc, result)
+            return record(self, doc, result, state)
         tracking_run.TrackingRun.record = held_record
         sys.exit(main({[str(a) for a in [*run, "-o", project]]!r}))
     """)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-from app.document import Document
+from app.document import Document, Observation, Source
 from app.tracking_run import RestorePoint, TrackingRun, stored_engine
 from tracker.results import Event, EventKind, FrameResult, ObjectState, TrackedObject
 
@@ -62,3 +62,43 @@ def test_restore_point_holds_the_stored_objects_as_an_engine_reported_them() -> 
     engine = Recorder()
     point.apply(engine, {0: np.zeros((4, 6, 3), np.uint8)})  # type: ignore[arg-type]
     assert engine.calls == [(0, (4, 6, 3), [1, 2], 10)]
+
+
+@dataclass
+class StatefulEngine:
+    """Records how ``TrackingRun.resume`` puts it back: a loaded state, or a restore from stored objects."""
+
+    accepts: bool = True
+    loaded: list = field(default_factory=list)
+    restored: list = field(default_factory=list)
+
+    def load_state(self, state: bytes) -> None:
+        if not self.accepts:
+            raise ValueError("not my state")
+        self.loaded.append(state)
+
+    def restore(self, frame_index, rgb, objects, next_id) -> None:
+        self.restored.append((frame_index, [o.obj_id for o in objects]))
+
+
+def test_resume_loads_the_state_saved_with_the_last_frame_else_restores_the_stored_objects() -> None:
+    """SAM2 engines save no state: they continue from the stored objects (their masks as new prompts); detector
+    engines continue from the state saved with the last frame, or, if it cannot be loaded, the stored objects."""
+    doc = Document.in_memory()
+    images = {f: np.zeros((4, 6, 3), np.uint8) for f in range(4)}
+    run = TrackingRun.begin(doc, "bytetrack", {}, 0, 4)
+    run = run.record(doc, frame(0, 1), b"after 0")
+    run = run.record(doc, frame(1, 1, 2), b"after 1")
+    exact = StatefulEngine()
+    assert run.resume(doc, exact, images) and exact.loaded == [b"after 1"] and not exact.restored  # type: ignore[arg-type]
+    refusing = StatefulEngine(accepts=False)
+    assert not run.resume(doc, refusing, images) and refusing.restored == [(1, [1, 2])]  # type: ignore[arg-type]
+    doc.add_observations([Observation(1, 2, (1.0, 2.0, 3.0, 4.0), source=Source.MANUAL)])  # the annotator's fix
+    edited = StatefulEngine()
+    assert not run.resume(doc, edited, images) and edited.restored == [(1, [1, 2])]  # type: ignore[arg-type]
+    run = run.record(doc, frame(2, 2))  # an engine without a state: the stale one is gone
+    assert doc.get_meta("engine_state") is None
+    stateless = StatefulEngine()
+    assert not run.resume(doc, stateless, images) and stateless.restored == [(2, [2])]  # type: ignore[arg-type]
+    TrackingRun.begin(doc, "bytetrack", {}, 0, 4).record(doc, frame(0, 1), b"new run")
+    assert doc.get_meta("engine_state")["frame"] == 0
