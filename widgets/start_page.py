@@ -5,7 +5,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QScrollArea, QVBoxLayout, QWidget,
+)
 
 HOW_TO = (
     "Open a video, an image folder or a MOTChallenge sequence: its project is created beside it and every "
@@ -18,8 +20,9 @@ HOW_TO = (
 )
 
 
-class StartPage(QWidget):
-    """Buttons to open a video, a folder or a project, and the recent projects; emits what to open."""
+class StartPage(QScrollArea):
+    """Buttons to open a video, a folder or a project, and the recent projects; emits what to open. It scrolls
+    rather than setting a minimum width on the window."""
 
     openVideo = Signal()
     openFolder = Signal()
@@ -43,7 +46,11 @@ class StartPage(QWidget):
         buttons.addStretch(1)
         self.recent = QListWidget()
         self.recent.itemActivated.connect(lambda item: self.openPath.emit(item.data(Qt.ItemDataRole.UserRole)))
-        column = QVBoxLayout(self)
+        content = QWidget()
+        self.setWidget(content)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        column = QVBoxLayout(content)
         column.setContentsMargins(48, 40, 48, 40)
         column.setSpacing(14)
         column.addWidget(title)
