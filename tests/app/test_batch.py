@@ -181,8 +181,10 @@ def test_local_batch_stops_on_ctrl_c_continues_reports_failures_and_skips_finish
     out = tmp_path / "out"
     options = _options(openvino_detector_path, "--export", "mot")
 
+    # As from a terminal: a test runner started in the background has SIGINT ignored, which its children inherit.
     process = subprocess.Popen(batch_command(campus, stadtmitte, broken, "-o", out, *options), text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment(), cwd=ROOT)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment(), cwd=ROOT,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         wait_for_progress(out, "TUD-Campus", 1, process)
         process.send_signal(signal.SIGINT)  # Ctrl-C: the worker stops after its current frame
