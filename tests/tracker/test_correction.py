@@ -14,94 +14,49 @@ One random SAM2.1-tiny at image size 128 on CPU, real bedroom frames (same set-u
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
-from PIL import Image
-from sam2.build_sam import build_sam2_video_predictor
 from sam2.sam2_video_predictor import SAM2VideoPredictor
-from sam2.utils import misc as sam2_misc
-from scipy import ndimage
 
 from app.correction import correction_history
 from app.document import Document
+from tests.tracker.sam2_reference import (  # noqa: F401  (fixtures: used by name)
+    _encode_each_frame_once,
+    _one_thread,
+    _reference_fills_holes,
+    bedroom_frames,
+    decode,
+    feature_cache,
+    reference_predictor,
+)
 from tracker.correction import Correction
 from tracker.results import FrameResult
 from tracker.sam2_engine import ObjectOutput, SAM2Engine
 
-CONFIG = "configs/sam2.1/sam2.1_hiera_t.yaml"
-IMAGE_SIZE = 128
 COUNT = 14
 BOXES = {1: (300.0, 100.0, 500.0, 400.0), 2: (600.0, 200.0, 800.0, 500.0)}
 Out = tuple[np.ndarray, float]
 
 
-def _connected_components(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """SAM2's ``get_connected_components`` (its CUDA extension) computed with SciPy."""
-    labels = np.zeros(mask.shape, np.int32)
-    areas = np.zeros(mask.shape, np.int32)
-    for i, plane in enumerate(mask[:, 0].numpy().astype(bool)):
-        labels[i, 0], _ = ndimage.label(plane, structure=np.ones((3, 3)))
-        areas[i, 0] = np.where(labels[i, 0] > 0, np.bincount(labels[i, 0].ravel())[labels[i, 0]], 0)
-    return torch.from_numpy(labels), torch.from_numpy(areas)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _reference_fills_holes() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sam2_misc, "get_connected_components", _connected_components)
-        yield
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @pytest.fixture(scope="module")
 def frame_files(shared_data: Path) -> list[Path]:
-    return sorted((shared_data / "bedroom" / "frames").glob("*.jpg"))[:COUNT]
+    return bedroom_frames(shared_data, COUNT)
 
 
 @pytest.fixture(scope="module")
 def frames(frame_files: list[Path]) -> list[np.ndarray]:
-    return [np.array(Image.open(path).convert("RGB")) for path in frame_files]
+    return decode(frame_files)
 
 
 @pytest.fixture(scope="module")
 def sam() -> SAM2VideoPredictor:
-    torch.manual_seed(0)
-    predictor = build_sam2_video_predictor(
-        CONFIG, None, device="cpu", hydra_overrides_extra=[f"++model.image_size={IMAGE_SIZE}"]
-    )
+    predictor = reference_predictor()
     predictor.add_all_frames_to_correct_as_cond = True
     return predictor
-
-
-@pytest.fixture(scope="module")
-def feature_cache() -> dict:
-    return {}
-
-
-@pytest.fixture(autouse=True)
-def _encode_each_frame_once(monkeypatch: pytest.MonkeyPatch, feature_cache: dict) -> None:
-    """Image features are a pure function of the frame: engines reuse them (keeps the tests fast)."""
-    encode = SAM2Engine._encode
-
-    def cached(engine: SAM2Engine, frame: int, rgb: np.ndarray):
-        key = (frame, id(rgb))
-        if key not in feature_cache:
-            feature_cache[key] = encode(engine, frame, rgb)
-        return feature_cache[key]
-
-    monkeypatch.setattr(SAM2Engine, "_encode", cached)
 
 
 @dataclass

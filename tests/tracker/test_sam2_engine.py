@@ -13,99 +13,49 @@ thresholded masks must agree wherever the reference logit is farther than that f
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from PIL import Image
-from sam2.build_sam import build_sam2_video_predictor
-from sam2.utils import misc as sam2_misc
-from scipy import ndimage
 from sam2.sam2_video_predictor import SAM2VideoPredictor
+from sam2.utils import misc as sam2_misc
 
+from tests.tracker.sam2_reference import (  # noqa: F401  (fixtures: used by name)
+    _encode_each_frame_once,
+    _one_thread,
+    _reference_fills_holes,
+    bedroom_frames,
+    connected_components,
+    decode,
+    feature_cache,
+    reference_predictor,
+)
 from tracker.sam2_engine import CorrectionWindowError, ObjectOutput, SAM2Engine
 
-CONFIG = "configs/sam2.1/sam2.1_hiera_t.yaml"
-IMAGE_SIZE = 128
 PARITY_FRAMES = 10
 LONG_FRAMES = 34  # more than 16 object pointers in play
 BOXES = {1: (300.0, 100.0, 500.0, 400.0), 2: (600.0, 200.0, 800.0, 500.0), 3: (100.0, 100.0, 300.0, 300.0)}
 BATCH_ATOL = 1e-5
 
-
-
-def _connected_components(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """SAM2's ``get_connected_components`` (its CUDA extension) computed with SciPy: 8-connected labels
-    and, per pixel, the area of its component. The reference predictor fills holes with this, the engine
-    with its own OpenCV code: two independent implementations of the same operation."""
-    labels = np.zeros(mask.shape, np.int32)
-    areas = np.zeros(mask.shape, np.int32)
-    for i, plane in enumerate(mask[:, 0].numpy().astype(bool)):
-        labels[i, 0], _ = ndimage.label(plane, structure=np.ones((3, 3)))
-        areas[i, 0] = np.where(labels[i, 0] > 0, np.bincount(labels[i, 0].ravel())[labels[i, 0]], 0)
-    return torch.from_numpy(labels), torch.from_numpy(areas)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _reference_fills_holes() -> Iterator[None]:
-    """SAM2VideoPredictor as it runs with its CUDA extension (here it would skip hole filling)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sam2_misc, "get_connected_components", _connected_components)
-        yield
-
 Frame = dict[int, ObjectOutput]
 Event = Callable[[SAM2Engine, Frame], None]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread() -> Iterator[None]:
-    """Many small ops: on a shared 2-core machine one thread is several times faster than two."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def frame_files(shared_data: Path) -> list[Path]:
-    return sorted((shared_data / "bedroom" / "frames").glob("*.jpg"))[:LONG_FRAMES]
+    return bedroom_frames(shared_data, LONG_FRAMES)
 
 
 @pytest.fixture(scope="module")
 def frames(frame_files: list[Path]) -> list[np.ndarray]:
-    """RGB frames decoded exactly as SAM2's JPEG loader decodes them (PIL)."""
-    return [np.array(Image.open(path).convert("RGB")) for path in frame_files]
+    return decode(frame_files)
 
 
 @pytest.fixture(scope="module")
 def sam() -> SAM2VideoPredictor:
-    """One random SAM2 shared by the reference and every engine."""
-    torch.manual_seed(0)
-    return build_sam2_video_predictor(
-        CONFIG, None, device="cpu", hydra_overrides_extra=[f"++model.image_size={IMAGE_SIZE}"]
-    )
-
-
-@pytest.fixture(scope="module")
-def feature_cache() -> dict:
-    return {}
-
-
-@pytest.fixture(autouse=True)
-def _encode_each_frame_once(monkeypatch: pytest.MonkeyPatch, feature_cache: dict) -> None:
-    """Image features are a pure function of the frame (the model is shared): the engines of this
-    module reuse them instead of re-running the image encoder, to keep the tests fast."""
-    encode = SAM2Engine._encode
-
-    def cached(engine: SAM2Engine, frame: int, rgb: np.ndarray):
-        key = (frame, id(rgb))
-        if key not in feature_cache:
-            feature_cache[key] = encode(engine, frame, rgb)
-        return feature_cache[key]
-
-    monkeypatch.setattr(SAM2Engine, "_encode", cached)
+    return reference_predictor()
 
 
 def _engine(sam: SAM2VideoPredictor, **options) -> SAM2Engine:
@@ -486,7 +436,7 @@ def test_hole_filling_matches_sam2s_own_function() -> None:
         from sam2 import _C  # noqa: F401
     except ImportError:
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(sam2_misc, "get_connected_components", _connected_components)
+            patch.setattr(sam2_misc, "get_connected_components", connected_components)
             expected = sam2_misc.fill_holes_in_mask_scores(logits, 8)
     else:
         expected = sam2_misc.fill_holes_in_mask_scores(logits.cuda(), 8).cpu()
