@@ -12,15 +12,10 @@ ADDED when a track is first reported.
 
 Resuming is exact: ``save_state`` pickles the tracker (Kalman filters, lost tracks, BoT-SORT's motion compensation,
 the id counters) and ``load_state`` reads it back with an unpickler that only builds the classes a tracker state
-consists of, so a resumed run reports what an uninterrupted one does.
+consists of (``tracker.engine_state``), so a resumed run reports what an uninterrupted one does.
 """
 from __future__ import annotations
 
-import io
-import operator
-import pickle
-import sys
-import zlib
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
@@ -30,21 +25,12 @@ from typing import Any
 import numpy as np
 
 from tracker.detectors import DEFAULT_DETECTOR, Detections, Detector, import_ultralytics, load_detector
+from tracker.engine_state import pack_state, unpack_state
 from tracker.engines import Engine
 from tracker.geometry import xywh_to_xyxy, xyxy_to_xywh
 from tracker.results import Event, EventKind, FrameResult, ObjectState, TrackedObject
 
 RELIABLE_CONF = 0.5
-_STATE_CLASSES = frozenset({
-    ("ultralytics.trackers.byte_tracker", "BYTETracker"), ("ultralytics.trackers.byte_tracker", "STrack"),
-    ("ultralytics.trackers.bot_sort", "BOTSORT"), ("ultralytics.trackers.bot_sort", "BOTrack"),
-    ("ultralytics.trackers.utils.gmc", "GMC"), ("ultralytics.trackers.utils.kalman_filter", "KalmanFilterXYAH"),
-    ("ultralytics.trackers.utils.kalman_filter", "KalmanFilterXYWH"), ("ultralytics.utils", "IterableSimpleNamespace"),
-    ("collections", "deque"), ("numpy", "dtype"), ("numpy", "ndarray"),
-    *((module, name) for module in ("numpy._core.multiarray", "numpy.core.multiarray") for name in ("scalar", "_reconstruct")),
-    *((module, "_frombuffer") for module in ("numpy._core.numeric", "numpy.core.numeric")),
-})
-"""What a tracker state may consist of: the unpickler builds nothing else."""
 
 
 def tracker_config(tracker_type: str, **overrides: Any) -> SimpleNamespace:
@@ -128,64 +114,21 @@ class UltralyticsTracker(Engine):
         self.next_id = max([next_id, *(obj.obj_id + 1 for obj in objects)])
 
     def save_state(self) -> bytes:
-        """The tracker, the id map and the id counters, pickled and compressed."""
+        """The tracker, the id map and the id counters, pickled and compressed (``tracker.engine_state``)."""
         from ultralytics.trackers.basetrack import BaseTrack
 
-        buffer = io.BytesIO()
         state = {"tracker": self._tracker, "ids": self._ids, "next_id": self.next_id, "count": BaseTrack._count}
-        _StatePickler(buffer, getattr(self._tracker, "_ids", None)).dump(state)
-        return zlib.compress(buffer.getvalue(), 1)
+        return pack_state(state, getattr(self._tracker, "_ids", None))
 
     def load_state(self, state: bytes) -> None:
         from ultralytics.trackers.basetrack import BaseTrack
 
-        try:
-            loaded = _StateUnpickler(io.BytesIO(zlib.decompress(state))).load()
-            tracker, ids, next_id, count = loaded["tracker"], loaded["ids"], loaded["next_id"], loaded["count"]
-        except Exception as exc:  # anything a damaged or foreign state raises
-            raise ValueError(f"not a tracker state ({type(exc).__name__}: {exc})") from None
+        tracker, ids, next_id, count = unpack_state(
+            state, lambda loaded: (loaded["tracker"], loaded["ids"], loaded["next_id"], int(loaded["count"])))
         if type(tracker) is not type(self._tracker) or not isinstance(ids, dict) or not isinstance(next_id, int):
             raise ValueError(f"a state of another tracker ({type(tracker).__name__})")
         self._tracker, self._ids, self.next_id = tracker, ids, next_id
-        BaseTrack._count = max(BaseTrack._count, int(count))
-
-
-class _StatePickler(pickle.Pickler):
-    """Pickles a tracker state; the tracker's id counter (an iterator, and the ``__next__`` its tracks keep) is
-    written as its position."""
-
-    def __init__(self, file: io.BytesIO, counter: object) -> None:
-        super().__init__(file, protocol=5)
-        self._counter = counter
-        self._position = None if counter is None else sys.maxsize - operator.length_hint(counter)
-
-    def persistent_id(self, obj: object) -> tuple[str, int] | None:
-        if self._counter is None:
-            return None
-        if obj is self._counter:
-            return ("ids", self._position)  # type: ignore[return-value]
-        if getattr(obj, "__self__", None) is self._counter:
-            return ("next_id", self._position)  # type: ignore[return-value]
-        return None
-
-
-class _StateUnpickler(pickle.Unpickler):
-    """Reads what ``_StatePickler`` wrote, building only the classes of ``_STATE_CLASSES``."""
-
-    counter: object = None
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in _STATE_CLASSES:
-            raise pickle.UnpicklingError(f"{module}.{name} is not part of a tracker state")
-        return super().find_class(module, name)
-
-    def persistent_load(self, pid: Any) -> Any:
-        kind, position = pid
-        if kind not in ("ids", "next_id") or not isinstance(position, int):
-            raise pickle.UnpicklingError(f"unknown reference {pid!r}")
-        if self.counter is None:
-            self.counter = iter(range(position, sys.maxsize))
-        return self.counter if kind == "ids" else self.counter.__next__  # type: ignore[attr-defined]
+        BaseTrack._count = max(BaseTrack._count, count)
 
 
 def build(

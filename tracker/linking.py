@@ -11,15 +11,20 @@ Embeddings come from the detector's own feature maps at the frame (``tracker.hea
 runs anyway, so linking costs a few box averages per new tracklet. ``max_distance`` 0.1 is the cosine distance
 below which about 1 % of pairs of different people fall on MOT17 frames (``masklet bench calibration``; same
 person in another frame: about 83 %); ``max_gap`` 60 frames is about two seconds of video at 30 frames/s.
+
+A linked engine's saved state (``LinkedEngine.save_state``) is the linker's (every track's embedding and last
+frames, the tracklet map) with the engine's, so a linked run resumes exactly when its engine does.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
 from tracker.detectors import Detector, UltralyticsDetector
+from tracker.engine_state import pack_state, unpack_state
 from tracker.engines import Engine
 from tracker.errors import MaskletError
 from tracker.geometry import gated_assignment, xywh_to_xyxy
@@ -74,6 +79,23 @@ class TrackletLinker:
         self._tracks = {i: _Track(i) for i in track_ids}
         self._of_tracklet = {i: i for i in track_ids}
         self.next_id = max([next_id, *(i + 1 for i in track_ids)])
+
+    def state(self) -> dict[str, Any]:
+        """The tracks (embedding sums, sample counts, last frames), the tracklet map and the id counter, as plain
+        values (``load``)."""
+        tracks = [(t.track_id, t.embedding_sum, t.samples, t.last_frame, t.last_sample) for t in self._tracks.values()]
+        return {"tracks": tracks, "of_tracklet": self._of_tracklet, "next_id": self.next_id}
+
+    def load(self, state: dict[str, Any]) -> None:
+        """Continue from ``state`` (what ``state`` returned); ``ValueError``, ``TypeError`` or ``KeyError`` when it
+        is not one."""
+        tracks = {}
+        for track_id, embedding_sum, samples, last_frame, last_sample in state["tracks"]:
+            if embedding_sum is not None and not isinstance(embedding_sum, np.ndarray):
+                raise TypeError(f"track {track_id}: embedding {type(embedding_sum).__name__}")
+            tracks[int(track_id)] = _Track(int(track_id), embedding_sum, int(samples), int(last_frame), int(last_sample))
+        of_tracklet = {int(tracklet): int(track) for tracklet, track in state["of_tracklet"].items()}
+        self._tracks, self._of_tracklet, self.next_id = tracks, of_tracklet, int(state["next_id"])
 
     def update(self, result: FrameResult, embed: Embedder) -> FrameResult:
         """The frame with track ids: new tracklets linked or given new ids, events renamed (a linked tracklet's
@@ -188,3 +210,21 @@ class LinkedEngine(Engine):
         ``frame_index`` are not linked to any more (their embeddings are not stored)."""
         self.engine.restore(frame_index, rgb, objects, next_id)
         self.linker.restore([obj.obj_id for obj in objects], next_id)
+
+    def save_state(self) -> bytes | None:
+        """The linker's state with the engine's (``tracker.engine_state``); None when the engine saves none (the
+        SAM2 engines): then both continue from the stored objects (``restore``)."""
+        inner = self.engine.save_state()
+        return None if inner is None else pack_state({"engine": inner, "linker": self.linker.state()})
+
+    def load_state(self, state: bytes) -> None:
+        def read(loaded: dict) -> tuple[bytes, TrackletLinker]:
+            if not isinstance(loaded["engine"], bytes):
+                raise TypeError(f"engine state {type(loaded['engine']).__name__}")
+            linker = TrackletLinker(self.linker.config)
+            linker.load(loaded["linker"])
+            return loaded["engine"], linker
+
+        inner, linker = unpack_state(state, read)
+        self.engine.load_state(inner)
+        self.linker = linker

@@ -29,6 +29,9 @@ Each tracklet is a track here; joining tracklets of the same object after an occ
 confidence at a tracklet's first frame): RELIABLE c ≥ 0.5 (as the baselines), PENDING c ≥ (σ_active + 0.5) / 2,
 SUSPICIOUS below that (about to end); a track without an active tracklet is not reported, so LOST never appears.
 Events: ADDED when a tracklet starts, REMOVED when it ends (its reason in ``detail``).
+
+Resuming is exact: ``save_state`` keeps the tracklets (boxes, confidences, classes), the id counter and the flow's
+previous frame (grey, 256², as a PNG: about 40 KiB), all the engine carries from one frame to the next.
 """
 from __future__ import annotations
 
@@ -40,6 +43,7 @@ import numpy as np
 
 from tracker.baselines import RELIABLE_CONF
 from tracker.detectors import DEFAULT_DETECTOR, Detections, Detector, UltralyticsDetector, load_detector
+from tracker.engine_state import pack_state, unpack_state
 from tracker.engines import Engine
 from tracker.errors import DetectorError, MaskletError
 from tracker.geometry import box_iou, xywh_to_xyxy, xyxy_to_xywh
@@ -102,11 +106,30 @@ class FlowMotion:
 
     def __init__(self, size: int = 256) -> None:
         self.size = size
-        self._previous: np.ndarray | None = None
+        self.previous: np.ndarray | None = None
+        """The previous frame, grey, ``size``² (None before the first frame)."""
 
     def reset(self, rgb: np.ndarray) -> None:
         """Take ``rgb`` as the previous frame (no motion computed)."""
-        self._previous = self._small(rgb)
+        self.previous = self._small(rgb)
+
+    def saved_previous(self) -> bytes | None:
+        """The previous frame as a PNG (lossless, about 40 KiB at 256²; None before the first frame)."""
+        from tracker.opencv import cv2
+
+        return None if self.previous is None else cv2.imencode(".png", self.previous)[1].tobytes()
+
+    def load_previous(self, png: bytes | None) -> None:
+        """Take a ``saved_previous`` PNG as the previous frame; ``ValueError`` for anything else."""
+        from tracker.opencv import cv2
+
+        if png is None:
+            self.previous = None
+            return
+        previous = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_UNCHANGED) if isinstance(png, bytes) else None
+        if previous is None or previous.dtype != np.uint8 or previous.shape != (self.size, self.size):
+            raise ValueError(f"not a {self.size}×{self.size} grey frame")
+        self.previous = previous
 
     def _small(self, rgb: np.ndarray) -> np.ndarray:
         from tracker.opencv import cv2
@@ -119,7 +142,7 @@ class FlowMotion:
         from tracker.opencv import cv2
 
         current = self._small(rgb)
-        previous, self._previous = self._previous, current
+        previous, self.previous = self.previous, current
         xyxy = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
         if previous is None or len(xyxy) == 0:
             return xyxy.copy()
@@ -233,6 +256,25 @@ class SMOT(Engine):
         if self.motion:
             self.motion.reset(rgb)
         self.next_id = max([next_id, *(obj.obj_id + 1 for obj in objects)])
+
+    def save_state(self) -> bytes:
+        """The tracklets, the id counter and, with motion, the previous frame as the flow sees it (grey,
+        ``flow_size``², as a PNG): plain values, pickled and compressed (``tracker.engine_state``)."""
+        tracklets = [(t.obj_id, t.xyxy, t.conf, t.cls, t.label) for t in self._tracklets]
+        previous = self.motion.saved_previous() if self.motion else None
+        return pack_state({"tracklets": tracklets, "next_id": self.next_id, "previous": previous})
+
+    def load_state(self, state: bytes) -> None:
+        def read(loaded: dict) -> tuple[list[_Tracklet], int, bytes | None]:
+            tracklets = [_Tracklet(int(obj_id), np.asarray(xyxy, np.float64).reshape(4), float(conf), int(cls),
+                                   None if label is None else str(label))
+                         for obj_id, xyxy, conf, cls, label in loaded["tracklets"]]
+            return tracklets, int(loaded["next_id"]), loaded["previous"]
+
+        tracklets, next_id, previous = unpack_state(state, read)
+        if self.motion:
+            self.motion.load_previous(previous)
+        self._tracklets, self.next_id = tracklets, next_id
 
 
 def smot_state(conf: float, config: SMOTConfig) -> ObjectState:

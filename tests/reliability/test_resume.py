@@ -1,5 +1,6 @@
-"""Resume is exact for the detector engines: a run killed (SIGKILL) at a random frame and resumed exports the same
-file as an uninterrupted run; the engine state is saved with each frame, in the same transaction."""
+"""Resume is exact for the detector engines (ByteTrack, BoT-SORT, SMOT, and any of them linked): a run stopped or
+killed (SIGKILL) at a frame and resumed exports the same file as an uninterrupted run; the engine state is saved with
+each frame, in the same transaction."""
 from __future__ import annotations
 
 import os
@@ -13,8 +14,10 @@ from pathlib import Path
 import pytest
 
 from app.document import Document
-from app.tracking_run import STATE_META, TrackingRun
+from app.tracking_run import STATE_META, RestorePoint, TrackingRun
+from exporters import mot_results
 from tracker.baselines import build
+from tracker.engines import build_engine
 from tracker.video import VideoSource
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,6 +69,48 @@ def test_a_damaged_state_is_refused(shared_data: Path) -> None:
     for state in (b"", b"not zlib", __import__("zlib").compress(b"cos\nsystem\n(S'true'\ntR.")):
         with pytest.raises(ValueError):
             engine.load_state(state)
+
+
+def _export(doc: Document, path: Path) -> bytes:
+    mot_results.write(doc, path)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize(("engine", "link", "frames", "stop"), [
+    ("smot", None, 38, 28),  # links at frames 33 and 36 to tracks that ended at frames 12 and 8
+    ("bytetrack", True, 40, 32),  # links at frame 38
+])
+def test_linked_and_smot_runs_stopped_and_resumed_export_the_uninterrupted_run(
+        openvino_detector_path: Path, shared_data: Path, tmp_path: Path, engine: str, link: bool | None, frames: int,
+        stop: int) -> None:
+    """TUD-Campus through SMOT (motion and linker on) and linked ByteTrack: a run stopped after frame ``stop - 1``
+    and resumed by a new engine from the state saved with that frame (``TrackingRun.resume``, as ``masklet track
+    --resume`` does) exports the uninterrupted run's MOT results row for row; restoring from the stored boxes
+    (without the linker's embeddings of ended tracks, the flow's previous frame, the tracklets' classes) does not."""
+    def new_engine() -> object:
+        return build_engine(engine, link=link, detector=openvino_detector_path, classes=["person"], device="cpu")
+
+    with (VideoSource.open(shared_data / "sequences" / "TUD-Campus") as source,
+          Document.in_memory(source.info()) as full, Document.in_memory(source.info()) as stopped):
+        uninterrupted, run_full = new_engine(), TrackingRun.begin(full, engine, {}, 0, frames)
+        run_stopped = TrackingRun.begin(stopped, engine, {}, 0, frames)
+        for result in uninterrupted.run(source, 0, frames):
+            state = uninterrupted.save_state()
+            run_full = run_full.record(full, result, state)
+            if result.frame < stop:
+                run_stopped = run_stopped.record(stopped, result, state)
+        assert run_stopped.next_frame == stop
+        resumed, results = new_engine(), []
+        assert run_stopped.resume(stopped, resumed, source)  # from the saved state
+        for result in resumed.run(source, stop, frames):
+            run_stopped = run_stopped.record(stopped, result, resumed.save_state())
+            results.append(result)
+        assert _export(stopped, tmp_path / "resumed.txt") == _export(full, tmp_path / "full.txt")
+        approximate = new_engine()
+        RestorePoint.at(full, stop - 1).apply(approximate, source)
+        assert [r.objects for r in approximate.run(source, stop, frames)] != [r.objects for r in results]
+        with pytest.raises(ValueError):
+            resumed.load_state(build("bytetrack", shared_data / "highway" / "det.txt").save_state())
 
 
 def test_bytetrack_killed_at_a_random_frame_resumes_to_the_uninterrupted_export(shared_data: Path,
