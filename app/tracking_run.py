@@ -3,17 +3,19 @@
 A run stores its engine (meta ``engine``: ``{"name", "options"}``) and its frame range and progress
 (meta ``tracking``: ``{"start", "end", "next_frame"}``, ``end`` exclusive). Each finished frame is written
 together with the advanced ``next_frame`` and, for engines that can save it (``Engine.save_state``: ByteTrack,
-BoT-SORT), the engine's state after that frame (meta ``engine_state``: ``{"frame", "state", "digest"}``) in one
-transaction, so a stopped run keeps every finished frame and continues at ``next_frame``: exactly from the saved
-state while that frame is as the engine left it (its digest), else (an edited frame, an engine without a state)
-from the stored objects of the last frame (``RestorePoint``: SAM2 engines take their stored masks as new
-prompts, so their memory of earlier frames is lost). No Qt here.
+BoT-SORT, SMOT, and any of them linked), the engine's state after that frame (meta ``engine_state``:
+``{"frame", "state", "digest"}``) in one transaction, so a stopped run keeps every finished frame and continues at
+``next_frame`` (``ResumePoint``, the same for ``--resume`` and the GUI): exactly from the saved state while that
+frame is as the engine left it (its digest), else (an edited frame, an engine without a state) from the stored
+objects of the last frame (``RestorePoint``: SAM2 engines, linked or not, take their stored masks as new prompts,
+so their memory of earlier frames and the linker's of ended tracks are lost). No Qt here.
 """
 from __future__ import annotations
 
 import base64
 import binascii
 import hashlib
+import json
 import logging
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -95,18 +97,37 @@ class TrackingRun:
         return run
 
     def resume(self, doc: Document, engine: Engine, source: VideoSource) -> bool:
-        """Put ``engine`` where this run stopped, before ``next_frame``: from the state saved with the last frame
-        when there is one (exact; True), else from that frame's stored objects (False)."""
+        """Put ``engine`` where this run stopped, before ``next_frame`` (``resume_point``); True: exactly, from the
+        saved state."""
+        return self.resume_point(doc).apply(engine, source)
+
+    def resume_point(self, doc: Document) -> ResumePoint:
+        """Where this run continues before ``next_frame``: the state saved with the last frame while that frame is as
+        the engine left it (its digest), and the frame's stored objects in case there is none or it cannot be
+        loaded. Read from ``doc`` here; applied (``ResumePoint.apply``) wherever the engine runs."""
         stored, last = doc.get_meta(STATE_META), self.next_frame - 1
+        state = None
         if isinstance(stored, dict) and stored.get("frame") == last and stored.get("digest") == _frame_digest(doc, last):
             try:
-                engine.load_state(base64.b64decode(str(stored.get("state")), validate=True))
-                return True
-            except (ValueError, binascii.Error) as exc:
-                _log.warning("%s: the %s state saved with frame %d cannot be loaded (%s); continuing from the "
-                             "stored objects, not exactly", doc.where, self.engine, self.next_frame - 1, exc)
-        RestorePoint.at(doc, self.next_frame - 1).apply(engine, source)
-        return False
+                state = base64.b64decode(str(stored.get("state")), validate=True)
+            except binascii.Error as exc:
+                _log.warning("%s: the %s state saved with frame %d is damaged (%s)", doc.where, self.engine, last, exc)
+        return ResumePoint(RestorePoint.at(doc, last), state, f"{doc.where}: the {self.engine} state")
+
+    def continues(self, engine: str, options: dict[str, Any], start: int) -> bool:
+        """Whether running ``engine`` with ``options`` from ``start`` continues this run: the same engine and options
+        (the device may differ, as ``masklet track --resume`` allows) from its ``next_frame``."""
+        def stored_form(values: dict[str, Any]) -> dict[str, Any]:
+            return {k: v for k, v in json.loads(json.dumps(values)).items() if k != "device"}
+
+        return (self.continued and start == self.next_frame and engine == self.engine
+                and stored_form(options) == stored_form(self.options))
+
+    def extended(self, doc: Document, end: int) -> TrackingRun:
+        """This run going on to ``end`` (stored)."""
+        run = replace(self, end=end)
+        run._store_progress(doc)
+        return run
 
     def _store_progress(self, doc: Document) -> None:
         doc.set_meta(TRACKING_META, {"start": self.start, "end": self.end, "next_frame": self.next_frame})
@@ -117,6 +138,35 @@ def _frame_digest(doc: Document, frame: int) -> str:
     objects = [(o.track_id, o.box, int(o.state), o.score, o.logit, o.mask and o.mask.counts)
                for o in doc.observations_at(frame)]
     return hashlib.blake2b(repr(objects).encode(), digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True)
+class ResumePoint:
+    """Where a stopped run continues (``TrackingRun.resume_point``): the engine state saved with its last frame
+    (None: none, or stale) and that frame's stored objects. ``where`` names the state in a warning."""
+
+    restore: RestorePoint
+    state: bytes | None
+    where: str
+
+    @classmethod
+    def from_objects(cls, restore: RestorePoint) -> ResumePoint:
+        """Continue from stored objects only (a new run after an earlier frame)."""
+        return cls(restore, None, "")
+
+    def apply(self, engine: Engine, source: VideoSource) -> bool:
+        """Put ``engine`` at this point: from the state when it loads (exact; True), else from the stored objects
+        (False). Its ``next_id`` stays above every track stored (tracks added by hand after the stop)."""
+        if self.state is not None:
+            try:
+                engine.load_state(self.state)
+                engine.next_id = max(engine.next_id, self.restore.next_id)
+                return True
+            except ValueError as exc:
+                _log.warning("%s saved with frame %d cannot be loaded (%s); continuing from the stored objects, not "
+                             "exactly", self.where, self.restore.frame, exc)
+        self.restore.apply(engine, source)
+        return False
 
 
 @dataclass(frozen=True)

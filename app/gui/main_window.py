@@ -918,6 +918,8 @@ class MainWindow(QMainWindow):
         defaults = self.preferences.run_options
         last = TrackingRun.load(doc)
         start = self.frame if last is None or last.next_frame >= source.frame_count else last.next_frame
+        if last is not None and last.engine == engine and start == last.next_frame:
+            defaults = {**defaults, **last.options}  # the stopped run's own options: it continues exactly
         dialog = RunDialog(engine, source.frame_count, start, defaults, self._detector_suggestions(), self)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return

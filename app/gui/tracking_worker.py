@@ -26,7 +26,7 @@ from app.correction import History, correction_history, next_manual_frame
 from app.document import Document, Observation, Scope, Source
 from app.edits import DeleteObservation
 from app.gui.undo import EditStack, RecordedChange
-from app.tracking_run import RestorePoint, TrackingRun, stored_engine
+from app.tracking_run import RestorePoint, ResumePoint, TrackingRun, stored_engine
 from tracker.errors import MaskletError
 from tracker.geometry import decode_mask, encode_mask, xywh_to_xyxy
 from tracker.results import Event, EventKind, FrameResult, ObjectState, Prompt, TrackedObject
@@ -45,16 +45,24 @@ _ORPHANS: list[QThread] = []
 
 @dataclass(frozen=True)
 class TrackingJob:
-    """Run ``engine`` (built with ``options``) over frames ``start .. end - 1`` of ``video``; ``restore``:
-    the stored results to continue from; otherwise new tracks get ids from ``first_id`` on."""
+    """Run ``engine`` (built with ``options``) over frames ``start .. end - 1`` of ``video``; ``resume``: where to
+    continue from (a stopped run's saved state, or stored results); otherwise new tracks get ids from ``first_id`` on."""
 
     engine: str
     options: dict[str, Any]
     video: Path
     start: int
     end: int
-    restore: RestorePoint | None = None
+    resume: ResumePoint | None = None
     first_id: int = 1
+
+
+@dataclass(frozen=True)
+class TrackedFrame:
+    """A tracking job's result at one frame and the engine's state after it (``Engine.save_state``)."""
+
+    result: FrameResult
+    state: bytes | None
 
 
 @dataclass(frozen=True)
@@ -109,7 +117,7 @@ class _Worker(QThread):
     may be called from any thread."""
 
     ready = Signal(str)  # the device, once the model is loaded
-    result = Signal(object)  # FrameResult or Propagated
+    result = Signal(object)  # TrackedFrame or Propagated
     failed = Signal(object)  # the exception
     done = Signal(bool)  # True: ran to the end; False: stopped
 
@@ -164,10 +172,10 @@ class TrackingWorker(_Worker):
         self.ready.emit(_device_of(engine, job.options.get("device", "auto")))
         with VideoSource.open(job.video, cache_size=2) as source:
             engine.next_id = job.first_id
-            if job.restore is not None:
-                job.restore.apply(engine, source)
+            if job.resume is not None:
+                job.resume.apply(engine, source)
             for result in engine.run(source, job.start, job.end):
-                self.result.emit(result)
+                self.result.emit(TrackedFrame(result, engine.save_state()))
                 if not self.proceed():
                     return False
         return True
@@ -296,15 +304,22 @@ class TrackingController(QObject):
 
     # ------------------------------------------------------------------ tracking
     def start_tracking(self, engine: str, options: dict[str, Any], start: int, end: int) -> bool:
-        """Track frames ``start .. end - 1``, continuing from the stored frame before ``start`` if any."""
+        """Track frames ``start .. end - 1``. The same engine and options from where the project's run stopped
+        continue that run as ``masklet track --resume`` does (``TrackingRun.resume_point``: exactly, from the saved
+        engine state); otherwise a new run continues from the stored frame before ``start``, if any."""
         if not self._can_start():
             return False
-        restore = RestorePoint.at(self.doc, start - 1) if start > 0 else None
-        restore = restore if restore is not None and restore.objects else None  # nothing stored: start afresh
-        run = TrackingRun.begin(self.doc, engine, options, start, end)
+        last = TrackingRun.load(self.doc)
+        if last is not None and last.continues(engine, options, start):
+            resume: ResumePoint | None = last.resume_point(self.doc)
+            run = last.extended(self.doc, end)
+        else:
+            restore = RestorePoint.at(self.doc, start - 1) if start > 0 else None
+            resume = ResumePoint.from_objects(restore) if restore is not None and restore.objects else None
+            run = TrackingRun.begin(self.doc, engine, options, start, end)
         if engine in SAM2_ENGINES:
             self.sam2 = sam2_options(options)
-        job = TrackingJob(engine, options, self.video, start, end, restore, self.doc.next_track_id())
+        job = TrackingJob(engine, options, self.video, start, end, resume, self.doc.next_track_id())
         self._launch("tracking", TrackingWorker(job), end - start, f"{ENGINE_LABELS.get(engine, engine)}", run=run)
         return True
 
@@ -414,7 +429,7 @@ class TrackingController(QObject):
         self.message.emit(f"{text}: loading…")
         worker.start()
 
-    def _on_result(self, result: FrameResult | Propagated) -> None:
+    def _on_result(self, result: TrackedFrame | Propagated) -> None:
         running = self._running
         if running is None or self.doc is None or self._error is not None:
             return
@@ -422,7 +437,7 @@ class TrackingController(QObject):
             if isinstance(result, Propagated):
                 self._on_propagated(result)
             else:
-                running.run = running.run.record(self.doc, result)
+                running.run = running.run.record(self.doc, result.result, result.state)
         except MaskletError as exc:  # a full disk: stop with every earlier frame saved, one dialog when done
             self._error = exc
             running.worker.stop()

@@ -87,6 +87,35 @@ def test_gui_worker_bytetrack_fills_the_document_and_continues(qtbot, highway: P
     assert before & {o.track_id for o in doc.observations_at(5)}  # identities carry over
 
 
+def test_gui_continuing_a_stopped_run_loads_its_saved_state_and_equals_an_uninterrupted_run(
+        qtbot, highway: Path, shared_data: Path, tmp_path: Path) -> None:
+    """Running the stopped run's engine again from its next frame continues it as ``masklet track --resume`` does:
+    from the engine state saved with the last frame, so the export equals an uninterrupted run's (restoring
+    ByteTrack from the stored boxes does not: ``tests/reliability/test_resume.py``). Other options start a new run
+    from the stored boxes."""
+    from app.tracking_run import TrackingRun
+    from exporters import mot_results
+
+    options = {"detector": str(shared_data / "highway" / "det.txt")}
+    uninterrupted, full, _ = make_controller(qtbot, highway)
+    assert uninterrupted.start_tracking("bytetrack", options, 0, 30)
+    wait_idle(qtbot, uninterrupted)
+    controller, doc, reported = make_controller(qtbot, highway)
+    assert controller.start_tracking("bytetrack", options, 0, 12)
+    wait_idle(qtbot, controller)
+    assert doc.get_meta("engine_state")["frame"] == 11  # the state is saved with each frame, as on the command line
+    assert controller.start_tracking("bytetrack", {**options, "device": "cpu"}, 12, 30)  # the device may change
+    wait_idle(qtbot, controller)
+    assert reported == []
+    mot_results.write(full, tmp_path / "full.txt")
+    mot_results.write(doc, tmp_path / "continued.txt")
+    assert (tmp_path / "continued.txt").read_bytes() == (tmp_path / "full.txt").read_bytes()
+    assert TrackingRun.load(doc) == TrackingRun("bytetrack", options, 0, 30, 30)  # one run, as uninterrupted
+    assert controller.start_tracking("bytetrack", {**options, "conf": 0.5}, 30, 32)  # another run
+    wait_idle(qtbot, controller)
+    assert TrackingRun.load(doc) == TrackingRun("bytetrack", {**options, "conf": 0.5}, 30, 32, 32)
+
+
 def test_gui_worker_new_tracks_do_not_reuse_existing_ids(qtbot, highway: Path, openvino_detector_path: Path) -> None:
     """A run from frame 0 on a project that already has tracks (say, imported labels) numbers its tracks above them."""
     controller, doc, reported = make_controller(qtbot, highway)

@@ -69,6 +69,7 @@ class StatefulEngine:
     """Records how ``TrackingRun.resume`` puts it back: a loaded state, or a restore from stored objects."""
 
     accepts: bool = True
+    next_id: int = 1
     loaded: list = field(default_factory=list)
     restored: list = field(default_factory=list)
 
