@@ -4,11 +4,13 @@ each frame, in the same transaction."""
 from __future__ import annotations
 
 import os
+import pickle
 import random
 import signal
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from app.document import Document
 from app.tracking_run import STATE_META, RestorePoint, TrackingRun
 from exporters import mot_results
 from tracker.baselines import build
+from tracker.engine_state import pack_state
 from tracker.engines import build_engine
 from tracker.video import VideoSource
 
@@ -111,6 +114,41 @@ def test_linked_and_smot_runs_stopped_and_resumed_export_the_uninterrupted_run(
         assert [r.objects for r in approximate.run(source, stop, frames)] != [r.objects for r in results]
         with pytest.raises(ValueError):
             resumed.load_state(build("bytetrack", shared_data / "highway" / "det.txt").save_state())
+
+
+class _Creates:
+    """Pickled, a call creating a file: what a hostile project could hide in its saved engine state."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple:
+        return (open, (str(self.path), "w"))
+
+
+@pytest.mark.parametrize(("engine", "link"), [("smot", None), ("bytetrack", True)])
+def test_a_hostile_or_foreign_state_is_refused_and_leaves_the_engine_as_it_was(
+        openvino_detector_path: Path, shared_data: Path, tmp_path: Path, engine: str, link: bool | None) -> None:
+    """SMOT and a linked engine read their states with the restricted unpickler: a state that would create a file
+    when unpickled (as plain ``pickle`` shows it does) is refused with ``ValueError``, outside or inside the linked
+    engine's own state, and so is a damaged flow frame; the engine keeps what it had."""
+    tracker = build_engine(engine, link=link, detector=openvino_detector_path, classes=["person"], device="cpu")
+    with VideoSource.open(shared_data / "sequences" / "TUD-Campus") as source:
+        list(tracker.run(source, 0, 2))
+    before = tracker.save_state()
+    marker = tmp_path / "created"
+    hostile = zlib.compress(pickle.dumps({"tracklets": [], "next_id": 1, "previous": None, "x": _Creates(marker)}))
+    pickle.loads(zlib.decompress(hostile))
+    assert marker.exists()  # the payload is real
+    marker.unlink()
+    linker = tracker.linker.state()
+    damaged_flow = pack_state({"tracklets": [], "next_id": 1, "previous": b"\x89PNG not an image"})
+    for state in (hostile, pack_state({"engine": hostile, "linker": linker}), pack_state({"engine": damaged_flow,
+                                                                                          "linker": linker})):
+        with pytest.raises(ValueError):
+            tracker.load_state(state)
+        assert not marker.exists()
+        assert tracker.save_state() == before
 
 
 def test_bytetrack_killed_at_a_random_frame_resumes_to_the_uninterrupted_export(shared_data: Path,
