@@ -92,6 +92,7 @@ def test_resume_loads_the_state_saved_with_the_last_frame_else_restores_the_stor
     run = run.record(doc, frame(1, 1, 2), b"after 1")
     exact = StatefulEngine()
     assert run.resume(doc, exact, images) and exact.loaded == [b"after 1"] and not exact.restored  # type: ignore[arg-type]
+    assert exact.next_id == 3  # above the stored tracks (an engine's own counter is: tracks added by hand need not be)
     refusing = StatefulEngine(accepts=False)
     assert not run.resume(doc, refusing, images) and refusing.restored == [(1, [1, 2])]  # type: ignore[arg-type]
     doc.add_observations([Observation(1, 2, (1.0, 2.0, 3.0, 4.0), source=Source.MANUAL)])  # the annotator's fix
