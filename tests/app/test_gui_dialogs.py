@@ -175,3 +175,19 @@ def test_gui_messages_name_the_apps_controls_not_command_line_options() -> None:
         messages.append(explain(exc))
     for explanation in messages:
         assert "--" not in explanation.text, explanation.text
+
+
+def test_a_stopped_runs_options_come_back_from_the_dialog_so_running_again_continues_it(qtbot) -> None:
+    """The window opens the run dialog with the stopped run's options: unchanged, they continue that run exactly
+    (``TrackingRun.continues``)."""
+    from app.tracking_run import TrackingRun
+
+    stored = {"detector": "/data/det.txt", "classes": ["person"], "conf": 0.3, "device": "cpu"}
+    for engine, options in (("bytetrack", stored), ("smot", {**stored, "motion": False}),
+                            ("bytetrack", {**stored, "link": True}), ("smot", {**stored, "link": False})):
+        dialog = RunDialog(engine, 100, 40, options)
+        qtbot.addWidget(dialog)
+        run = TrackingRun(engine, options, 0, 100, 40)
+        assert run.continues(dialog.engine_name(), dialog.options(), dialog.frame_range()[0]), (engine, options)
+        dialog.conf.setValue(0.5)
+        assert not run.continues(dialog.engine_name(), dialog.options(), dialog.frame_range()[0])
