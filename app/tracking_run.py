@@ -105,9 +105,9 @@ class TrackingRun:
         """Where this run continues before ``next_frame``: the state saved with the last frame while that frame is as
         the engine left it (its digest), and the frame's stored objects in case there is none or it cannot be
         loaded. Read from ``doc`` here; applied (``ResumePoint.apply``) wherever the engine runs."""
-        stored, last = doc.get_meta(STATE_META), self.next_frame - 1
-        state = None
-        if isinstance(stored, dict) and stored.get("frame") == last and stored.get("digest") == _frame_digest(doc, last):
+        stored, last, state = doc.get_meta(STATE_META), self.next_frame - 1, None
+        if (isinstance(stored, dict) and stored.get("frame") == last
+                and stored.get("digest") == _frame_digest(doc, last)):
             try:
                 state = base64.b64decode(str(stored.get("state")), validate=True)
             except binascii.Error as exc:

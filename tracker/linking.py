@@ -93,7 +93,8 @@ class TrackletLinker:
         for track_id, embedding_sum, samples, last_frame, last_sample in state["tracks"]:
             if embedding_sum is not None and not (isinstance(embedding_sum, np.ndarray) and embedding_sum.ndim == 1):
                 raise TypeError(f"track {track_id}: embedding {type(embedding_sum).__name__}, not a vector")
-            tracks[int(track_id)] = _Track(int(track_id), embedding_sum, int(samples), int(last_frame), int(last_sample))
+            track_id = int(track_id)
+            tracks[track_id] = _Track(track_id, embedding_sum, int(samples), int(last_frame), int(last_sample))
         of_tracklet = {int(tracklet): int(track) for tracklet, track in state["of_tracklet"].items()}
         self._tracks, self._of_tracklet, self.next_id = tracks, of_tracklet, int(state["next_id"])
 

@@ -46,7 +46,8 @@ _ORPHANS: list[QThread] = []
 @dataclass(frozen=True)
 class TrackingJob:
     """Run ``engine`` (built with ``options``) over frames ``start .. end - 1`` of ``video``; ``resume``: where to
-    continue from (a stopped run's saved state, or stored results); otherwise new tracks get ids from ``first_id`` on."""
+    continue from (a stopped run's saved state, or stored results); otherwise new tracks get ids from
+    ``first_id`` on."""
 
     engine: str
     options: dict[str, Any]
