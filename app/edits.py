@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import ClassVar
 
+from app.conflicts import refresh_conflicts
 from app.document import Document, DocumentError, Observation, Scope, Snapshot, Source, Track
-from app.review import ReviewItem, review_event, reviewed_keys
+from app.review import ReviewItem, is_reviewed, review_event, reviewed_keys
 from tracker.results import EventKind, ObjectState
 
 
@@ -22,6 +24,8 @@ class Edit(ABC):
     """A reversible change. Subclasses define ``text``, ``scope`` and ``apply``."""
 
     _snapshot: Snapshot | None = None
+    changes_boxes: ClassVar[bool] = False
+    """Whether the edit adds, moves or removes boxes: the scope's conflicts are then recomputed."""
 
     @property
     @abstractmethod
@@ -41,6 +45,8 @@ class Edit(ABC):
         with doc.transaction():
             snapshot = doc.snapshot(self.scope(doc))
             self.apply(doc)
+            if self.changes_boxes:
+                refresh_conflicts(doc, snapshot.scope)
         self._snapshot = snapshot
         doc.notify(snapshot.scope)
 
@@ -157,6 +163,8 @@ class SwapIds(Edit):
 class MergeTracks(Edit):
     """Track ``source`` joins ``target``. Shared frames fail unless ``keep`` is "target" or "source"."""
 
+    changes_boxes = True
+
     target: int
     source: int
     keep: str | None = None
@@ -246,6 +254,8 @@ class EditBox(Edit):
     that hold no box, or an interpolated one, get boxes interpolated linearly between the two key frames
     (as CVAT interpolates). Boxes from a tracker or an import are never replaced."""
 
+    changes_boxes = True
+
     track_id: int
     frame: int
     box: tuple[float, float, float, float]
@@ -281,6 +291,8 @@ class EditBox(Edit):
 class CopyBox(Edit):
     """Copy a track's box at ``frame`` to the next ``count`` frames as manual boxes (CVAT's "propagate"),
     for box-only tracks; manual boxes already there are kept."""
+
+    changes_boxes = True
 
     track_id: int
     frame: int
@@ -333,6 +345,8 @@ def _interpolate(doc: Document, track_id: int, start: int, end: int) -> None:
 class DeleteObservation(Edit):
     """Remove one track's observation at one frame."""
 
+    changes_boxes = True
+
     track_id: int
     frame: int
 
@@ -364,6 +378,6 @@ class MarkReviewed(Edit):
         return Scope(tuple(self.item.tracks), self.item.start, self.item.start)
 
     def apply(self, doc: Document) -> None:
-        if self.item.key in reviewed_keys(doc.events(self.item.start, self.item.start, EventKind.REVIEWED)):
+        if is_reviewed(self.item, reviewed_keys(doc.events(kind=EventKind.REVIEWED))):
             raise EditError(f"already reviewed: {self.item.describe()}")
         doc.add_events([review_event(self.item)])
