@@ -35,7 +35,9 @@ class Episode:
     frames: int
 
 
-def conflicting_pairs(observations: Sequence[Observation], threshold: float = CONFLICT_IOU) -> dict[tuple[int, int], str]:
+def conflicting_pairs(
+    observations: Sequence[Observation], threshold: float = CONFLICT_IOU
+) -> dict[tuple[int, int], str]:
     """The pairs (lower id first) of one frame's observations that conflict, with what was measured."""
     if len(observations) < 2:
         return {}
