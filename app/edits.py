@@ -252,7 +252,8 @@ class EditBox(Edit):
 
     The box becomes a key frame: the frames between it and the track's previous and next manual boxes
     that hold no box, or an interpolated one, get boxes interpolated linearly between the two key frames
-    (as CVAT interpolates). Boxes from a tracker or an import are never replaced."""
+    (as CVAT interpolates). Boxes from a tracker or an import are never replaced. The box is reliable: a
+    pending, suspicious or lost frame the annotator fixed is no longer flagged."""
 
     changes_boxes = True
 
@@ -273,13 +274,11 @@ class EditBox(Edit):
         if self.box[2] <= 0 or self.box[3] <= 0:
             raise EditError(f"a box needs a positive width and height, not {self.box}")
         doc.ensure_tracks([self.track_id], self.category_id)
-        old = doc.observation(self.track_id, self.frame)
-        # A hand-drawn box replaces the mask: the old mask no longer matches it.
+        # A hand-drawn box replaces the mask and what SAM2 made of it (its logit and the state from it): the
+        # annotator's box is reliable.
         doc.add_observations([
-            Observation(
-                frame=self.frame, track_id=self.track_id, box=tuple(map(float, self.box)), source=Source.MANUAL,
-                logit=None if old is None else old.logit, state=ObjectState.RELIABLE if old is None else old.state,
-            )
+            Observation(frame=self.frame, track_id=self.track_id, box=tuple(map(float, self.box)),
+                        source=Source.MANUAL, state=ObjectState.RELIABLE)
         ])
         before, after = _neighbour_keyframes(doc, self.track_id, self.frame)
         for start, end in ((before, self.frame), (self.frame, after)):

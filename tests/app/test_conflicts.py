@@ -10,7 +10,7 @@ from app.document import Document, Observation
 from app.edits import DeleteObservation, EditBox, MarkReviewed
 from app.review import conflict_episodes, review_queue, step_episode
 from tracker.geometry import encode_mask
-from tracker.results import Event, EventKind
+from tracker.results import Event, EventKind, ObjectState
 from tracker.video import VideoInfo
 
 BOX = (100.0, 100.0, 50.0, 50.0)
@@ -71,6 +71,14 @@ def test_editing_a_box_recomputes_its_conflicts_and_undo_restores_them() -> None
     back.undo(doc)
     away.undo(doc)
     assert _conflicts(doc) == before
+
+
+def test_a_box_drawn_by_hand_is_reliable() -> None:
+    doc = _project()
+    doc.add_observations([Observation(30, 1, BOX, logit=0.5, state=ObjectState.LOST)])
+    EditBox(1, 30, FAR).do(doc)
+    fixed = doc.observation(1, 30)
+    assert (fixed.state, fixed.logit, fixed.box) == (ObjectState.RELIABLE, None, FAR)
 
 
 def test_new_overlaps_from_an_edit_are_conflicts_and_deleting_a_box_drops_them() -> None:
