@@ -65,30 +65,29 @@ def refresh_conflicts(doc: Document, scope: Scope, threshold: float = CONFLICT_I
         return
     ids = ", ".join("?" * len(tracks))
     frames_where, params = scope.where()
-    frames = sorted({row[0] for row in doc.execute(
-        f"SELECT frame FROM observations WHERE track_id IN ({ids}) AND {frames_where}"
-        f" UNION SELECT frame FROM events WHERE kind = ? AND (track_id IN ({ids}) OR other_id IN ({ids}))"
-        f" AND {frames_where}",
-        [*tracks, *params, EventKind.CONFLICT.value, *tracks, *tracks, *params],
-    )})
-    added = []
-    for frame in frames:
-        pairs = {pair: detail for pair, detail in conflicting_pairs(doc.observations_at(frame), threshold).items()
+    by_frame: dict[int, list[Observation]] = {}
+    for obs in doc.observations_beside(scope):
+        by_frame.setdefault(obs.frame, []).append(obs)
+    recorded: dict[int, list[tuple[int, int, int | None]]] = {}
+    for event_id, frame, track_id, other_id in doc.execute(
+        f"SELECT id, frame, track_id, other_id FROM events WHERE kind = ? AND (track_id IN ({ids})"
+        f" OR other_id IN ({ids})) AND {frames_where} ORDER BY id",
+        [EventKind.CONFLICT.value, *tracks, *tracks, *params],
+    ):
+        recorded.setdefault(frame, []).append((event_id, track_id, other_id))
+    stale, added = [], []
+    for frame in sorted(by_frame.keys() | recorded.keys()):
+        pairs = {pair: detail for pair, detail in conflicting_pairs(by_frame.get(frame, []), threshold).items()
                  if tracks.intersection(pair)}
-        recorded = doc.execute(
-            f"SELECT id, track_id, other_id FROM events WHERE kind = ? AND frame = ?"
-            f" AND (track_id IN ({ids}) OR other_id IN ({ids})) ORDER BY id",
-            [EventKind.CONFLICT.value, frame, *tracks, *tracks],
-        ).fetchall()
-        stale = []
-        for event_id, track_id, other_id in recorded:
+        for event_id, track_id, other_id in recorded.get(frame, []):
             pair = (track_id, track_id) if other_id is None else tuple(sorted((track_id, other_id)))
             if pairs.pop(pair, None) is None:  # no longer in conflict, or recorded twice
                 stale.append(event_id)
-        if stale:
-            doc.execute(f"DELETE FROM events WHERE id IN ({', '.join('?' * len(stale))})", stale)
         added += [Event(frame, EventKind.CONFLICT, a, other_id=b, detail=f"{detail}, after an edit")
                   for (a, b), detail in pairs.items()]
+    for first in range(0, len(stale), 500):  # SQLite binds a limited number of parameters
+        chunk = stale[first:first + 500]
+        doc.execute(f"DELETE FROM events WHERE id IN ({', '.join('?' * len(chunk))})", chunk)
     doc.add_events(added)
 
 

@@ -7,7 +7,7 @@ before anything is written, so a refused edit (``EditError``) changes nothing.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from app.conflicts import refresh_conflicts
@@ -25,7 +25,7 @@ class Edit(ABC):
 
     _snapshot: Snapshot | None = None
     changes_boxes: ClassVar[bool] = False
-    """Whether the edit adds, moves or removes boxes: the scope's conflicts are then recomputed."""
+    """Whether the edit adds, moves or removes boxes: the conflicts of its ``conflict_scope`` are then recomputed."""
 
     @property
     @abstractmethod
@@ -40,13 +40,17 @@ class Edit(ABC):
     def apply(self, doc: Document) -> None:
         """Make the change (inside a transaction). Raise ``EditError`` before writing when impossible."""
 
+    def conflict_scope(self, scope: Scope) -> Scope:
+        """Where the applied edit changed boxes (within its ``scope``)."""
+        return scope
+
     def do(self, doc: Document) -> None:
         """Apply the edit (again, for redo) and remember what to restore."""
         with doc.transaction():
             snapshot = doc.snapshot(self.scope(doc))
             self.apply(doc)
             if self.changes_boxes:
-                refresh_conflicts(doc, snapshot.scope)
+                refresh_conflicts(doc, self.conflict_scope(snapshot.scope))
         self._snapshot = snapshot
         doc.notify(snapshot.scope)
 
@@ -168,6 +172,7 @@ class MergeTracks(Edit):
     target: int
     source: int
     keep: str | None = None
+    _shared: list[int] = field(default_factory=list, init=False, repr=False, compare=False)
 
     @property
     def text(self) -> str:
@@ -190,10 +195,17 @@ class MergeTracks(Edit):
                 " choose which one wins"
             )
         loser = self.source if self.keep == "target" else self.target
+        self._shared = shared
         marks = ", ".join("?" * len(shared))
         doc.execute(f"DELETE FROM observations WHERE track_id = ? AND frame IN ({marks})", (loser, *shared))
+        doc.execute("DELETE FROM events WHERE kind = ? AND ((track_id = ? AND other_id = ?) OR (track_id = ? AND"
+                    " other_id = ?))", (EventKind.CONFLICT.value, self.target, self.source, self.source, self.target))
         _rename(doc, self.source, self.target, 0)
         doc.execute("DELETE FROM tracks WHERE id = ?", (self.source,))
+
+    def conflict_scope(self, scope: Scope) -> Scope:
+        """The shared frames, where one of the two boxes was dropped (elsewhere only ids changed)."""
+        return Scope((self.target,), self._shared[0], self._shared[-1]) if self._shared else Scope(())
 
 
 @dataclass

@@ -7,7 +7,7 @@ import numpy as np
 
 from app.conflicts import conflict_rows, conflicting_pairs, group_episodes
 from app.document import Document, Observation
-from app.edits import DeleteObservation, EditBox, MarkReviewed
+from app.edits import DeleteObservation, EditBox, MarkReviewed, MergeTracks
 from app.review import conflict_episodes, review_queue, step_episode
 from tracker.geometry import encode_mask
 from tracker.results import Event, EventKind, ObjectState
@@ -70,6 +70,19 @@ def test_editing_a_box_recomputes_its_conflicts_and_undo_restores_them() -> None
     assert [c for c in _conflicts(doc) if c[0] == 20] == [(20, 1, 2, "box IoU 0.96, after an edit")]
     back.undo(doc)
     away.undo(doc)
+    assert _conflicts(doc) == before
+
+
+def test_merging_two_tracks_in_conflict_drops_their_conflicts_at_the_shared_frames() -> None:
+    doc = _project()
+    doc.add_observations([Observation(20, 2, FAR), Observation(20, 3, FAR)])
+    doc.add_events([Event(20, EventKind.CONFLICT, 3, other_id=2)])  # on track 2's box, which the merge drops
+    before = _conflicts(doc)
+    merge = MergeTracks(1, 2, keep="target")
+    merge.do(doc)
+    assert [c for c in _conflicts(doc) if c[0] < 50] == []  # one box is left there: nothing to conflict with
+    assert conflict_episodes(doc) == []
+    merge.undo(doc)
     assert _conflicts(doc) == before
 
 
