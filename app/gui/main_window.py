@@ -766,7 +766,7 @@ class MainWindow(QMainWindow):
             return
         self._conflict_index = index
         self.show_event(episodes[index].item.start, episodes[index].item.tracks)
-        self.statusBar().showMessage(f"Conflict: {episodes[index].item.describe()}", 8000)
+        self.statusBar().showMessage(f"{episodes[index].item.describe()} (Shift+V: mark it resolved)", 8000)
 
     def show_event(self, frame: int, tracks: list[int]) -> None:
         """Go to ``frame`` and select ``tracks``."""
