@@ -1,13 +1,15 @@
 """The events panel's controller: reads the recorded events and the conflict episodes of the open document (on
-open and after each change), feeds the events panel, the timeline's conflict links and the conflict navigator,
-and marks episodes resolved through the undo stack."""
+open and after each change), feeds the events panel, the timeline's conflict links, the track table's conflict
+counts and the conflict navigator, and marks episodes resolved through the undo stack."""
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 
 from PySide6.QtCore import QObject, Signal
 
-from app.document import Document
+from app.document import Document, TrackSummary
 from app.edits import MarkReviewed
 from app.gui.undo import EditStack
 from app.review import ConflictEpisode, conflict_episodes
@@ -62,6 +64,11 @@ class EventsController(QObject):
         if self.doc is None or self.panel.isVisible():
             self._rows = [] if self.doc is None else event_rows(self.doc, self.episodes)
             self.panel.set_rows(self._rows, [kind.value for kind in KINDS])
+
+    def track_summaries(self) -> list[TrackSummary]:
+        """The document's track summaries with their number of conflict episodes (not of conflict frames)."""
+        counts = Counter(track for episode in self.episodes for track in episode.item.tracks)
+        return [replace(summary, conflict_count=counts[summary.id]) for summary in self.doc.track_summaries()]
 
     def show(self, visible: bool) -> None:
         """The panel's dock was shown or hidden."""

@@ -559,9 +559,9 @@ class MainWindow(QMainWindow):
         self.set_selection([])
         self._conflict_index = -1
         self.timeline.load(doc)
+        self.events.set_document(doc)
         self._reload_tracks(doc)
         self.review.set_document(doc)
-        self.events.set_document(doc)
         frame_count, fps = self._video_extent()
         self.slider.setRange(0, max(frame_count - 1, 0))
         self.playback.set_video(frame_count, fps)
@@ -685,19 +685,19 @@ class MainWindow(QMainWindow):
         scope = None if self._dirty_all else self._dirty
         self._dirty_all, self._dirty = False, None
         self.timeline.load(doc, None if scope is None else scope.track_ids)
+        self.events.refresh()
         self._reload_tracks(doc)
         self.canvas.invalidate(scope)
         self.canvas.refresh()
         self._update_frame_states()
         self.review.refresh()
-        self.events.refresh()
         existing = {t.id for t in doc.tracks()}
         if any(t not in existing for t in self.selection):
             self.set_selection([t for t in self.selection if t in existing])
         self._refresh_ms = (time.perf_counter() - begin) * 1000
 
     def _reload_tracks(self, doc: Document) -> None:
-        self.table.set_tracks(doc.track_summaries(), doc.categories())
+        self.table.set_tracks(self.events.track_summaries(), doc.categories())
         self.table.set_selection(self.selection)  # tracks just made by an edit are selected in the window
 
     # ================================================================== frames and selection

@@ -16,6 +16,7 @@ from app.edits import DeleteObservation  # noqa: E402
 from app.gui.main_window import MainWindow  # noqa: E402
 from tests.app.test_gui_window import SEQUENCE, make_window  # noqa: E402
 from tracker.results import Event, EventKind  # noqa: E402
+from widgets.track_table import COLUMNS  # noqa: E402
 
 BOX = (900.0, 500.0, 80.0, 200.0)
 
@@ -49,6 +50,8 @@ def test_the_dock_lists_events_with_one_row_per_conflict_episode(window: MainWin
     assert _rows(window) == [("0", "added", "901", "confidence 0.90"),
                              ("1–3", "conflict", "901 & 902", "open · 3 frames in conflict"),
                              ("1", "added", "902", "confidence 0.70"), ("2", "keyframe", "901", "refreshed")]
+    model, column = window.table.model, COLUMNS.index("Conflicts")
+    assert [model.data(model.index(model.row_of(t), column)) for t in (901, 902)] == ["1", "1"]  # episodes, not frames
     panels = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
     toggles = [a for m in panels.actions() if m.menu() for a in m.menu().actions()]
     assert window.events_dock.toggleViewAction() in toggles
