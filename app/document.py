@@ -772,6 +772,18 @@ class Document:
             raise self.damaged(exc) from exc
 
     @_decoding
+    def observations_beside(self, scope: Scope) -> list[Observation]:
+        """Every observation at the frames in ``scope`` where one of its tracks has one, by frame then track id."""
+        ids = ", ".join("?" * len(scope.track_ids))
+        condition, params = scope.where()
+        rows = self._conn.execute(
+            f"SELECT {_OBS_COLUMNS} FROM observations WHERE frame IN"
+            f" (SELECT frame FROM observations WHERE track_id IN ({ids}) AND {condition}) ORDER BY frame, track_id",
+            [*scope.track_ids, *params],
+        )
+        return [Observation.from_row(row) for row in rows]
+
+    @_decoding
     def observation_arrays(self, start: int = 0, end: int | None = None, *, masks: bool = False) -> ObservationArrays:
         """Every observation in an inclusive frame range as columns, by frame then track id (bulk export)."""
         columns = "frame, track_id, x, y, w, h, score, visibility" + (", mask_h, mask_w, mask" if masks else "")

@@ -7,10 +7,12 @@ before anything is written, so a refused edit (``EditError``) changes nothing.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import ClassVar
 
+from app.conflicts import refresh_conflicts
 from app.document import Document, DocumentError, Observation, Scope, Snapshot, Source, Track
-from app.review import ReviewItem, review_event, reviewed_keys
+from app.review import ReviewItem, is_reviewed, review_event, reviewed_keys
 from tracker.results import EventKind, ObjectState
 
 
@@ -22,6 +24,8 @@ class Edit(ABC):
     """A reversible change. Subclasses define ``text``, ``scope`` and ``apply``."""
 
     _snapshot: Snapshot | None = None
+    changes_boxes: ClassVar[bool] = False
+    """Whether the edit adds, moves or removes boxes: the conflicts of its ``conflict_scope`` are then recomputed."""
 
     @property
     @abstractmethod
@@ -36,11 +40,17 @@ class Edit(ABC):
     def apply(self, doc: Document) -> None:
         """Make the change (inside a transaction). Raise ``EditError`` before writing when impossible."""
 
+    def conflict_scope(self, scope: Scope) -> Scope:
+        """Where the applied edit changed boxes (within its ``scope``)."""
+        return scope
+
     def do(self, doc: Document) -> None:
         """Apply the edit (again, for redo) and remember what to restore."""
         with doc.transaction():
             snapshot = doc.snapshot(self.scope(doc))
             self.apply(doc)
+            if self.changes_boxes:
+                refresh_conflicts(doc, self.conflict_scope(snapshot.scope))
         self._snapshot = snapshot
         doc.notify(snapshot.scope)
 
@@ -157,9 +167,12 @@ class SwapIds(Edit):
 class MergeTracks(Edit):
     """Track ``source`` joins ``target``. Shared frames fail unless ``keep`` is "target" or "source"."""
 
+    changes_boxes = True
+
     target: int
     source: int
     keep: str | None = None
+    _shared: list[int] = field(default_factory=list, init=False, repr=False, compare=False)
 
     @property
     def text(self) -> str:
@@ -182,10 +195,17 @@ class MergeTracks(Edit):
                 " choose which one wins"
             )
         loser = self.source if self.keep == "target" else self.target
+        self._shared = shared
         marks = ", ".join("?" * len(shared))
         doc.execute(f"DELETE FROM observations WHERE track_id = ? AND frame IN ({marks})", (loser, *shared))
+        doc.execute("DELETE FROM events WHERE kind = ? AND ((track_id = ? AND other_id = ?) OR (track_id = ? AND"
+                    " other_id = ?))", (EventKind.CONFLICT.value, self.target, self.source, self.source, self.target))
         _rename(doc, self.source, self.target, 0)
         doc.execute("DELETE FROM tracks WHERE id = ?", (self.source,))
+
+    def conflict_scope(self, scope: Scope) -> Scope:
+        """The shared frames, where one of the two boxes was dropped (elsewhere only ids changed)."""
+        return Scope((self.target,), self._shared[0], self._shared[-1]) if self._shared else Scope(())
 
 
 @dataclass
@@ -244,7 +264,10 @@ class EditBox(Edit):
 
     The box becomes a key frame: the frames between it and the track's previous and next manual boxes
     that hold no box, or an interpolated one, get boxes interpolated linearly between the two key frames
-    (as CVAT interpolates). Boxes from a tracker or an import are never replaced."""
+    (as CVAT interpolates). Boxes from a tracker or an import are never replaced. The box is reliable: a
+    pending, suspicious or lost frame the annotator fixed is no longer flagged."""
+
+    changes_boxes = True
 
     track_id: int
     frame: int
@@ -263,13 +286,11 @@ class EditBox(Edit):
         if self.box[2] <= 0 or self.box[3] <= 0:
             raise EditError(f"a box needs a positive width and height, not {self.box}")
         doc.ensure_tracks([self.track_id], self.category_id)
-        old = doc.observation(self.track_id, self.frame)
-        # A hand-drawn box replaces the mask: the old mask no longer matches it.
+        # A hand-drawn box replaces the mask and what SAM2 made of it (its logit and the state from it): the
+        # annotator's box is reliable.
         doc.add_observations([
-            Observation(
-                frame=self.frame, track_id=self.track_id, box=tuple(map(float, self.box)), source=Source.MANUAL,
-                logit=None if old is None else old.logit, state=ObjectState.RELIABLE if old is None else old.state,
-            )
+            Observation(frame=self.frame, track_id=self.track_id, box=tuple(map(float, self.box)),
+                        source=Source.MANUAL, state=ObjectState.RELIABLE)
         ])
         before, after = _neighbour_keyframes(doc, self.track_id, self.frame)
         for start, end in ((before, self.frame), (self.frame, after)):
@@ -281,6 +302,8 @@ class EditBox(Edit):
 class CopyBox(Edit):
     """Copy a track's box at ``frame`` to the next ``count`` frames as manual boxes (CVAT's "propagate"),
     for box-only tracks; manual boxes already there are kept."""
+
+    changes_boxes = True
 
     track_id: int
     frame: int
@@ -333,6 +356,8 @@ def _interpolate(doc: Document, track_id: int, start: int, end: int) -> None:
 class DeleteObservation(Edit):
     """Remove one track's observation at one frame."""
 
+    changes_boxes = True
+
     track_id: int
     frame: int
 
@@ -364,6 +389,6 @@ class MarkReviewed(Edit):
         return Scope(tuple(self.item.tracks), self.item.start, self.item.start)
 
     def apply(self, doc: Document) -> None:
-        if self.item.key in reviewed_keys(doc.events(self.item.start, self.item.start, EventKind.REVIEWED)):
+        if is_reviewed(self.item, reviewed_keys(doc.events(kind=EventKind.REVIEWED))):
             raise EditError(f"already reviewed: {self.item.describe()}")
         doc.add_events([review_event(self.item)])

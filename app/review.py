@@ -5,7 +5,8 @@ the annotator's "reviewed" marks). Each item is a track segment or a frame range
 reason and a risk in (0, 1], the a-priori chance that it needs an edit (``RISKS``; set by the meaning of
 each cue, not fitted to any data set):
 
-- ``conflict`` (0.9): two tracks claim the same object (a CONFLICT event), at its frame;
+- ``conflict`` (0.9): two tracks claim the same object (CONFLICT events where both have a box), one item per
+  episode: the pair's conflicts at most ``conflict_gap`` (5) frames apart (``app.conflicts``);
 - ``lost`` (0.8), ``suspicious`` (0.6), ``pending`` (0.3): a run of frames in that state;
 - ``short`` (0.7): a track with fewer than ``short_track`` (10) frames, the whole track;
 - ``gap`` (0.6): frames missing inside a track's span (for box-only engines: frames where no detection
@@ -18,7 +19,9 @@ each cue, not fitted to any data set):
 The project holds no raw detections, so "a strong detection with no track" cannot be checked; for
 box-only engines a gap is where "no detection matched" shows. The queue lists the items not yet reviewed
 by risk, then shorter first. Reviewing marks an item with a REVIEWED event (``MarkReviewed`` in
-``app.edits``, undoable); the frames it covers are what the timeline shows as reviewed.
+``app.edits``, undoable); the frames it covers are what the timeline shows as reviewed. A mark also covers
+the items of the same reason and tracks inside its frames (a conflict episode that an edit shortened stays
+resolved). A reviewed conflict episode is a *resolved* one: the conflict navigator skips it.
 
 With ground truth, ``queue_frames`` orders every frame as a reviewer following the queue meets it (the
 items' frames in queue order, then the others in frame order) and ``recall`` says which share of the
@@ -32,6 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from app.conflicts import EPISODE_GAP, conflict_rows, group_episodes
 from app.document import Document, Timeline
 from tracker.results import Event, EventKind, ObjectState
 
@@ -49,6 +53,7 @@ class RiskConfig:
     jump_shift: float = 0.5
     jump_scale: float = 1.5
     border: float = 0.02
+    conflict_gap: int = EPISODE_GAP
     risks: dict[str, float] = field(default_factory=lambda: dict(RISKS))
 
 
@@ -125,8 +130,7 @@ def risk_items(doc: Document, config: RiskConfig = RiskConfig()) -> list[ReviewI
     """Every risk item of a project, in queue order (reviewed ones included)."""
     rows = np.array(doc.execute("SELECT track_id, frame, state, x, y, w, h FROM observations"
                                 " ORDER BY track_id, frame").fetchall(), np.float64).reshape(-1, 7)
-    items = [ReviewItem("conflict", e.track_id, e.frame, e.frame + 1, e.other_id, config.risks["conflict"])
-             for e in doc.events(kind=EventKind.CONFLICT) if e.other_id is not None]
+    items = [episode.item for episode in conflict_episodes(doc, config)]
     if rows.size:
         video = doc.video
         size = None if video is None else (video.width, video.height)
@@ -155,6 +159,14 @@ def reviewed_keys(events: Iterable[Event]) -> set[tuple[str, int, int | None, in
     return keys
 
 
+def is_reviewed(item: ReviewItem, keys: set[tuple[str, int, int | None, int, int]]) -> bool:
+    """Whether a mark (``reviewed_keys``) of the item's reason and tracks covers its frames."""
+    return item.key in keys or any(
+        (reason, track_id, other_id) == item.key[:3] and start <= item.start and item.end <= end
+        for reason, track_id, other_id, start, end in keys
+    )
+
+
 def reviewed_ranges(events: Iterable[Event]) -> list[tuple[int, int, int]]:
     """``(track_id, start, end)`` of every reviewed item (each of a conflict's two tracks)."""
     ranges = []
@@ -166,7 +178,42 @@ def reviewed_ranges(events: Iterable[Event]) -> list[tuple[int, int, int]]:
 def review_queue(doc: Document, config: RiskConfig = RiskConfig()) -> list[ReviewItem]:
     """The items still to review, most risky first."""
     done = reviewed_keys(doc.events(kind=EventKind.REVIEWED))
-    return [item for item in risk_items(doc, config) if item.key not in done]
+    return [item for item in risk_items(doc, config) if not is_reviewed(item, done)]
+
+
+# ----------------------------------------------------------------------------- conflict episodes
+@dataclass(frozen=True)
+class ConflictEpisode:
+    """A conflict episode as a review item (tracks, frames ``[start, end)``), the number of frames in conflict
+    in it, and whether it is resolved (reviewed)."""
+
+    item: ReviewItem
+    frames: int
+    resolved: bool = False
+
+
+def conflict_episodes(doc: Document, config: RiskConfig = RiskConfig()) -> list[ConflictEpisode]:
+    """Every conflict episode of a project, by first frame."""
+    done = reviewed_keys(doc.events(kind=EventKind.REVIEWED))
+    episodes = []
+    for episode in group_episodes(conflict_rows(doc), config.conflict_gap):
+        item = ReviewItem("conflict", episode.track_id, episode.first, episode.last + 1, episode.other_id,
+                          config.risks["conflict"])
+        episodes.append(ConflictEpisode(item, episode.frames, is_reviewed(item, done)))
+    return episodes
+
+
+def step_episode(episodes: Sequence[ConflictEpisode], current: int, frame: int, direction: int) -> int | None:
+    """The index of the next (``direction`` 1) or previous (-1) unresolved episode: after ``current`` when it
+    holds ``frame``, else the first starting after (before) ``frame``. None: no more."""
+    open_ = [i for i, e in enumerate(episodes) if not e.resolved]
+    if 0 <= current < len(episodes) and episodes[current].item.start <= frame < episodes[current].item.end:
+        ahead = [i for i in open_ if (i - current) * direction > 0]
+    else:
+        ahead = [i for i in open_ if (episodes[i].item.start - frame) * direction > 0]
+    if not ahead:
+        return None
+    return ahead[0] if direction > 0 else ahead[-1]
 
 
 # ----------------------------------------------------------------------------- navigation

@@ -1,6 +1,8 @@
 """Mask and box helpers shared by every engine: COCO RLE via pycocotools, boxes, IoU."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from pycocotools import mask as mask_utils
 from scipy.optimize import linear_sum_assignment
@@ -66,6 +68,14 @@ def rle_problem(rle: Rle) -> str | None:
 def mask_area(rle: Rle) -> float:
     """Number of foreground pixels of an RLE mask."""
     return float(mask_utils.area(rle.to_coco()))
+
+
+def mask_iou(a: Sequence[Rle], b: Sequence[Rle]) -> np.ndarray:
+    """Pairwise IoU of N and M RLE masks of one image size → N×M matrix."""
+    if not a or not b:
+        return np.zeros((len(a), len(b)))
+    iou = mask_utils.iou([r.to_coco() for r in a], [r.to_coco() for r in b], [0] * len(b))
+    return np.asarray(iou, dtype=np.float64).reshape(len(a), len(b))
 
 
 def mask_to_xywh(mask: np.ndarray) -> tuple[float, float, float, float] | None:

@@ -14,6 +14,9 @@ import numpy as np
 from tracker.geometry import decode_mask, xywh_to_xyxy
 from tracker.results import ObjectState, Prompt, Rle, TrackedObject
 
+CONFLICT_IOU = 0.8
+"""Mask IoU above which two objects conflict (SAM2MOT's cross-object interaction; ``app.conflicts``)."""
+
 
 class SegmentOutput(Protocol):
     """One object's segmentation at one frame (``tracker.sam2_engine.ObjectOutput``)."""

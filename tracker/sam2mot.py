@@ -35,12 +35,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from pycocotools import mask as mask_utils
 
 from tracker.detectors import DEFAULT_DETECTOR, Detector, load_detector
 from tracker.engines import Engine
-from tracker.geometry import encode_mask, match_boxes, xywh_to_xyxy
+from tracker.geometry import encode_mask, mask_iou, match_boxes, xywh_to_xyxy
 from tracker.object_states import (
+    CONFLICT_IOU,
     ObjectStateConfig,
     Segmenter,
     SegmentOutput,
@@ -63,7 +63,7 @@ class SAM2MOTConfig(ObjectStateConfig):
     det_conf: float = 0.5  # addition filter 1; also what "high-confidence detection" means
     match_iou: float = 0.3  # Hungarian gate: pairs with a lower IoU stay unmatched
     untracked_ratio: float = 0.7  # r: a new object needs more than this share of untracked box pixels
-    conflict_iou: float = 0.8  # mask IoU above which two objects conflict
+    conflict_iou: float = CONFLICT_IOU
     logit_gap: float = 2.0  # stage 1: a gap larger than this decides the conflict
     variance_window: int = 10  # stage 2: N, the number of recent logits whose variance is compared
     addition_filter: bool = True  # off: every unmatched detection (any confidence) becomes an object
@@ -179,8 +179,8 @@ class SAM2MOT(Engine):
     def _cross_object_interaction(self, frame: _Frame) -> set[int]:
         """Find conflicting pairs, emit CONFLICT events, keep the wrong objects' frame out of memory."""
         ids = sorted(obj_id for obj_id, out in frame.outputs.items() if out.box is not None)
-        rles = [frame.rles[obj_id].to_coco() for obj_id in ids]
-        iou = np.asarray(mask_utils.iou(rles, rles, [0] * len(ids))) if len(ids) > 1 else np.zeros((0, 0))
+        rles = [frame.rles[obj_id] for obj_id in ids]
+        iou = mask_iou(rles, rles)
         losers: set[int] = set()
         for i, j in zip(*np.nonzero(np.triu(iou > self.config.conflict_iou, k=1))):
             a, b = ids[i], ids[j]

@@ -4,7 +4,8 @@ Painting is virtualised. When the data changes, each lane's frames are precomput
 state (numpy arrays). A paint takes only the visible lanes and the runs inside the visible frame
 range, turns them into one state per pixel column with numpy (the worst state wins where several
 frames share a column) and blits the lanes as one image, so its cost depends on the widget's size,
-not on the number of tracks or frames. Conflicts are drawn as links between the two tracks' lanes.
+not on the number of tracks or frames. Conflict episodes are drawn as links between the two tracks' lanes at
+their first frame (resolved ones in grey).
 """
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QP
 from PySide6.QtWidgets import QAbstractScrollArea, QWidget
 
 from app.document import Document, Timeline
-from tracker.results import EventKind, ObjectState
-from widgets.style import CONFLICT_COLOR, CURSOR_COLOR, MANUAL_COLOR, REVIEWED_COLOR, STATE_COLORS, argb
+from tracker.results import ObjectState
+from widgets.style import (
+    CONFLICT_COLOR, CURSOR_COLOR, MANUAL_COLOR, RESOLVED_CONFLICT_COLOR, REVIEWED_COLOR, STATE_COLORS, argb,
+)
 
 SORT_KEYS = ("first", "id", "conflicts")
 """Lane orders: by first frame, by track id, by number of conflicts (most first)."""
@@ -84,7 +87,9 @@ class TimelineData:
         self.order: list[int] = []
         """Track ids, top lane first."""
         self.conflicts = np.zeros((0, 3), np.int64)
-        """Rows ``(frame, track_a, track_b)`` sorted by frame."""
+        """Rows ``(frame, track_a, track_b)`` sorted by frame: each conflict episode's first frame."""
+        self.resolved_conflicts = np.zeros((0, 3), np.int64)
+        """The same for the episodes an annotator resolved."""
         self.conflict_counts: dict[int, int] = {}
         self.reviewed: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         """Per track, the reviewed frame ranges ``[start, end)`` (sorted, disjoint)."""
@@ -100,10 +105,13 @@ class TimelineData:
         self.lanes.update((lane.track_id, lane) for lane in lanes)
         self._sort()
 
-    def set_conflicts(self, rows: Iterable[tuple[int, int, int]]) -> None:
-        """Conflicts as ``(frame, track_a, track_b)``."""
+    def set_conflicts(
+        self, rows: Iterable[tuple[int, int, int]], resolved: Iterable[tuple[int, int, int]] = ()
+    ) -> None:
+        """Conflicts as ``(frame, track_a, track_b)``, open and ``resolved``."""
         self.conflicts = np.array(sorted(rows), np.int64).reshape(-1, 3)
-        ids, counts = np.unique(self.conflicts[:, 1:], return_counts=True)
+        self.resolved_conflicts = np.array(sorted(resolved), np.int64).reshape(-1, 3)
+        ids, counts = np.unique(np.concatenate([self.conflicts, self.resolved_conflicts])[:, 1:], return_counts=True)
         self.conflict_counts = dict(zip(ids.tolist(), counts.tolist(), strict=True))
         self._sort()
 
@@ -222,13 +230,6 @@ def load_lanes(doc: Document, track_ids: Iterable[int] | None = None) -> tuple[l
     return lanes, removed
 
 
-def conflict_rows(doc: Document) -> list[tuple[int, int, int]]:
-    """Every conflict event of a document as ``(frame, track_a, track_b)``."""
-    return [
-        (e.frame, e.track_id, e.other_id) for e in doc.events(kind=EventKind.CONFLICT) if e.other_id is not None
-    ]
-
-
 class TimelineWidget(QAbstractScrollArea):
     """Lanes of tracks over frames. Click: seek and select; Ctrl+wheel: zoom; Shift+wheel: scroll in time."""
 
@@ -264,11 +265,10 @@ class TimelineWidget(QAbstractScrollArea):
 
     # ------------------------------------------------------------------ data
     def load(self, doc: Document, track_ids: Iterable[int] | None = None) -> None:
-        """Reload every lane (``track_ids=None``) or only the given tracks' lanes, and the conflicts."""
+        """Reload every lane (``track_ids=None``) or only the given tracks' lanes (conflicts: ``set_conflicts``)."""
         video = doc.video
         lanes, removed = load_lanes(doc, track_ids)
         self.data.set_lanes(lanes, removed, replace=track_ids is None)
-        self.data.set_conflicts(conflict_rows(doc))
         span = doc.frame_range()
         self.set_frame_count(max(video.frame_count if video else 0, span[1] + 1 if span else 0))
 
@@ -408,7 +408,12 @@ class TimelineWidget(QAbstractScrollArea):
         return QImage(self._pixels.data, width, self._pixels.shape[0], width * 4, QImage.Format.Format_RGB32)
 
     def _paint_conflicts(self, painter: QPainter, rows: range, y0: int, first: float, ppf: float, width: int) -> None:
-        conflicts = self.data.conflicts
+        for conflicts, color in ((self.data.resolved_conflicts, RESOLVED_CONFLICT_COLOR),
+                                 (self.data.conflicts, CONFLICT_COLOR)):
+            self._paint_links(painter, conflicts, QColor(color), rows, y0, first, ppf, width)
+
+    def _paint_links(self, painter: QPainter, conflicts: np.ndarray, color: QColor, rows: range, y0: int,
+                     first: float, ppf: float, width: int) -> None:
         if not rows or conflicts.size == 0:
             return
         lo = np.searchsorted(conflicts[:, 0], math.floor(first))
@@ -429,7 +434,6 @@ class TimelineWidget(QAbstractScrollArea):
         top_y = (y0 + (top - rows.start) * h + h / 2).tolist()
         bottom_y = (y0 + (bottom - rows.start) * h + h / 2).tolist()
         x = x.tolist()
-        color = QColor(CONFLICT_COLOR)
         painter.setPen(QPen(color, 1.5))
         painter.drawLines([QLineF(*line) for line in zip(x, top_y, x, bottom_y, strict=True)])
         in_view = [(end >= rows.start) & (end < rows.stop) for end in (top, bottom)]

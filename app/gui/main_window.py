@@ -25,19 +25,20 @@ from app.edits import (
 )
 from app.gui.dialogs import ExportDialog, ExportRequest, ImportDialog, PreferencesDialog, RunDialog, ShortcutSheet
 from app.gui.errors import Remedy, in_gui_words, show_error
+from app.gui.events import EventsController
 from app.gui.playback import FrameReader, Playback
 from app.gui.project import Session, open_project, open_video
 from app.gui.review import ReviewController
 from app.gui.settings import Preferences
 from app.gui.tracking_worker import ENGINE_LABELS, DeviceProbe, TrackingController
 from app.gui.undo import EditStack, ImportLabels
-from app.review import ReviewItem, next_flagged_frame
+from app.review import ReviewItem, next_flagged_frame, step_episode
 from app.tracking_run import TrackingRun
 from exporters import registry
 from exporters.base import read_report
 from tracker.errors import MaskletError, VideoError
-from tracker.results import Event, EventKind
 from tracker.video import VIDEO_EXTENSIONS, VideoSource
+from widgets.events_panel import EventsPanel
 from widgets.timeline import SORT_KEYS, TimelineWidget
 from widgets.review_queue import ReviewQueueWidget
 from widgets.start_page import StartPage
@@ -92,7 +93,6 @@ class MainWindow(QMainWindow):
         self.reader: FrameReader | None = None
         self.selection: list[int] = []
         self.warnings: list[str] = []  # the last import/export/open summary and its warnings
-        self._conflicts: list[Event] = []
         self._conflict_index = -1
         self._dirty: Scope | None = None
         self._dirty_all = False
@@ -108,6 +108,8 @@ class MainWindow(QMainWindow):
         self.table = TrackTable()
         self.review_queue = ReviewQueueWidget()
         self.review = ReviewController(self.stack, self.review_queue, self.timeline, self)
+        self.events_panel = EventsPanel()
+        self.events = EventsController(self.stack, self.events_panel, self.timeline, self)
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.timeout.connect(self._apply_changes)
@@ -220,6 +222,10 @@ class MainWindow(QMainWindow):
         self.act_prev_item = a("Previous Review Item", lambda: self.step_review(-1), "Shift+J")
         self.act_mark_reviewed = a("Mark Item Re&viewed", self.review.mark_reviewed, "V", "mdi6.check-circle-outline",
                                    "The selected review item is checked (undoable)")
+        self.act_resolve_conflict = a("Mark Conflict Re&solved",
+                                      lambda: self.events.resolve_at(self.frame, self.selection), "Shift+V",
+                                      "mdi6.check-decagram-outline",
+                                      "The conflict shown (its tracks selected) is checked; N skips it (undoable)")
         self.review_actions = [self.act_next_flagged, self.act_prev_flagged, self.act_next_item, self.act_prev_item]
         # view
         self.act_zoom_in = a("Zoom &In", lambda: self.canvas.zoom_by(1.25), QKeySequence.StandardKey.ZoomIn,
@@ -311,6 +317,11 @@ class MainWindow(QMainWindow):
         self.review_dock.setWidget(self.review_queue)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.review_dock)
         self.review_dock.visibilityChanged.connect(self.review.show)
+        self.events_dock = QDockWidget("Events", self)
+        self.events_dock.setObjectName("eventsDock")
+        self.events_dock.setWidget(self.events_panel)
+        self.tabifyDockWidget(self.review_dock, self.events_dock)
+        self.events_dock.visibilityChanged.connect(self.events.show)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.table.set_context_actions(self.id_actions)
 
@@ -341,7 +352,8 @@ class MainWindow(QMainWindow):
         run.addActions(list(self.run_actions.values()))
         self.menus["Run"] = list(self.run_actions.values())
         menu("&Track", run, self.act_pause, self.act_resume, self.act_stop, None, self.act_repropagate, None,
-             self.act_next_conflict, self.act_prev_conflict, *self.review_actions, self.act_mark_reviewed)
+             self.act_next_conflict, self.act_prev_conflict, self.act_resolve_conflict, *self.review_actions,
+             self.act_mark_reviewed)
         layers = QMenu("&Layers", self)
         layers.addActions(list(self.layer_actions.values()))
         self.menus["Layers"] = list(self.layer_actions.values())
@@ -354,7 +366,7 @@ class MainWindow(QMainWindow):
         self.menus["Playback"] = playback_actions
         panels = QMenu("P&anels", self)
         panels.addActions([self.table_dock.toggleViewAction(), self.timeline_dock.toggleViewAction(),
-                           self.review_dock.toggleViewAction()])
+                           self.review_dock.toggleViewAction(), self.events_dock.toggleViewAction()])
         menu("&View", self.act_zoom_in, self.act_zoom_out, self.act_zoom_fit, self.act_zoom_actual, None, layers,
              order, play, panels)
         menu("&Help", self.act_guide, self.act_shortcuts, None, self.act_about)
@@ -430,6 +442,8 @@ class MainWindow(QMainWindow):
         self.tracking.message.connect(self._on_job_message)
         self.tracking.error.connect(self._on_job_error)
         self.stack.indexChanged.connect(lambda _: self._update_enabled())
+        self.events.goto.connect(self.show_event)
+        self.events.message.connect(lambda text: self.statusBar().showMessage(text, 4000))
         self.review.goto.connect(self.goto_item)
 
     # ================================================================== layout and settings
@@ -545,6 +559,7 @@ class MainWindow(QMainWindow):
         self.set_selection([])
         self._conflict_index = -1
         self.timeline.load(doc)
+        self.events.set_document(doc)
         self._reload_tracks(doc)
         self.review.set_document(doc)
         frame_count, fps = self._video_extent()
@@ -602,6 +617,7 @@ class MainWindow(QMainWindow):
         self.tracking.set_document(None, None)
         self.canvas.set_document(None)
         self.review.set_document(None)
+        self.events.set_document(None)
         if self.reader is not None:
             self.reader.close()
             self.reader = None
@@ -669,6 +685,7 @@ class MainWindow(QMainWindow):
         scope = None if self._dirty_all else self._dirty
         self._dirty_all, self._dirty = False, None
         self.timeline.load(doc, None if scope is None else scope.track_ids)
+        self.events.refresh()
         self._reload_tracks(doc)
         self.canvas.invalidate(scope)
         self.canvas.refresh()
@@ -680,9 +697,8 @@ class MainWindow(QMainWindow):
         self._refresh_ms = (time.perf_counter() - begin) * 1000
 
     def _reload_tracks(self, doc: Document) -> None:
-        self.table.set_tracks(doc.track_summaries(), doc.categories())
+        self.table.set_tracks(self.events.track_summaries(), doc.categories())
         self.table.set_selection(self.selection)  # tracks just made by an edit are selected in the window
-        self._conflicts = [e for e in doc.events(kind=EventKind.CONFLICT) if e.other_id is not None]
 
     # ================================================================== frames and selection
     def _frame_image(self, frame: int) -> np.ndarray | None:
@@ -729,6 +745,7 @@ class MainWindow(QMainWindow):
         self.canvas.set_selection(track_ids)
         self.timeline.set_selection(track_ids)
         self.table.set_selection(track_ids)
+        self.events_panel.set_selection(track_ids)
         self._update_enabled()
 
     def goto_frame_dialog(self) -> None:
@@ -740,26 +757,22 @@ class MainWindow(QMainWindow):
             self.playback.seek(frame)
 
     def goto_conflict(self, direction: int) -> None:
-        """Jump to the next (1) or previous (-1) conflict and select its two tracks."""
-        conflicts = self._conflicts
-        index = self._conflict_index
-        if not (0 <= index < len(conflicts) and conflicts[index].frame == self.frame):
-            ahead = [i for i, e in enumerate(conflicts) if (e.frame - self.frame) * direction > 0]
-            index = (ahead[0] if direction > 0 else ahead[-1]) if ahead else -1
-        else:
-            index += direction
-        if not 0 <= index < len(conflicts):
-            self.statusBar().showMessage("No more conflicts" if conflicts else "No conflicts", 4000)
+        """Jump to the next (1) or previous (-1) open conflict episode and select its two tracks."""
+        episodes = self.events.episodes
+        index = step_episode(episodes, self._conflict_index, self.frame, direction)
+        if index is None:
+            self.statusBar().showMessage(
+                "No more conflicts" if any(not e.resolved for e in episodes) else "No open conflicts", 4000)
             return
         self._conflict_index = index
-        conflict = conflicts[index]
+        self.show_event(episodes[index].item.start, episodes[index].item.tracks)
+        self.statusBar().showMessage(f"{episodes[index].item.describe()} (Shift+V: mark it resolved)", 8000)
+
+    def show_event(self, frame: int, tracks: list[int]) -> None:
+        """Go to ``frame`` and select ``tracks``."""
         self.playback.pause()
-        self.playback.seek(conflict.frame)
-        self.set_selection([conflict.track_id, conflict.other_id])
-        loser = f"; {conflict.loser_id} judged wrong" if conflict.loser_id is not None else ""
-        self.statusBar().showMessage(
-            f"Conflict {index + 1} of {len(conflicts)} at frame {conflict.frame}: "
-            f"tracks {conflict.track_id} and {conflict.other_id}{loser}", 8000)
+        self.playback.seek(frame)
+        self.set_selection(tracks)
 
     def goto_flagged(self, direction: int) -> None:
         """Jump to the next (1) or previous (-1) pending, suspicious or lost frame of the selected track."""
@@ -776,6 +789,7 @@ class MainWindow(QMainWindow):
     def step_review(self, direction: int) -> None:
         """Go to the next (1) or previous (-1) review item, showing the queue."""
         self.review_dock.show()
+        self.review_dock.raise_()  # in front of the events dock it shares tabs with
         self.review.step(direction)
 
     def goto_item(self, item: ReviewItem) -> None:
@@ -1137,5 +1151,6 @@ class MainWindow(QMainWindow):
         for action in self.review_actions:
             action.setEnabled(has_doc)
         self.act_mark_reviewed.setEnabled(editable)
+        self.act_resolve_conflict.setEnabled(editable)
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, Signal
 
+from app.conflicts import refresh_conflicts
 from app.correction import History, correction_history, next_manual_frame
 from app.document import Document, Observation, Scope, Source
 from app.edits import DeleteObservation
@@ -405,6 +406,8 @@ class TrackingController(QObject):
                 doc.notify(Scope((item.track_id,), item.frame, item.frame))
         else:
             doc.write_frame(FrameResult(item.frame, [item.obj]))
+        with doc.transaction():  # the track's box changed: so may its conflicts
+            refresh_conflicts(doc, Scope((item.track_id,), item.frame, item.frame))
 
     # ------------------------------------------------------------------ jobs
     def _can_start(self) -> bool:

@@ -160,19 +160,35 @@ def test_window_drawn_track_gets_a_category_and_the_table_follows_new_selections
     qtbot.waitUntil(lambda: window.table.selected_ids() == window.selection != [track])
 
 
-def test_window_conflict_navigator_jumps_and_selects_both_tracks(window: MainWindow) -> None:
+def test_window_conflict_navigator_stops_once_per_open_episode(window: MainWindow) -> None:
+    """A conflict over frames 1–3 is one stop; a conflict with a track that has no box is none; a resolved
+    episode is skipped, drawn as resolved, and comes back with undo."""
     doc = window.session.doc
     a, b, c = sorted(_boxes(window, 0))[:3]
-    doc.add_events([Event(1, EventKind.CONFLICT, a, other_id=b, loser_id=b),
-                    Event(3, EventKind.CONFLICT, c, other_id=a, loser_id=c)])
+    doc.add_events([Event(f, EventKind.CONFLICT, a, other_id=b, loser_id=b) for f in (1, 2, 3)]
+                   + [Event(3, EventKind.CONFLICT, c, other_id=a, loser_id=c),
+                      Event(2, EventKind.CONFLICT, c, other_id=99_999)])
     doc.notify()
     window._apply_changes()
     window.act_next_conflict.trigger()
     assert (window.frame, window.selection) == (1, [a, b])
     window.act_next_conflict.trigger()
-    assert (window.frame, window.selection) == (3, [c, a])
+    assert (window.frame, window.selection) == (3, [a, c])
     window.act_next_conflict.trigger()
     assert window.frame == 3  # no more conflicts
+    window.act_prev_conflict.trigger()
+    assert (window.frame, window.selection) == (1, [a, b])
+    window.act_resolve_conflict.trigger()
+    window._apply_changes()
+    assert window.timeline.data.resolved_conflicts.tolist() == [[1, a, b]]
+    assert window.timeline.data.conflicts.tolist() == [[3, a, c]]
+    window.playback.seek(0)
+    window.act_next_conflict.trigger()
+    assert (window.frame, window.selection) == (3, [a, c])
+    window.act_prev_conflict.trigger()
+    assert window.frame == 3  # the resolved episode is skipped
+    window.stack.undo()
+    window._apply_changes()
     window.act_prev_conflict.trigger()
     assert (window.frame, window.selection) == (1, [a, b])
 

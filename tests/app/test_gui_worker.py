@@ -13,6 +13,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QSettings  # noqa: E402
 
+from app.conflicts import conflicting_pairs  # noqa: E402
 from app.document import Document, Observation, Source  # noqa: E402
 from PySide6.QtWidgets import QDialog, QFileDialog  # noqa: E402
 
@@ -23,7 +24,7 @@ from app.gui.main_window import MainWindow  # noqa: E402
 from app.gui.tracking_worker import TrackingController  # noqa: E402
 from app.gui.undo import EditStack  # noqa: E402
 from tracker.errors import CheckpointError, DetectorError, VideoError  # noqa: E402
-from tracker.results import EventKind, PromptKind  # noqa: E402
+from tracker.results import Event, EventKind, PromptKind  # noqa: E402
 from tracker.video import VideoSource  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -217,6 +218,28 @@ def test_gui_worker_correction_replays_prompts_and_keeps_manual_boxes(qtbot, sha
     controller.stack.undo()
     controller.stack.undo()
     assert [doc.observation(track, f) for f in range(4)] == before and doc.prompts(track) == [started]
+
+
+def test_gui_worker_correction_recomputes_the_conflicts_of_the_frames_it_writes(qtbot, shared_data: Path) -> None:
+    """After a re-propagation the track's conflicts at the written frames are what its stored boxes and masks
+    give (a stale conflict with a far-away track is gone); undo brings the old ones back."""
+    controller, doc, reported = make_controller(qtbot, shared_data / "mot17-mini" / "MOT17-09-FRCNN")
+    controller.sam2 = dict(SAM2_TEST)
+    assert controller.correct(1, None, box=[700.0, 400.0, 900.0, 800.0], end=3)
+    wait_idle(qtbot, controller)
+    track = doc.tracks()[0].id
+    far = track + 1
+    doc.add_observations(Observation(f, far, (0.0, 0.0, 4.0, 4.0)) for f in range(4))
+    stale = [Event(f, EventKind.CONFLICT, far, other_id=track, detail="stale") for f in (1, 2, 3)]
+    doc.add_events(stale)
+    assert controller.repropagate(track, 1)
+    wait_idle(qtbot, controller)
+    assert reported == []
+    for frame in (1, 2, 3):
+        recorded = {tuple(sorted((e.track_id, e.other_id))) for e in doc.events(frame, frame, EventKind.CONFLICT)}
+        assert recorded == set(conflicting_pairs(doc.observations_at(frame)))
+    controller.stack.undo()
+    assert doc.events(kind=EventKind.CONFLICT) == stale
 
 
 def test_gui_worker_missing_checkpoint_is_reported_with_a_remedy(qtbot, highway: Path) -> None:

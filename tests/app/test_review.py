@@ -112,7 +112,7 @@ def test_reviewed_marks_follow_their_frames_through_id_fixes() -> None:
     MarkReviewed(lost).do(doc)
     ReassignId(1, 9, 20).do(doc)  # the lost run moves to track 9, its mark with it
     assert [(i.reason, i.tracks, i.start) for i in review_queue(doc)] == [
-        ("conflict", [9, 2], 42), ("short", [2], 40), ("death", [1], 19), ("birth", [9], 20)]
+        ("conflict", [2, 9], 42), ("short", [2], 40), ("death", [1], 19), ("birth", [9], 20)]
     assert (9, 30, 35) in reviewed_ranges(doc.events(kind=EventKind.REVIEWED))
 
 

@@ -8,8 +8,8 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 
 from app.document import Document, Observation, Source, Timeline
-from tracker.results import Event, EventKind, ObjectState
-from widgets.style import CONFLICT_COLOR, STATE_COLORS
+from tracker.results import ObjectState
+from widgets.style import CONFLICT_COLOR, RESOLVED_CONFLICT_COLOR, STATE_COLORS
 from widgets.timeline import Lane, TimelineData, TimelineWidget, runs_of
 
 R, P, S, L = (int(s) for s in ObjectState)
@@ -117,7 +117,7 @@ def _render(widget: TimelineWidget) -> QImage:
 
 def test_paint_colours_lanes_by_state_and_links_conflicts(timeline: TimelineWidget) -> None:
     timeline.data.set_lanes([_lane(7, list(range(100)), [S] * 100)])
-    timeline.data.set_conflicts([(80, 4, 9)])
+    timeline.data.set_conflicts([(80, 4, 9)], resolved=[(40, 4, 9)])
     image = _render(timeline)
     ppf = timeline.px_per_frame()
     lane_y = lambda row: timeline.HEADER_HEIGHT + row * timeline.LANE_HEIGHT + timeline.LANE_HEIGHT // 2  # noqa: E731
@@ -125,22 +125,22 @@ def test_paint_colours_lanes_by_state_and_links_conflicts(timeline: TimelineWidg
     assert QColor(image.pixel(timeline.LABEL_WIDTH + 10, lane_y(1))) == QColor(STATE_COLORS[ObjectState.SUSPICIOUS])
     x = round(timeline.LABEL_WIDTH + 80.5 * ppf)
     assert QColor(image.pixel(x, lane_y(1))) == QColor(CONFLICT_COLOR)  # the link crosses track 7's lane
+    x = round(timeline.LABEL_WIDTH + 40.5 * ppf)
+    assert QColor(image.pixel(x, lane_y(1))) == QColor(RESOLVED_CONFLICT_COLOR)  # a resolved episode
 
 
-def test_load_reads_lanes_manual_frames_and_conflicts_from_a_document(qtbot) -> None:
+def test_load_reads_lanes_and_manual_frames_from_a_document(qtbot) -> None:
     doc = Document.in_memory()
     doc.add_observations(
         [Observation(frame=f, track_id=1, box=(0, 0, 5, 5), state=ObjectState.PENDING) for f in range(5)]
         + [Observation(frame=3, track_id=2, box=(0, 0, 5, 5), source=Source.MANUAL)]
     )
-    doc.add_events([Event(3, EventKind.CONFLICT, 1, other_id=2, loser_id=2)])
     widget = TimelineWidget()
     qtbot.addWidget(widget)
     widget.load(doc)
     assert widget.data.order == [1, 2]
     assert widget.data.lanes[1].states.tolist() == [P]
     assert widget.data.lanes[2].manual_starts.tolist() == [3]
-    assert widget.data.conflicts.tolist() == [[3, 1, 2]]
     doc.add_observations([Observation(frame=9, track_id=2, box=(0, 0, 5, 5), state=ObjectState.LOST)])
     widget.load(doc, [2])
     assert widget.data.lanes[2].ends.tolist() == [4, 10]
