@@ -314,6 +314,8 @@ class TrackingController(QObject):
         self._paused = False
         self._error: BaseException | None = None
         self._engines: dict[tuple, Any] = {}
+        self.device: str | None = None
+        """The device the last job ran on (once its model was loaded)."""
 
     def set_document(self, doc: Document | None, video: Path | None) -> None:
         self.doc, self.video = doc, video
@@ -328,6 +330,11 @@ class TrackingController(QObject):
     @property
     def paused(self) -> bool:
         return self._paused
+
+    @property
+    def kind(self) -> str | None:
+        """The running job's kind ("tracking" or "correction"), None when idle."""
+        return None if self._running is None else self._running.kind
 
     @property
     def frames_per_second(self) -> float:
@@ -462,7 +469,7 @@ class TrackingController(QObject):
     def _launch(
         self, kind: str, worker: _Worker, total: int, text: str, before: Any = None, run: TrackingRun | None = None
     ) -> None:
-        worker.ready.connect(self.deviceChanged)
+        worker.ready.connect(self._on_ready)
         worker.result.connect(self._on_result)
         worker.failed.connect(self._on_failed)
         worker.done.connect(self._on_done)
@@ -472,6 +479,10 @@ class TrackingController(QObject):
         self.progress.emit(0, self._running.total, -1.0)
         self.message.emit(f"{text}: loading…")
         worker.start()
+
+    def _on_ready(self, device: str) -> None:
+        self.device = device
+        self.deviceChanged.emit(device)
 
     def _on_result(self, result: FrameResult | Propagated) -> None:
         running = self._running

@@ -1,0 +1,267 @@
+"""Interactive prompting: clicks and boxes accumulate on one frame for one track, each answered by a preview
+of that frame's mask; then the correction is propagated (one undo step) or discarded (the project unchanged).
+
+A live ``tracker.correction.Correction`` is kept in a session thread, so the window never waits on a model:
+the first prompt rebuilds the track's memory (``replay``, progress reported), every later prompt runs only
+SAM2's prompt encoder and mask decoder on the frame's cached features. Propagation hands the correction to
+``TrackingController`` (manual key frames kept, progress, pause and stop); the session thread then ends.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal
+
+from app.correction import Reach, backward_start, faster_setting, forward_end
+from app.gui.tracking_worker import CorrectionJob, TrackingController, sam2_engine
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """The prompted frame of a session: the track's mask there (bool H×W; None: not visible) after the
+    prompts so far, the prompts, and how long the last one took (0: the replayed mask, no prompt yet)."""
+
+    frame: int
+    track_id: int
+    mask: np.ndarray | None
+    points: tuple[tuple[float, float], ...] = ()
+    labels: tuple[int, ...] = ()
+    box: tuple[float, float, float, float] | None = None
+    seconds: float = 0.0
+
+
+class PromptSession(QThread):
+    """The thread holding one live correction. ``click``/``set_box`` queue prompts (answered in order, each
+    by a ``preview``); ``finish`` ends it keeping the correction (``correction``) for propagation;
+    ``cancel`` ends it as soon as possible, keeping nothing."""
+
+    replayed = Signal(int, int)  # frames of the memory rebuilt, of how many
+    preview = Signal(object)  # Preview
+    failed = Signal(object)  # the exception
+
+    def __init__(self, job: CorrectionJob) -> None:
+        super().__init__()
+        self.job = job
+        self.correction: Any = None
+        self._commands: queue.Queue[tuple[str, tuple] | None] = queue.Queue()
+        self._cancelled = threading.Event()
+
+    def click(self, x: float, y: float, positive: bool) -> None:
+        self._commands.put(("click", (x, y, positive)))
+
+    def set_box(self, xyxy: tuple[float, float, float, float]) -> None:
+        self._commands.put(("box", (xyxy,)))
+
+    def finish(self) -> None:
+        self._commands.put(None)
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+        self._commands.put(None)
+
+    def run(self) -> None:  # in the session thread
+        try:
+            self._serve()
+        except Exception as exc:  # every failure becomes a dialog in the UI thread
+            _log.debug("prompt session failed", exc_info=True)
+            self.failed.emit(exc)
+
+    def _serve(self) -> None:
+        from tracker.correction import Correction
+        from tracker.video import VideoSource
+
+        job = self.job
+        engine = sam2_engine(job.sam2)  # its own engine: a correction job may run beside it
+        with VideoSource.open(job.video, cache_size=8) as source:
+            correction = Correction(engine, source.__getitem__, len(source), job.track_id, job.frame,
+                                    job.history.prompts)
+            for done, _ in enumerate(correction.replay(), 1):
+                self.replayed.emit(done, correction.replay_frames)
+                if self._cancelled.is_set():
+                    return
+            self._show(correction, 0.0)
+            while (command := self._commands.get()) is not None and not self._cancelled.is_set():
+                kind, args = command
+                started = time.perf_counter()
+                if kind == "click":
+                    correction.click(*args)
+                else:
+                    correction.set_box(*args)
+                self._show(correction, time.perf_counter() - started)
+        if not self._cancelled.is_set():
+            self.correction = correction
+
+    def _show(self, correction: Any, seconds: float) -> None:
+        output = correction.output
+        self.preview.emit(Preview(
+            self.job.frame, self.job.track_id, None if output is None else output.mask, tuple(correction.points),
+            tuple(correction.labels), correction.box, seconds,
+        ))
+
+
+class PromptingController(QObject):
+    """Opens, feeds, propagates and discards prompt sessions; one at a time, for one track at one frame."""
+
+    previewChanged = Signal(object)  # Preview, or None when the session ends
+    replayProgress = Signal(int, int)  # frames of the memory rebuilt, of how many
+    rangeChanged = Signal(int, int)  # the frames a propagation would cover: first, last (-1, -1: no session)
+    message = Signal(str)
+    error = Signal(object)  # the exception for the window to explain
+
+    def __init__(self, tracking: TrackingController, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.tracking = tracking
+        self.reach = Reach.NEXT_KEYFRAME
+        self.to_frame: int | None = None
+        """The last frame with ``Reach.FRAME``."""
+        self.backward = False
+        """Also propagate backward, down to the frame after the track's previous manual key frame."""
+        self._session: PromptSession | None = None
+        self._prompts = 0
+        self._ending: list[PromptSession] = []  # sessions asked to end, referenced until their thread has
+        self._proposed = False
+        tracking.progress.connect(self._propose_faster)
+        tracking.busyChanged.connect(lambda busy: setattr(self, "_proposed", self._proposed and busy))
+
+    @property
+    def active(self) -> bool:
+        return self._session is not None
+
+    @property
+    def job(self) -> CorrectionJob | None:
+        """The open session's job (its track and frame)."""
+        return None if self._session is None else self._session.job
+
+    def prompt(
+        self, frame: int, track_id: int | None, label: str | None = None, *,
+        point: tuple[float, float] | None = None, positive: bool = True, box: tuple[float, float, float, float] | None = None,
+    ) -> bool:
+        """Add a click at ``point`` or a box (xyxy) for ``track_id`` (None: the open session's track, else a
+        new track of category ``label``) at ``frame``. A prompt for another frame or track discards the open
+        session first. False, with a message, when no session can take it."""
+        job = self.job
+        if job is not None and (frame != job.frame or track_id not in (None, job.track_id)):
+            self.discard()
+            self.message.emit(f"The prompts of track {job.track_id} at frame {job.frame} were discarded")
+        if self._session is None:
+            if track_id is None and box is None and not positive:
+                self.message.emit("Select the track a negative click removes pixels from")
+                return False
+            if not self._open(frame, track_id, label):
+                return False
+        if box is not None:
+            self._session.set_box(tuple(float(v) for v in box))
+        else:
+            self._session.click(float(point[0]), float(point[1]), positive)
+        self._prompts += 1
+        return True
+
+    def _open(self, frame: int, track_id: int | None, label: str | None) -> bool:
+        tracking = self.tracking
+        if tracking.doc is None or tracking.video is None:
+            self.message.emit("Open a video first")
+            return False
+        if tracking.busy:
+            self.message.emit("Stop the running job first (finished frames are kept)")
+            return False
+        session = PromptSession(tracking.correction_job(frame, track_id, label=label))
+        session.replayed.connect(lambda done, total: self._from(session, self.replayProgress.emit, done, total))
+        session.preview.connect(lambda preview: self._from(session, self.previewChanged.emit, preview))
+        session.failed.connect(lambda exc: self._from(session, self._failed, exc))
+        session.finished.connect(lambda: self._ended(session))
+        self._session, self._prompts = session, 0
+        session.start()
+        self._update_range()
+        return True
+
+    def _from(self, session: PromptSession, slot: Any, *args: Any) -> None:
+        """Pass on a session's news only while it is the open one."""
+        if session is self._session:
+            slot(*args)
+
+    def set_reach(self, reach: Reach, to_frame: int | None = None) -> None:
+        self.reach, self.to_frame = reach, to_frame
+        self._update_range()
+
+    def set_backward(self, backward: bool) -> None:
+        self.backward = backward
+        self._update_range()
+
+    def _propagation(self) -> tuple[int, int]:
+        """The first and last frame a propagation of the open session covers."""
+        tracking, job = self.tracking, self._session.job
+        end = forward_end(tracking.doc, job.track_id, job.frame, self.reach, tracking.last_frame(job.frame),
+                          self.to_frame)
+        first = backward_start(tracking.doc, job.track_id, job.frame) if self.backward else job.frame
+        return first, end
+
+    def _update_range(self) -> None:
+        self.rangeChanged.emit(*(self._propagation() if self._session is not None else (-1, -1)))
+
+    def propagate(self) -> bool:
+        """End the session and propagate its correction over the range shown (one undo step)."""
+        session = self._session
+        if session is None:
+            return False
+        if not self._prompts:
+            self.message.emit("Click on the object first")
+            return False
+        first, end = self._propagation()
+        session.job = replace(session.job, end=end, backward_to=first if first < session.job.frame else None)
+        session.finish()
+        self._close()
+        return True
+
+    def discard(self) -> None:
+        """End the session; the project is unchanged."""
+        if self._session is not None:
+            self._session.cancel()
+            self._close()
+
+    def _close(self) -> None:
+        self._ending.append(self._session)
+        self._session = None
+        self.previewChanged.emit(None)
+        self._update_range()
+
+    def _ended(self, session: PromptSession) -> None:
+        if session in self._ending:
+            self._ending.remove(session)
+        if session is self._session:  # ended by itself: it failed
+            self._session = None
+            self.previewChanged.emit(None)
+            self._update_range()
+        elif session.correction is not None:
+            self.tracking.propagate_prepared(session.job, session.correction)
+        session.wait()
+
+    def _failed(self, exc: BaseException) -> None:
+        self.error.emit(exc)
+
+    def shutdown(self, timeout_ms: int) -> None:
+        """Discard the session and wait for the session threads."""
+        self.discard()
+        for session in list(self._ending):
+            session.cancel()
+            session.wait(timeout_ms)
+
+    def _propose_faster(self, done: int, total: int, seconds_left: float) -> None:
+        """On the CPU, propose a faster model or input size once per job when its ETA is long."""
+        options = self.tracking.sam2
+        device = self.tracking.device or ""
+        if self._proposed or done == 0 or self.tracking.kind != "correction":
+            return
+        faster = faster_setting(
+            str(options.get("model", "tiny")), options.get("image_size"), device, seconds_left)
+        if faster is not None:
+            self._proposed = True
+            self.message.emit(f"About {max(1, round(seconds_left / 60))} min left on the CPU: SAM2 {faster[0]} at {faster[1]} px"
+                              " (SAM2 model and input size in the Corrections panel) is faster")
