@@ -85,9 +85,11 @@ def backward_start(doc: Document, track_id: int, frame: int) -> int:
     return 0 if manual is None else manual + 1
 
 
+INTERACTIVE_SIZE = 512
+"""SAM2's input size for corrections when no SAM2 run chose one: a preview within a second on a CPU."""
 SLOW_SECONDS = 60.0
 """A correction's ETA on the CPU above which a faster setting is proposed."""
-FAST_SETTING = ("tiny", 512)
+FAST_SETTING = ("tiny", INTERACTIVE_SIZE)
 
 
 def faster_setting(model: str, image_size: int | None, device: str, seconds_left: float) -> tuple[str, int] | None:

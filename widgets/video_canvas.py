@@ -279,6 +279,7 @@ class VideoCanvas(QGraphicsView):
         self._frame = -1
         self._rgb = None
         self._selection = []
+        self._preview = None
         self.invalidate()
         self._clear_tracks()
         self._frame_item.setPixmap(QPixmap())

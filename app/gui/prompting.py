@@ -12,14 +12,19 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtGui import QAction, QKeySequence
 
 from app.correction import Reach, backward_start, faster_setting, forward_end
-from app.gui.tracking_worker import CorrectionJob, TrackingController, sam2_engine
+from app.gui.tracking_worker import _ORPHANS, STOP_TIMEOUT_MS, CorrectionJob, TrackingController, sam2_engine
+from widgets.prompt_panel import PromptPanel
+from widgets.video_canvas import Prompt as CanvasPrompt
+from widgets.video_canvas import PromptPreview, VideoCanvas
 
 _log = logging.getLogger(__name__)
 
@@ -179,6 +184,7 @@ class PromptingController(QObject):
         session.finished.connect(lambda: self._ended(session))
         self._session, self._prompts = session, 0
         session.start()
+        self.previewChanged.emit(None)  # open, nothing to show until the memory is rebuilt
         self._update_range()
         return True
 
@@ -246,12 +252,13 @@ class PromptingController(QObject):
     def _failed(self, exc: BaseException) -> None:
         self.error.emit(exc)
 
-    def shutdown(self, timeout_ms: int) -> None:
-        """Discard the session and wait for the session threads."""
+    def shutdown(self, timeout_ms: int = STOP_TIMEOUT_MS) -> None:
+        """Discard the session and wait for the session threads (one still busy is left to finish)."""
         self.discard()
         for session in list(self._ending):
             session.cancel()
-            session.wait(timeout_ms)
+            if not session.wait(timeout_ms):
+                _ORPHANS.append(session)
 
     def _propose_faster(self, done: int, total: int, seconds_left: float) -> None:
         """On the CPU, propose a faster model or input size once per job when its ETA is long."""
@@ -265,3 +272,90 @@ class PromptingController(QObject):
             self._proposed = True
             self.message.emit(f"About {max(1, round(seconds_left / 60))} min left on the CPU: SAM2 {faster[0]} at {faster[1]} px"
                               " (SAM2 model and input size in the Corrections panel) is faster")
+
+
+class PromptDesk(QObject):
+    """Connects the canvas's prompts, the corrections panel and the window's actions to a
+    ``PromptingController``. ``category``: the category name a new track gets."""
+
+    def __init__(
+        self, window: Any, tracking: TrackingController, canvas: VideoCanvas, panel: PromptPanel,
+        category: Callable[[], str | None],
+    ) -> None:
+        super().__init__(window)
+        self.controller = PromptingController(tracking, self)
+        self.tracking, self.canvas, self.panel, self._category = tracking, canvas, panel, category
+        self.act_propagate = self._action(window, "Propagate &Prompts", ["Return", "Enter"],
+                                          "Propagate the prompted track over the frames shown in the Corrections panel",
+                                          self.controller.propagate)
+        self.act_discard = self._action(window, "D&iscard Prompts", ["Esc"], "Forget the prompts; nothing changes",
+                                        self.controller.discard)
+        self.actions = [self.act_propagate, self.act_discard]
+        controller = self.controller
+        controller.previewChanged.connect(self._show_preview)
+        controller.replayProgress.connect(panel.show_replay)
+        controller.rangeChanged.connect(panel.show_range)
+        panel.propagateRequested.connect(controller.propagate)
+        panel.discardRequested.connect(controller.discard)
+        panel.reachChanged.connect(lambda reach, frame: controller.set_reach(Reach(reach), frame))
+        panel.backwardChanged.connect(controller.set_backward)
+        panel.modelChanged.connect(self._set_model)
+        panel.imageSizeChanged.connect(self._set_image_size)
+        canvas.promptRequested.connect(self.prompt)
+        tracking.documentSet.connect(self._on_document)
+        self._on_document()
+
+    @staticmethod
+    def _action(window: Any, text: str, keys: list[str], tip: str, slot: Callable[[], object]) -> QAction:
+        action = QAction(text, window)
+        action.setShortcuts([QKeySequence(key) for key in keys])
+        action.setToolTip(f"{tip} ({keys[0]})")
+        action.setStatusTip(tip)
+        action.setEnabled(False)  # only while a session is open: Esc and Enter stay the widgets' otherwise
+        action.triggered.connect(slot)
+        window.addAction(action)
+        return action
+
+    def prompt(self, prompt: CanvasPrompt) -> None:
+        """A click or box from the canvas: into the open session, else a new one."""
+        label = self._category() if prompt.track_id is None else None
+        if prompt.box is not None:
+            self.controller.prompt(prompt.frame, prompt.track_id, label, box=prompt.box)
+        else:
+            self.controller.prompt(prompt.frame, prompt.track_id, label, point=prompt.points[0],
+                                   positive=prompt.labels[0] == 1)
+
+    def _show_preview(self, preview: Preview | None) -> None:
+        open_ = self.controller.active
+        for action in self.actions:
+            action.setEnabled(open_)
+        if preview is None:
+            self.canvas.set_prompt_preview(None)
+            self.panel.show_session(None if not open_ else self._describe(None))
+            return
+        self.canvas.set_prompt_preview(PromptPreview(preview.frame, preview.mask, preview.points, preview.labels,
+                                                     preview.box))
+        self.panel.show_session(self._describe(preview))
+
+    def _describe(self, preview: Preview | None) -> str:
+        job = self.controller.job
+        text = f"Track {job.track_id} at frame {job.frame}"
+        if preview is None:
+            return f"{text}: rebuilding its memory…"
+        clicks = len(preview.points)
+        text += f": {clicks} click{'s' * (clicks != 1)}" + (" and a box" if preview.box is not None else "")
+        return text + (f" · preview in {preview.seconds:.2f} s" if preview.seconds else "")
+
+    def _on_document(self) -> None:
+        self.controller.discard()
+        options = self.tracking.sam2
+        self.panel.set_speed(str(options.get("model", "tiny")), options.get("image_size"))
+
+    def _set_model(self, model: str) -> None:
+        self.tracking.sam2["model"] = model
+
+    def _set_image_size(self, size: int) -> None:
+        if size:
+            self.tracking.sam2["image_size"] = size
+        else:
+            self.tracking.sam2.pop("image_size", None)

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, Signal
 
-from app.correction import History, Reach, correction_history, forward_end
+from app.correction import INTERACTIVE_SIZE, History, Reach, correction_history, forward_end
 from app.document import Document, Observation, Scope, Source
 from app.edits import DeleteObservation
 from app.gui.undo import EditStack, RecordedChange
@@ -302,14 +302,15 @@ class TrackingController(QObject):
     message = Signal(str)
     error = Signal(str, object)  # job kind, the exception for the window to explain
     finished = Signal(str, bool)  # job kind, ran to the end
+    documentSet = Signal()  # another document (or none) is open
 
     def __init__(self, stack: EditStack, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.stack = stack
         self.doc: Document | None = None
         self.video: Path | None = None
-        self.sam2: dict[str, Any] = {"model": "tiny", "device": "auto"}
-        """SAM2 options for corrections (a SAM2 run's own options take over)."""
+        self.sam2: dict[str, Any] = {"model": "tiny", "device": "auto", "image_size": INTERACTIVE_SIZE}
+        """SAM2 options for corrections (a SAM2 run's own options take over; the annotator may change them)."""
         self._running: _Running | None = None
         self._paused = False
         self._error: BaseException | None = None
@@ -322,6 +323,7 @@ class TrackingController(QObject):
         engine = None if doc is None else stored_engine(doc)
         if engine is not None and engine[0] in SAM2_ENGINES:
             self.sam2 = sam2_options(engine[1])
+        self.documentSet.emit()
 
     @property
     def busy(self) -> bool:
