@@ -132,7 +132,8 @@ class Correction:
             return
         source = self.engine
         engine = SAM2Engine(source.sam, str(source.device), fill_hole_area=source.fill_hole_area,
-                            max_conditioning_frames=source.max_conditioning_frames, max_batch=source.max_batch, num_frames=self.frame + 1)
+                            max_conditioning_frames=source.max_conditioning_frames, max_batch=source.max_batch,
+                            num_frames=self.frame + 1)
         engine.step(0, self.frames(self.frame))
         engine.add_object(self.obj_id, mask=self.output.mask)
         for step in range(1, self.frame - start + 1):

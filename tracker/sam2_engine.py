@@ -546,6 +546,8 @@ class SAM2Engine:
     def _track(self, tracks: list[_Track], feats: _Features) -> None:
         """Propagate ``tracks`` into ``feats.frame`` (memory attention + decoder, batched)."""
         fused = self._condition(tracks, feats)
+        if len(tracks) == 1:  # what a prompt at this frame attends to: its first click runs the decoder only
+            self._conditioned = (tracks[0], feats, fused)
         multimask = self.sam._use_multimask(False, None)
         for chunk in _chunks(range(len(tracks)), self.max_batch):
             _, _, _, low, high, ptr, score = self.sam._forward_sam_heads(

@@ -23,10 +23,10 @@ from app.edits import (
     CopyBox, DeleteObservation, DeleteTrack, EditBox, EditError, MergeTracks, ReassignId, SetCategory, SplitTrack,
     SwapIds,
 )
-from app.gui.prompting import PromptDesk
 from app.gui.dialogs import ExportDialog, ExportRequest, ImportDialog, PreferencesDialog, RunDialog, ShortcutSheet
 from app.gui.errors import Remedy, in_gui_words, show_error
 from app.gui.playback import FrameReader, Playback
+from app.gui.prompting import PromptDesk
 from app.gui.project import Session, open_project, open_video
 from app.gui.review import ReviewController
 from app.gui.settings import Preferences
@@ -432,6 +432,7 @@ class MainWindow(QMainWindow):
         self.table.frameRequested.connect(self.playback.seek)
         self.canvas.boxEdited.connect(lambda tid, frame, box: self.stack.apply(EditBox(tid, frame, box)))
         self.canvas.boxDrawn.connect(self._new_track_box)
+        self.canvas.promptRequested.connect(lambda _: self.playback.pause())
         self.prompting.controller.message.connect(self._on_job_message)
         self.prompting.controller.error.connect(lambda exc: self._on_job_error("correction", exc))
         self.tracking.busyChanged.connect(self._on_busy)

@@ -119,6 +119,7 @@ class PromptingController(QObject):
     replayProgress = Signal(int, int)  # frames of the memory rebuilt, of how many
     rangeChanged = Signal(int, int)  # the frames a propagation would cover: first, last (-1, -1: no session)
     message = Signal(str)
+    proposal = Signal(str)  # a faster SAM2 setting, in words
     error = Signal(object)  # the exception for the window to explain
 
     def __init__(self, tracking: TrackingController, parent: QObject | None = None) -> None:
@@ -147,7 +148,8 @@ class PromptingController(QObject):
 
     def prompt(
         self, frame: int, track_id: int | None, label: str | None = None, *,
-        point: tuple[float, float] | None = None, positive: bool = True, box: tuple[float, float, float, float] | None = None,
+        point: tuple[float, float] | None = None, positive: bool = True,
+        box: tuple[float, float, float, float] | None = None,
     ) -> bool:
         """Add a click at ``point`` or a box (xyxy) for ``track_id`` (None: the open session's track, else a
         new track of category ``label``) at ``frame``. A prompt for another frame or track discards the open
@@ -270,8 +272,8 @@ class PromptingController(QObject):
             str(options.get("model", "tiny")), options.get("image_size"), device, seconds_left)
         if faster is not None:
             self._proposed = True
-            self.message.emit(f"About {max(1, round(seconds_left / 60))} min left on the CPU: SAM2 {faster[0]} at {faster[1]} px"
-                              " (SAM2 model and input size in the Corrections panel) is faster")
+            self.proposal.emit(f"This correction needs about {max(1, round(seconds_left / 60))} min more on the CPU:"
+                               f" SAM2 {faster[0]} at {faster[1]} px is faster (Corrections panel)")
 
 
 class PromptDesk(QObject):
@@ -295,6 +297,7 @@ class PromptDesk(QObject):
         controller.previewChanged.connect(self._show_preview)
         controller.replayProgress.connect(panel.show_replay)
         controller.rangeChanged.connect(panel.show_range)
+        controller.proposal.connect(lambda text: window.statusBar().showMessage(text, 30_000))
         panel.propagateRequested.connect(controller.propagate)
         panel.discardRequested.connect(controller.discard)
         panel.reachChanged.connect(lambda reach, frame: controller.set_reach(Reach(reach), frame))

@@ -288,7 +288,8 @@ class _Running:
 
     def _active(self, now: float) -> float:
         """Seconds since the start, paused time left out."""
-        return now - self.started - self.paused_seconds - (0.0 if self.paused_since is None else now - self.paused_since)
+        paused = self.paused_seconds + (0.0 if self.paused_since is None else now - self.paused_since)
+        return now - self.started - paused
 
 
 class TrackingController(QObject):

@@ -116,7 +116,8 @@ def test_backward_propagation_stops_after_the_previous_manual_key_frame(qtbot, w
     window.prompt_panel.backward.setChecked(True)
     x, y, w, h = before[2].box
     assert prompting.prompt(2, track, point=(x + w / 2, y + h / 2))
-    qtbot.waitUntil(lambda: window.canvas._preview is not None and bool(window.canvas._preview.points), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.canvas._preview is not None and bool(window.canvas._preview.points),
+                    timeout=TIMEOUT_MS)
     assert window.prompt_panel.range.text() == "1 → 3"  # back to the key frame at 0, forward to the last frame
     assert prompting.propagate()
     qtbot.waitUntil(lambda: not prompting._ending and not window.tracking.busy, timeout=TIMEOUT_MS)
