@@ -100,7 +100,8 @@ def test_esc_discards_the_prompts_and_leaves_the_project_unchanged(qtbot, window
     assert doc.track(new) is None
     qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)
     assert window.canvas._preview is None and not window.prompting.controller.active
-    qtbot.wait(200)
+    prompting = window.prompting.controller
+    qtbot.waitUntil(lambda: not prompting._ending and not window.tracking.busy, timeout=TIMEOUT_MS)
     assert list(doc.iter_observations()) == rows and window.stack.count() == undo_steps
     assert doc.track(new) is None and doc.prompts(new) == []
 
