@@ -320,6 +320,8 @@ class MainWindow(QMainWindow):
         self.prompt_dock.setObjectName("correctionsDock")
         self.prompt_dock.setWidget(self.prompt_panel)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.prompt_dock)
+        self.prompt_dock.hide()  # until a correction starts (or View ▸ Panels)
+        self.prompting.controller.replayProgress.connect(lambda *_: self.prompt_dock.show())
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.table.set_context_actions(self.id_actions)
 
