@@ -112,7 +112,8 @@ class MainWindow(QMainWindow):
         self.review = ReviewController(self.stack, self.review_queue, self.timeline, self)
         self.prompt_panel = PromptPanel()
         self.prompting = PromptDesk(self, self.tracking, self.canvas, self.prompt_panel,
-                                     lambda: self.session.doc.categories().get(self._default_category()))
+                                     lambda: self.session.doc.categories().get(self._default_category()),
+                                     self.preferences)
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.timeout.connect(self._apply_changes)

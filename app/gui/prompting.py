@@ -21,7 +21,11 @@ from PySide6.QtCore import QObject, QThread, Signal
 from PySide6.QtGui import QAction, QKeySequence
 
 from app.correction import Reach, backward_start, faster_setting, forward_end
-from app.gui.tracking_worker import _ORPHANS, STOP_TIMEOUT_MS, CorrectionJob, TrackingController, sam2_engine
+from app.gui.settings import Preferences
+from app.gui.tracking_worker import (
+    _ORPHANS, SAM2_ENGINES, STOP_TIMEOUT_MS, CorrectionJob, TrackingController, sam2_engine,
+)
+from app.tracking_run import stored_engine
 from widgets.prompt_panel import PromptPanel
 from widgets.video_canvas import Prompt as CanvasPrompt
 from widgets.video_canvas import PromptPreview, VideoCanvas
@@ -278,15 +282,17 @@ class PromptingController(QObject):
 
 class PromptDesk(QObject):
     """Connects the canvas's prompts, the corrections panel and the window's actions to a
-    ``PromptingController``. ``category``: the category name a new track gets."""
+    ``PromptingController``. ``category``: the category name a new track gets. The panel's SAM2 model and
+    input size are remembered in ``preferences`` and used where the project has no SAM2 run."""
 
     def __init__(
         self, window: Any, tracking: TrackingController, canvas: VideoCanvas, panel: PromptPanel,
-        category: Callable[[], str | None],
+        category: Callable[[], str | None], preferences: Preferences,
     ) -> None:
         super().__init__(window)
         self.controller = PromptingController(tracking, self)
         self.tracking, self.canvas, self.panel, self._category = tracking, canvas, panel, category
+        self._preferences = preferences
         self.act_propagate = self._action(window, "Propagate &Prompts", ["Return", "Enter"],
                                           "Propagate the prompted track over the frames shown in the Corrections panel",
                                           self.controller.propagate)
@@ -351,14 +357,30 @@ class PromptDesk(QObject):
 
     def _on_document(self) -> None:
         self.controller.discard()
+        doc, chosen = self.tracking.doc, self._preferences.correction_speed
+        engine = None if doc is None else stored_engine(doc)
+        if chosen is not None and (engine is None or engine[0] not in SAM2_ENGINES):
+            self._set_speed(*chosen)
         options = self.tracking.sam2
         self.panel.set_speed(str(options.get("model", "tiny")), options.get("image_size"))
 
     def _set_model(self, model: str) -> None:
-        self.tracking.sam2["model"] = model
+        self._set_speed(model, self.tracking.sam2.get("image_size") or 0)
+        self._remember()
 
     def _set_image_size(self, size: int) -> None:
-        if size:
-            self.tracking.sam2["image_size"] = size
+        self._set_speed(str(self.tracking.sam2.get("model", "tiny")), size)
+        self._remember()
+
+    def _set_speed(self, model: str, image_size: int) -> None:
+        """Corrections from now on use SAM2 ``model`` at ``image_size`` (0: the model's own)."""
+        options = self.tracking.sam2
+        options["model"] = model
+        if image_size:
+            options["image_size"] = image_size
         else:
-            self.tracking.sam2.pop("image_size", None)
+            options.pop("image_size", None)
+
+    def _remember(self) -> None:
+        options = self.tracking.sam2
+        self._preferences.correction_speed = (str(options.get("model", "tiny")), options.get("image_size") or 0)

@@ -125,3 +125,12 @@ def test_backward_propagation_stops_after_the_previous_manual_key_frame(qtbot, w
     assert doc.observation(track, 0) == before[0]
     assert doc.observation(track, 1) != before[1] and doc.observation(track, 1).mask is not None
     assert doc.observation(track, 2).source == Source.MANUAL
+
+
+def test_the_sam2_model_and_input_size_are_remembered(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    window.prompt_panel.model.setCurrentText("small")
+    assert window.tracking.sam2["model"] == "small" and window.tracking.sam2["image_size"] == 128
+    again = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(again)
+    assert (again.tracking.sam2["model"], again.tracking.sam2["image_size"]) == ("small", 128)
+    assert (again.prompt_panel.model.currentText(), again.prompt_panel.image_size.value()) == ("small", 128)
