@@ -3,6 +3,7 @@ boxes and masks where none were stored (imported, ByteTrack or older projects). 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 from app.document import Document, Source
 from tracker.correction import replay_start
@@ -45,3 +46,57 @@ def next_manual_frame(doc: Document, track_id: int, frame: int) -> int | None:
         (track_id, frame, int(Source.MANUAL)),
     ).fetchone()
     return None if row[0] is None else int(row[0])
+
+
+def previous_manual_frame(doc: Document, track_id: int, frame: int) -> int | None:
+    """The track's last frame before ``frame`` edited by hand (a manual key frame), if any."""
+    row = doc.execute(
+        "SELECT max(frame) FROM observations WHERE track_id = ? AND frame < ? AND source = ?",
+        (track_id, frame, int(Source.MANUAL)),
+    ).fetchone()
+    return None if row[0] is None else int(row[0])
+
+
+class Reach(str, Enum):
+    """How far a correction propagates forward."""
+
+    NEXT_KEYFRAME = "next key frame"
+    END = "end"
+    FRAME = "frame"
+
+
+def forward_end(doc: Document, track_id: int, frame: int, reach: Reach, last: int, to_frame: int | None = None) -> int:
+    """The last frame a correction at ``frame`` propagates to: up to frame ``to_frame`` (``Reach.FRAME``),
+    before the track's next manual key frame (``NEXT_KEYFRAME``) or to ``last`` (``END``); never past
+    ``last`` nor before ``frame``."""
+    end = last
+    if reach is Reach.FRAME and to_frame is not None:
+        end = min(to_frame, last)
+    elif reach is Reach.NEXT_KEYFRAME:
+        manual = next_manual_frame(doc, track_id, frame)
+        end = last if manual is None else min(last, manual - 1)
+    return max(end, frame)
+
+
+def backward_start(doc: Document, track_id: int, frame: int) -> int:
+    """The first frame a backward propagation from ``frame`` reaches: after the track's previous manual
+    key frame, else the video's start."""
+    manual = previous_manual_frame(doc, track_id, frame)
+    return 0 if manual is None else manual + 1
+
+
+INTERACTIVE_SIZE = 512
+"""SAM2's input size for corrections when no SAM2 run chose one: a preview within a second on a CPU."""
+SLOW_SECONDS = 60.0
+"""A correction's ETA on the CPU above which a faster setting is proposed."""
+FAST_SETTING = ("tiny", INTERACTIVE_SIZE)
+
+
+def faster_setting(model: str, image_size: int | None, device: str, seconds_left: float) -> tuple[str, int] | None:
+    """A faster (model, input size) to propose when a correction on the CPU will take long, if there is one."""
+    fast_model, fast_size = FAST_SETTING
+    if device.lower() != "cpu" or seconds_left < SLOW_SECONDS:
+        return None
+    if model == fast_model and image_size is not None and image_size <= fast_size:
+        return None
+    return fast_model, min(fast_size, image_size or fast_size)

@@ -13,7 +13,9 @@ when the run batched objects the replay differs from what it computed by float r
 At ``t`` the clicks accumulate as in SAM2's ``add_new_points_or_box(clear_old_points=False)``: every
 click so far, with the object's previous mask logits at ``t``; a box replaces the points. Only the
 decoder runs per click (the frame's features and the memory are kept). ``propagate`` then re-tracks the
-object forward, causally: later key frames of the object are not attended.
+object forward, causally: later key frames of the object are not attended. ``propagate_backward`` tracks
+it towards earlier frames as SAM2's reverse tracking does (memories at frame distances, in reverse order),
+from the corrected mask at ``frame`` alone: a second engine on the same model is fed the frames in reverse.
 """
 from __future__ import annotations
 
@@ -57,6 +59,21 @@ class Correction:
         self._points: list[tuple[float, float]] = []
         self._labels: list[int] = []
         self._box: tuple[float, float, float, float] | None = None
+
+    @property
+    def points(self) -> list[tuple[float, float]]:
+        """The clicks at ``frame`` so far (since the last box)."""
+        return list(self._points)
+
+    @property
+    def labels(self) -> list[int]:
+        """Their labels: 1 positive, 0 negative."""
+        return list(self._labels)
+
+    @property
+    def box(self) -> tuple[float, float, float, float] | None:
+        """The box prompt at ``frame`` (xyxy), if any."""
+        return self._box
 
     @property
     def replay_frames(self) -> int:
@@ -107,6 +124,20 @@ class Correction:
             return
         for f, outputs in self.engine.repropagate_from(self.frame, self.frames, end):
             yield f, outputs.get(self.obj_id)
+
+    def propagate_backward(self, start: int) -> Iterator[tuple[int, ObjectOutput | None]]:
+        """Track the object from its corrected mask at ``frame`` back through frames ``frame - 1 .. start``
+        (descending). The reversed engine's prompts are not recorded (they are not the object's history)."""
+        if self.output is None or start >= self.frame:
+            return
+        source = self.engine
+        engine = SAM2Engine(source.sam, str(source.device), fill_hole_area=source.fill_hole_area,
+                            max_conditioning_frames=source.max_conditioning_frames, max_batch=source.max_batch,
+                            num_frames=self.frame + 1)
+        engine.step(0, self.frames(self.frame))
+        engine.add_object(self.obj_id, mask=self.output.mask)
+        for step in range(1, self.frame - start + 1):
+            yield self.frame - step, engine.step(step, self.frames(self.frame - step)).get(self.obj_id)
 
     def take_prompts(self) -> list[Prompt]:
         """The prompts this correction gave SAM2 (to store with its results)."""

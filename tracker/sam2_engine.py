@@ -265,6 +265,8 @@ class SAM2Engine:
         self._rgb: np.ndarray | None = None
         self._feats: _Features | None = None
         self._prompts: list[Prompt] = []
+        self._conditioned: tuple[_Track, _Features, torch.Tensor] | None = None
+        """The last prompted object's memory-conditioned features (see ``_conditioned_features``)."""
         self.current_frame: int | None = None
 
     @property
@@ -347,6 +349,7 @@ class SAM2Engine:
         replacing the object's earlier automatic ones (they stay ordinary memories)."""
         track, frame = self._track_of(obj_id), self._require_frame()
         output = self._prompt_at(obj_id, frame, None, None, box, None, None, automatic=True)
+        self._conditioned = None  # the replaced key frames are attended differently
         for t, key in track.keyframes.items():
             if t < frame and key.automatic and key.replaced_at is None:
                 track.keyframes[t] = replace(key, replaced_at=frame)
@@ -543,6 +546,8 @@ class SAM2Engine:
     def _track(self, tracks: list[_Track], feats: _Features) -> None:
         """Propagate ``tracks`` into ``feats.frame`` (memory attention + decoder, batched)."""
         fused = self._condition(tracks, feats)
+        if len(tracks) == 1:  # what a prompt at this frame attends to: its first click runs the decoder only
+            self._conditioned = (tracks[0], feats, fused)
         multimask = self.sam._use_multimask(False, None)
         for chunk in _chunks(range(len(tracks)), self.max_batch):
             _, _, _, low, high, ptr, score = self.sam._forward_sam_heads(
@@ -706,7 +711,7 @@ class SAM2Engine:
                     feats.frame, True, feats.vision_feats[-1:], feats.vision_pos[-1:], feats.sizes[-1:], {}, 1
                 )
             else:
-                pix = self._condition([track], feats)
+                pix = self._conditioned_features(track, feats)
             outputs = sam._forward_sam_heads(
                 pix,
                 point_inputs=point_inputs,
@@ -717,6 +722,14 @@ class SAM2Engine:
         _, _, _, low, _, ptr, score = outputs
         return _Output(feats.frame, self._fill_holes(low), ptr, score, prompted=True)
 
+    def _conditioned_features(self, track: _Track, feats: _Features) -> torch.Tensor:
+        """``_condition`` of one prompted object, kept for its next prompts at the same frame: an
+        interactive correction's later clicks run the decoder only. Every memory change clears it."""
+        cached = self._conditioned
+        if cached is None or cached[0] is not track or cached[1] is not feats:
+            cached = self._conditioned = (track, feats, self._condition([track], feats))
+        return cached[2]
+
     # ------------------------------------------------------------------ memory
 
     def _commit(self) -> None:
@@ -726,6 +739,7 @@ class SAM2Engine:
 
     def _commit_tracks(self, tracks: list[_Track], feats: _Features) -> None:
         """Encode the memories of ``tracks``' pending results at ``feats.frame`` (batched)."""
+        self._conditioned = None
         due = [
             t for t in tracks if t.output is not None and t.output.frame == feats.frame and not t.output.committed
         ]
@@ -815,6 +829,7 @@ class SAM2Engine:
     def _rewind(self, obj_id: int, track: _Track, frame: int, frames: Frames) -> None:
         """Restore ``track`` to its state just before ``frame``: from the nearest restore point,
         re-track the frames in between."""
+        self._conditioned = None
         candidates = range(frame, frame - self.snapshot_interval, -1)
         start = next((s for s in candidates if self._restorable(track, s)), None)
         if start is None:

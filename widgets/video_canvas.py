@@ -40,13 +40,29 @@ class Tool(enum.Enum):
 @dataclass(frozen=True)
 class Prompt:
     """A SAM2 prompt at a frame: points ``(x, y)`` with labels (1 positive, 0 negative) and/or a box
-    ``(x1, y1, x2, y2)``. ``track_id`` is the track it corrects; None: it starts a new track."""
+    ``(x1, y1, x2, y2)``. ``track_id`` is the selected track it is for; None: no track is selected."""
 
     frame: int
     track_id: int | None
     points: tuple[tuple[float, float], ...] = ()
     labels: tuple[int, ...] = ()
     box: tuple[float, float, float, float] | None = None
+
+
+@dataclass(frozen=True)
+class PromptPreview:
+    """An interactive correction's state at ``frame``: the mask so far (bool H×W; None: none), the clicks
+    with their labels and the box (xyxy), drawn over the document's tracks."""
+
+    frame: int
+    mask: np.ndarray | None
+    points: tuple[tuple[float, float], ...] = ()
+    labels: tuple[int, ...] = ()
+    box: tuple[float, float, float, float] | None = None
+
+
+PREVIEW_COLOR = "#00e5ff"
+MARKER_COLORS = {1: "#2ea043", 0: "#f85149"}  # positive: green +, negative: red −
 
 
 @dataclass
@@ -132,6 +148,33 @@ class _Label(QGraphicsItem):
             painter.drawEllipse(badge)
             painter.setFont(QFont("Sans", 7, QFont.Weight.Bold))
             painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, STATE_LETTERS[self._state])
+
+
+class _Marker(QGraphicsItem):
+    """A click of an interactive correction: a green + (positive) or a red − (negative); constant size."""
+
+    RADIUS = 8.0
+
+    def __init__(self, pos: QPointF, positive: bool) -> None:
+        super().__init__()
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self.setPos(pos)
+        self.positive = positive
+
+    def boundingRect(self) -> QRectF:
+        r = self.RADIUS + 1
+        return QRectF(-r, -r, 2 * r, 2 * r)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        r = self.RADIUS
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(QColor("#ffffff"), 1.5))
+        painter.setBrush(QColor(MARKER_COLORS[int(self.positive)]))
+        painter.drawEllipse(QPointF(0, 0), r, r)
+        painter.setPen(QPen(QColor("#ffffff"), 2.0))
+        painter.drawLine(QPointF(-r / 2, 0), QPointF(r / 2, 0))
+        if self.positive:
+            painter.drawLine(QPointF(0, -r / 2), QPointF(0, r / 2))
 
 
 class BoxItem(QGraphicsRectItem):
@@ -226,6 +269,8 @@ class VideoCanvas(QGraphicsView):
         self.scene().addItem(self._frame_item)
         self.scene().addItem(self._mask_item)
         self._track_items: list[QGraphicsItem] = []
+        self._preview: PromptPreview | None = None
+        self._preview_items: list[QGraphicsItem] = []
 
     # ------------------------------------------------------------------ data
     def set_document(self, doc: Document | None) -> None:
@@ -234,6 +279,7 @@ class VideoCanvas(QGraphicsView):
         self._frame = -1
         self._rgb = None
         self._selection = []
+        self._preview = None
         self.invalidate()
         self._clear_tracks()
         self._frame_item.setPixmap(QPixmap())
@@ -280,6 +326,7 @@ class VideoCanvas(QGraphicsView):
             self._add_trails()
         if self.layers.boxes or self.layers.ids or self.layers.states:
             self._add_boxes()
+        self._add_preview()
         self.viewport().update()
 
     def _overlay(self, frame: int) -> _Overlay | None:
@@ -314,6 +361,42 @@ class VideoCanvas(QGraphicsView):
                 label.setPos(obs.box[0], obs.box[1])
             self.scene().addItem(item)
             self._track_items.append(item)
+
+    def set_prompt_preview(self, preview: PromptPreview | None) -> None:
+        """Show an interactive correction's mask and prompts (None: none)."""
+        self._preview = preview
+        self.refresh()
+
+    def _add_preview(self) -> None:
+        for item in self._preview_items:
+            self.scene().removeItem(item)
+        self._preview_items = []
+        preview = self._preview
+        if preview is None or preview.frame != self._frame:
+            return
+        items = []
+        if preview.mask is not None:
+            h, w = preview.mask.shape
+            color = QColor(PREVIEW_COLOR)
+            rgba = np.zeros((h, w, 4), np.uint8)
+            rgba[preview.mask] = (color.red(), color.green(), color.blue(), 150)
+            item = QGraphicsPixmapItem(QPixmap.fromImage(QImage(rgba.data, w, h, w * 4,
+                                                                QImage.Format.Format_RGBA8888).copy()))
+            item.setScale(self._rgb.shape[1] / w)
+            items.append(item)
+        if preview.box is not None:
+            x1, y1, x2, y2 = preview.box
+            item = QGraphicsRectItem(QRectF(QPointF(x1, y1), QPointF(x2, y2)))
+            pen = QPen(QColor(PREVIEW_COLOR), 2.0, Qt.PenStyle.DashLine)
+            pen.setCosmetic(True)
+            item.setPen(pen)
+            items.append(item)
+        for (x, y), label in zip(preview.points, preview.labels):
+            items.append(_Marker(QPointF(x, y), positive=label == 1))
+        for item in items:
+            item.setZValue(6)
+            self.scene().addItem(item)
+        self._preview_items = items
 
     def _add_trails(self) -> None:
         start = max(0, self._frame - self.TRAIL_FRAMES)
@@ -418,11 +501,16 @@ class VideoCanvas(QGraphicsView):
         if event.button() == Qt.MouseButton.MiddleButton:
             self._drag = _Drag("pan", QPointF(event.position()))
             return
+        point_tool = self.tool in (Tool.POSITIVE_POINT, Tool.NEGATIVE_POINT)
+        if event.button() == Qt.MouseButton.RightButton and point_tool and self._rgb is not None:
+            self._point_prompt(pos, positive=False)  # right click: negative, whichever point tool
+            return
         if event.button() != Qt.MouseButton.LeftButton or self._rgb is None:
             return super().mousePressEvent(event)
         additive = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
-        if self.tool in (Tool.POSITIVE_POINT, Tool.NEGATIVE_POINT):
-            self._point_prompt(pos, positive=self.tool == Tool.POSITIVE_POINT)
+        if point_tool:
+            inverted = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)  # Shift: the other label
+            self._point_prompt(pos, positive=(self.tool == Tool.POSITIVE_POINT) != inverted)
         elif self.tool == Tool.BOX_PROMPT:
             self._begin_rubber_band(pos)
         elif self.tool == Tool.EDIT_BOX:
@@ -469,11 +557,8 @@ class VideoCanvas(QGraphicsView):
         self.tracksSelected.emit(selection)
 
     def _point_prompt(self, pos: QPointF, positive: bool) -> None:
-        target = self.track_at(pos)
-        if target is None and not positive and self._selection:
-            target = self._selection[0]
-        if target is None and not positive:
-            return  # a negative point needs a track to remove pixels from
+        """A click for the selected track (none selected: a new track), wherever it lands."""
+        target = self._selection[0] if self._selection else None
         point = (float(pos.x()), float(pos.y()))
         self.promptRequested.emit(Prompt(self._frame, target, (point,), (1 if positive else 0,)))
 
@@ -514,8 +599,11 @@ class VideoCanvas(QGraphicsView):
                 self.boxEdited.emit(drag.item.track_id, self._frame, box)
 
     def _box_prompt(self, rect: QRectF) -> None:
-        """A drawn box corrects the track whose box it overlaps most (IoU ≥ 0.5), else starts one."""
-        best, best_iou = None, 0.5
+        """A drawn box prompts the selected track; with none selected, the track whose box it overlaps most
+        (IoU ≥ 0.5), else it starts one."""
+        best, best_iou = (self._selection[0] if self._selection else None), 0.5
+        if best is not None:
+            best_iou = float("inf")
         for obs in self._observations:
             iou = _iou(rect, QRectF(*obs.box))
             if iou >= best_iou:

@@ -9,7 +9,9 @@ from pathlib import Path
 
 from tracker.errors import MaskletError
 
-BENCH_MODULES = ("io", "engine", "track", "engines", "calibration", "tiling", "gui", "formats", "batch", "resume")
+BENCH_MODULES = (
+    "io", "engine", "track", "engines", "calibration", "tiling", "gui", "formats", "batch", "resume", "correction",
+)
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -27,6 +27,7 @@ from app.gui.dialogs import ExportDialog, ExportRequest, ImportDialog, Preferenc
 from app.gui.errors import Remedy, in_gui_words, show_error
 from app.gui.events import EventsController
 from app.gui.playback import FrameReader, Playback
+from app.gui.prompting import PromptDesk
 from app.gui.project import Session, open_project, open_video
 from app.gui.review import ReviewController
 from app.gui.settings import Preferences
@@ -43,7 +44,8 @@ from widgets.timeline import SORT_KEYS, TimelineWidget
 from widgets.review_queue import ReviewQueueWidget
 from widgets.start_page import StartPage
 from widgets.track_table import TrackTable
-from widgets.video_canvas import Prompt, Tool, VideoCanvas
+from widgets.prompt_panel import PromptPanel
+from widgets.video_canvas import Tool, VideoCanvas
 
 LAYOUT_VERSION = 1
 VIDEO_FILTER = f"Videos ({' '.join('*' + suffix for suffix in sorted(VIDEO_EXTENSIONS))});;All files (*)"
@@ -110,6 +112,10 @@ class MainWindow(QMainWindow):
         self.review = ReviewController(self.stack, self.review_queue, self.timeline, self)
         self.events_panel = EventsPanel()
         self.events = EventsController(self.stack, self.events_panel, self.timeline, self)
+        self.prompt_panel = PromptPanel()
+        self.prompting = PromptDesk(self, self.tracking, self.canvas, self.prompt_panel,
+                                     lambda: self.session.doc.categories().get(self._default_category()),
+                                     self.preferences)
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.timeout.connect(self._apply_changes)
@@ -322,6 +328,12 @@ class MainWindow(QMainWindow):
         self.events_dock.setWidget(self.events_panel)
         self.tabifyDockWidget(self.review_dock, self.events_dock)
         self.events_dock.visibilityChanged.connect(self.events.show)
+        self.prompt_dock = QDockWidget("Corrections", self)
+        self.prompt_dock.setObjectName("correctionsDock")
+        self.prompt_dock.setWidget(self.prompt_panel)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.prompt_dock)
+        self.prompt_dock.hide()  # until a correction starts (or View ▸ Panels)
+        self.prompting.controller.replayProgress.connect(lambda *_: self.prompt_dock.show())
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.table.set_context_actions(self.id_actions)
 
@@ -351,7 +363,8 @@ class MainWindow(QMainWindow):
         run = QMenu("&Run", self)
         run.addActions(list(self.run_actions.values()))
         self.menus["Run"] = list(self.run_actions.values())
-        menu("&Track", run, self.act_pause, self.act_resume, self.act_stop, None, self.act_repropagate, None,
+        menu("&Track", run, self.act_pause, self.act_resume, self.act_stop, None, self.act_repropagate,
+             *self.prompting.actions, None,
              self.act_next_conflict, self.act_prev_conflict, self.act_resolve_conflict, *self.review_actions,
              self.act_mark_reviewed)
         layers = QMenu("&Layers", self)
@@ -366,7 +379,8 @@ class MainWindow(QMainWindow):
         self.menus["Playback"] = playback_actions
         panels = QMenu("P&anels", self)
         panels.addActions([self.table_dock.toggleViewAction(), self.timeline_dock.toggleViewAction(),
-                           self.review_dock.toggleViewAction(), self.events_dock.toggleViewAction()])
+                           self.review_dock.toggleViewAction(), self.events_dock.toggleViewAction(),
+                           self.prompt_dock.toggleViewAction()])
         menu("&View", self.act_zoom_in, self.act_zoom_out, self.act_zoom_fit, self.act_zoom_actual, None, layers,
              order, play, panels)
         menu("&Help", self.act_guide, self.act_shortcuts, None, self.act_about)
@@ -434,7 +448,9 @@ class MainWindow(QMainWindow):
         self.table.frameRequested.connect(self.playback.seek)
         self.canvas.boxEdited.connect(lambda tid, frame, box: self.stack.apply(EditBox(tid, frame, box)))
         self.canvas.boxDrawn.connect(self._new_track_box)
-        self.canvas.promptRequested.connect(self._on_prompt)
+        self.canvas.promptRequested.connect(lambda _: self.playback.pause())
+        self.prompting.controller.message.connect(self._on_job_message)
+        self.prompting.controller.error.connect(lambda exc: self._on_job_error("correction", exc))
         self.tracking.busyChanged.connect(self._on_busy)
         self.tracking.pausedChanged.connect(lambda _: self._update_enabled())
         self.tracking.progress.connect(self._on_progress)
@@ -652,6 +668,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Saved as {path}; changes now go there", 8000)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.prompting.controller.shutdown()
         self.tracking.shutdown()
         if self._probe is not None:
             self._probe.wait(3000)
@@ -953,13 +970,6 @@ class MainWindow(QMainWindow):
         if track is not None:
             self.tracking.repropagate(track, self.frame)
 
-    def _on_prompt(self, prompt: Prompt) -> None:
-        points = np.asarray(prompt.points, np.float32) if prompt.points else None
-        labels = np.asarray(prompt.labels, np.int32) if prompt.labels else None
-        box = None if prompt.box is None else np.asarray(prompt.box, np.float32)
-        if self.tracking.correct(prompt.frame, prompt.track_id, points=points, labels=labels, box=box):
-            self.playback.pause()
-
     def _on_job_message(self, text: str) -> None:
         """A job's news: shown until the next (a finished run's summary stays, not just for seconds)."""
         self.job_label.setText(text)
@@ -977,7 +987,8 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, total)
         self.progress.setValue(done)
         self.progress.setFormat(f"{done} / {total}")
-        eta = "" if seconds_left < 0 else f"ETA {int(seconds_left) // 60}:{int(seconds_left) % 60:02d}"
+        eta = "" if seconds_left < 0 else (f"{self.tracking.frames_per_second:.1f} frames/s · "
+                                           f"ETA {int(seconds_left) // 60}:{int(seconds_left) % 60:02d}")
         self.job_label.setText(("paused · " if self.tracking.paused else "") + eta)
 
     def _on_job_error(self, kind: str, exc: BaseException) -> None:
@@ -1104,6 +1115,7 @@ class MainWindow(QMainWindow):
         """Show the compute device in the status bar once torch has been imported in the background."""
         self._probe = DeviceProbe(self)
         self._probe.found.connect(lambda text: self.device_label.setText(f"device: {text}"))
+        self._probe.found.connect(self.prompt_panel.set_device)
         self._probe.start()
 
     def save_screenshot(self, path: Path) -> None:

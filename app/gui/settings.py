@@ -62,6 +62,18 @@ class Preferences:
     def run_options(self, value: dict) -> None:
         self.qsettings.setValue("run/options", dict(value))
 
+    @property
+    def correction_speed(self) -> tuple[str, int] | None:
+        """The SAM2 model and input size (0: the model's own) corrections use where no SAM2 run chose them;
+        None: never set."""
+        model = self.qsettings.value("corrections/model", None)
+        return None if model is None else (str(model), int(self._get("corrections/image_size", 0, int)))
+
+    @correction_speed.setter
+    def correction_speed(self, value: tuple[str, int]) -> None:
+        self.qsettings.setValue("corrections/model", value[0])
+        self.qsettings.setValue("corrections/image_size", int(value[1]))
+
     # ------------------------------------------------------------------ recent files
     @property
     def recent(self) -> list[str]:

@@ -23,7 +23,7 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, Signal
 
 from app.conflicts import refresh_conflicts
-from app.correction import History, correction_history, next_manual_frame
+from app.correction import INTERACTIVE_SIZE, History, Reach, correction_history, forward_end
 from app.document import Document, Observation, Scope, Source
 from app.edits import DeleteObservation
 from app.gui.undo import EditStack, RecordedChange
@@ -84,6 +84,8 @@ class CorrectionJob:
     labels: np.ndarray | None = None
     box: np.ndarray | None = None
     mask: np.ndarray | None = None
+    backward_to: int | None = None
+    """Also propagate backward from ``frame`` down to this frame (inclusive); None: forward only."""
 
 
 @dataclass(frozen=True)
@@ -183,20 +185,28 @@ class TrackingWorker(_Worker):
         return True
 
 
+def sam2_engine(options: dict[str, Any], engines: dict[tuple, Any] | None = None) -> Any:
+    """A ``SAM2Engine`` with ``options``; with ``engines``, built once there and then reused (the model
+    itself is loaded once per process either way)."""
+    from tracker.sam2_engine import SAM2Engine
+
+    if engines is None:
+        return SAM2Engine(**options)
+    key = tuple(sorted(options.items()))
+    if key not in engines:
+        engines[key] = SAM2Engine(**options)
+    return engines[key]
+
+
 class CorrectionWorker(_Worker):
-    def __init__(self, job: CorrectionJob, engines: dict[tuple, Any]) -> None:
+    """Runs a correction job; ``prepared``: a correction already replayed and prompted at the job's frame
+    (an interactive session's), which is then only propagated."""
+
+    def __init__(self, job: CorrectionJob, engines: dict[tuple, Any], prepared: Any = None) -> None:
         super().__init__()
         self.job = job
         self._engines = engines
-
-    def _engine(self) -> Any:
-        """A SAM2 engine with these options (built once, then reused: the model loads once)."""
-        from tracker.sam2_engine import SAM2Engine
-
-        key = tuple(sorted(self.job.sam2.items()))
-        if key not in self._engines:
-            self._engines[key] = SAM2Engine(**self.job.sam2)
-        return self._engines[key]
+        self._prepared = prepared
 
     def work(self) -> bool:
         from tracker.correction import Correction
@@ -204,8 +214,6 @@ class CorrectionWorker(_Worker):
         from tracker.video import VideoSource
 
         job, config = self.job, ObjectStateConfig()
-        engine = self._engine()
-        self.ready.emit(str(engine.device))
 
         def report(frame: int, output: Any, prompts: tuple[Prompt, ...] = ()) -> TrackedObject | None:
             obj = None if output is None else reported_object(job.track_id, output, encode_mask(output.mask), config,
@@ -213,29 +221,49 @@ class CorrectionWorker(_Worker):
             self.result.emit(Propagated(frame, job.track_id, obj, prompts))
             return obj
 
-        with VideoSource.open(job.video, cache_size=8) as source:
-            correction = Correction(engine, source.__getitem__, len(source), job.track_id, job.frame,
-                                    job.history.prompts)
-            for _ in correction.replay():
-                if not self.proceed():
-                    return False
-            if job.mask is not None:
-                output = correction.set_mask(job.mask)
-            else:
-                if job.box is not None:
-                    output = correction.set_box(job.box)
-                for (x, y), label in zip([] if job.points is None else job.points, [] if job.labels is None else job.labels):
-                    output = correction.click(x, y, int(label) == 1)
-            report(job.frame, output, tuple(correction.take_prompts()))
+        def follow(outputs: Any) -> bool:
+            """Report each frame until the object stays lost (SAM2MOT's removal rule); False once stopped."""
             lost = 0
-            for frame, output in correction.propagate(job.end):
+            for frame, output in outputs:
                 obj = report(frame, output)
                 lost = lost + 1 if obj is None or obj.state == ObjectState.LOST else 0
                 if lost > config.max_lost:
-                    break  # SAM2MOT's removal rule: the object is gone
+                    break
                 if not self.proceed():
                     return False
+            return True
+
+        with VideoSource.open(job.video, cache_size=8) as source:
+            correction = self._prepared
+            if correction is None:
+                engine = sam2_engine(job.sam2, self._engines)
+                self.ready.emit(str(engine.device))
+                correction = Correction(engine, source.__getitem__, len(source), job.track_id, job.frame,
+                                        job.history.prompts)
+                for _ in correction.replay():
+                    if not self.proceed():
+                        return False
+                self._prompt(correction)
+            else:
+                correction.frames = source.__getitem__
+                self.ready.emit(str(correction.engine.device))
+            report(job.frame, correction.output, tuple(correction.take_prompts()))
+            if not follow(correction.propagate(job.end)):
+                return False
+            if job.backward_to is not None and not follow(correction.propagate_backward(job.backward_to)):
+                return False
         return True
+
+    def _prompt(self, correction: Any) -> None:
+        """Give the job's prompts at its frame."""
+        job = self.job
+        if job.mask is not None:
+            correction.set_mask(job.mask)
+            return
+        if job.box is not None:
+            correction.set_box(job.box)
+        for (x, y), label in zip([] if job.points is None else job.points, [] if job.labels is None else job.labels):
+            correction.click(x, y, int(label) == 1)
 
 
 @dataclass
@@ -262,8 +290,16 @@ class _Running:
 
     def seconds_left(self, now: float) -> float:
         """The ETA from the pace of the frames done so far, paused time left out."""
+        return self._active(now) / self.done * (self.total - self.done)
+
+    def frames_per_second(self, now: float) -> float:
+        """The pace of the frames done so far, paused time left out."""
+        return self.done / max(self._active(now), 1e-9)
+
+    def _active(self, now: float) -> float:
+        """Seconds since the start, paused time left out."""
         paused = self.paused_seconds + (0.0 if self.paused_since is None else now - self.paused_since)
-        return (now - self.started - paused) / self.done * (self.total - self.done)
+        return now - self.started - paused
 
 
 class TrackingController(QObject):
@@ -277,24 +313,28 @@ class TrackingController(QObject):
     message = Signal(str)
     error = Signal(str, object)  # job kind, the exception for the window to explain
     finished = Signal(str, bool)  # job kind, ran to the end
+    documentSet = Signal()  # another document (or none) is open
 
     def __init__(self, stack: EditStack, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.stack = stack
         self.doc: Document | None = None
         self.video: Path | None = None
-        self.sam2: dict[str, Any] = {"model": "tiny", "device": "auto"}
-        """SAM2 options for corrections (a SAM2 run's own options take over)."""
+        self.sam2: dict[str, Any] = {"model": "tiny", "device": "auto", "image_size": INTERACTIVE_SIZE}
+        """SAM2 options for corrections (a SAM2 run's own options take over; the annotator may change them)."""
         self._running: _Running | None = None
         self._paused = False
         self._error: BaseException | None = None
         self._engines: dict[tuple, Any] = {}
+        self.device: str | None = None
+        """The device the last job ran on (once its model was loaded)."""
 
     def set_document(self, doc: Document | None, video: Path | None) -> None:
         self.doc, self.video = doc, video
         engine = None if doc is None else stored_engine(doc)
         if engine is not None and engine[0] in SAM2_ENGINES:
             self.sam2 = sam2_options(engine[1])
+        self.documentSet.emit()
 
     @property
     def busy(self) -> bool:
@@ -303,6 +343,17 @@ class TrackingController(QObject):
     @property
     def paused(self) -> bool:
         return self._paused
+
+    @property
+    def kind(self) -> str | None:
+        """The running job's kind ("tracking" or "correction"), None when idle."""
+        return None if self._running is None else self._running.kind
+
+    @property
+    def frames_per_second(self) -> float:
+        """The running job's pace (paused time left out); 0 when idle or before its first frame."""
+        running = self._running
+        return 0.0 if running is None or not running.done else running.frames_per_second(time.perf_counter())
 
     # ------------------------------------------------------------------ tracking
     def start_tracking(self, engine: str, options: dict[str, Any], start: int, end: int) -> bool:
@@ -335,28 +386,46 @@ class TrackingController(QObject):
         the video's end). Manual observations on the way are kept."""
         if not self._can_start():
             return False
+        job = self.correction_job(frame, track_id, end, points=points, labels=labels, box=box, mask=mask)
+        self._launch_correction(job)
+        return True
+
+    def correction_job(
+        self, frame: int, track_id: int | None, end: int | None = None, label: str | None = None, **prompts: Any
+    ) -> CorrectionJob:
+        """A correction job of ``track_id`` (None: a new track, of category ``label``) at ``frame`` through
+        ``end`` (None: as ``correct``), with ``prompts`` (``CorrectionJob`` fields)."""
         doc = self.doc
-        new = track_id is None
-        track_id = doc.next_track_id() if new else track_id
-        history = correction_history(doc, track_id, frame)
+        track_id = doc.next_track_id() if track_id is None else track_id
         if end is None:
-            end = self._propagation_end(frame)
-            manual = next_manual_frame(doc, track_id, frame)
-            end = end if manual is None else min(end, manual - 1)
-        job = CorrectionJob(self.video, dict(self.sam2), frame, max(end, frame), track_id, history,
-                            doc.track_label(track_id), points, labels, box, mask)
+            end = forward_end(doc, track_id, frame, Reach.NEXT_KEYFRAME, self.last_frame(frame))
+        label = doc.track_label(track_id) if doc.track(track_id) is not None else label
+        return CorrectionJob(self.video, dict(self.sam2), frame, max(end, frame), track_id,
+                             correction_history(doc, track_id, frame), label, **prompts)
+
+    def propagate_prepared(self, job: CorrectionJob, correction: Any) -> bool:
+        """Propagate a correction an interactive session replayed and prompted at ``job.frame``."""
+        if not self._can_start():
+            return False
+        self._launch_correction(job, correction)
+        return True
+
+    def _launch_correction(self, job: CorrectionJob, prepared: Any = None) -> None:
+        doc, history, frame, track_id = self.doc, job.history, job.frame, job.track_id
         first = frame if history.stored or not history.prompts else history.prompts[0].frame
+        first = first if job.backward_to is None else min(first, job.backward_to)
         before = doc.snapshot(Scope((track_id,), first, job.end))
-        if new:
+        if doc.track(track_id) is None:
             text = f"New track {track_id} at frame {frame}"
         else:
-            verb = "Re-propagate" if mask is not None else "Correct"
+            verb = "Re-propagate" if job.mask is not None else "Correct"
             text = f"{verb} track {track_id} from frame {frame}"
             if not history.stored:
                 self.message.emit(f"Track {track_id} has no stored SAM2 prompts: its memory is rebuilt from its"
                                   f" stored boxes and masks before frame {frame}")
-        self._launch("correction", CorrectionWorker(job, self._engines), job.end - frame + 1, text, before)
-        return True
+        backward = 0 if job.backward_to is None else frame - job.backward_to
+        self._launch("correction", CorrectionWorker(job, self._engines, prepared), job.end - frame + 1 + backward,
+                     text, before)
 
     def repropagate(self, track_id: int, frame: int) -> bool:
         """Re-propagate a track from its observation at ``frame`` (its mask, else its box)."""
@@ -368,8 +437,8 @@ class TrackingController(QObject):
             return self.correct(frame, track_id, box=xywh_to_xyxy(obs.box)[0])
         return self.correct(frame, track_id, mask=decode_mask(obs.mask))
 
-    def _propagation_end(self, frame: int) -> int:
-        """The last frame a correction re-propagates to: the last annotated frame, else the video's end."""
+    def last_frame(self, frame: int) -> int:
+        """The last frame a correction at ``frame`` may reach: the last annotated frame, else the video's end."""
         span = self.doc.frame_range()
         video = self.doc.video
         last = video.frame_count - 1 if video is not None else frame
@@ -422,7 +491,7 @@ class TrackingController(QObject):
     def _launch(
         self, kind: str, worker: _Worker, total: int, text: str, before: Any = None, run: TrackingRun | None = None
     ) -> None:
-        worker.ready.connect(self.deviceChanged)
+        worker.ready.connect(self._on_ready)
         worker.result.connect(self._on_result)
         worker.failed.connect(self._on_failed)
         worker.done.connect(self._on_done)
@@ -432,6 +501,10 @@ class TrackingController(QObject):
         self.progress.emit(0, self._running.total, -1.0)
         self.message.emit(f"{text}: loading…")
         worker.start()
+
+    def _on_ready(self, device: str) -> None:
+        self.device = device
+        self.deviceChanged.emit(device)
 
     def _on_result(self, result: TrackedFrame | Propagated) -> None:
         running = self._running

@@ -188,3 +188,23 @@ def test_correction_parity_box_then_clicks_on_a_track_added_later(sam, frames, f
     case = Case(frame=7, prompts={0: {2: BOXES[2]}, 3: {1: BOXES[1]}},
                 calls=[(None, None, (320.0, 120.0, 520.0, 380.0)), ([[420.0, 260.0]], [1], None)])
     _check(sam, frames, frame_files, tmp_path, case)
+
+
+def test_correction_backward_equals_sam2_reverse_tracking(sam, frames, frame_files, tmp_path) -> None:
+    """``propagate_backward`` from a corrected frame t equals SAM2's ``propagate_in_video(reverse=True)`` from
+    the same mask at t on a video ending at t (the predictor normalises pointer positions by its length)."""
+    t = 6
+    correction = Correction(SAM2Engine(sam, "cpu"), frames.__getitem__, t + 1, 1, t, [])
+    list(correction.replay())
+    correction.set_box(BOXES[1])
+    mask = correction.output.mask
+    got = dict(correction.propagate_backward(2))
+    for path in frame_files[: t + 1]:
+        shutil.copy(path, tmp_path / path.name)
+    state = sam.init_state(str(tmp_path))
+    sam.add_new_mask(state, t, 1, mask)
+    expected = {f: masks[0, 0].numpy() for f, _, masks in sam.propagate_in_video(
+        state, start_frame_idx=t, max_frame_num_to_track=t - 2, reverse=True) if f < t}
+    assert sorted(got) == sorted(expected) == [2, 3, 4, 5]
+    for f, logits in expected.items():
+        np.testing.assert_array_equal(got[f].mask_logits, logits, err_msg=f"frame {f}")

@@ -12,7 +12,7 @@ from app.document import Document, Observation
 from tracker.geometry import encode_mask
 from tracker.results import ObjectState
 from tracker.video import VideoInfo
-from widgets.video_canvas import Prompt, Tool, VideoCanvas, composite_masks
+from widgets.video_canvas import Prompt, PromptPreview, Tool, VideoCanvas, _Marker, composite_masks
 
 H, W = 120, 200
 
@@ -103,22 +103,43 @@ def test_dragging_a_box_body_moves_it_and_empty_space_draws_a_new_track(qtbot, c
     assert drawn[0][0] == 0 and np.allclose(drawn[0][1], (70, 70, 30, 40), atol=1.0)
 
 
-def test_point_prompts_target_the_track_under_the_click(qtbot, canvas: VideoCanvas) -> None:
+def test_point_prompts_are_for_the_selected_track_and_right_or_shift_clicks_are_negative(
+    qtbot, canvas: VideoCanvas
+) -> None:
     prompts: list[Prompt] = []
     canvas.promptRequested.connect(prompts.append)
     viewport = canvas.viewport()
     canvas.set_tool(Tool.POSITIVE_POINT)
-    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=_at(canvas, 30, 40))
-    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=_at(canvas, 100, 100))
-    canvas.set_tool(Tool.NEGATIVE_POINT)
-    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=_at(canvas, 100, 100))  # nothing selected: ignored
+    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=_at(canvas, 30, 40))  # nothing selected: none
+    qtbot.mouseClick(viewport, Qt.MouseButton.RightButton, pos=_at(canvas, 100, 100))
+    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, _at(canvas, 100, 100))
     canvas.set_selection([2])
+    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=_at(canvas, 30, 40))  # on track 1's mask: for 2
+    canvas.set_tool(Tool.NEGATIVE_POINT)
     qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=_at(canvas, 100, 100))
-    assert [(p.track_id, p.labels) for p in prompts] == [(1, (1,)), (None, (1,)), (2, (0,))]
+    assert [(p.track_id, p.labels) for p in prompts] == [(None, (1,)), (None, (0,)), (None, (0,)), (2, (1,)), (2, (0,))]
     assert np.allclose(prompts[0].points[0], (30, 40), atol=1.0)
 
 
-def test_box_prompt_corrects_an_overlapping_track_or_starts_one(qtbot, canvas: VideoCanvas) -> None:
+def test_the_prompt_preview_shows_its_mask_and_markers_at_its_frame_only(qtbot, canvas: VideoCanvas) -> None:
+    def shown() -> list:
+        return [item for item in canvas.scene().items() if item.zValue() == 6]
+
+    preview = PromptPreview(0, _mask(80, 10, 100, 30), ((90.0, 20.0), (95.0, 25.0)), (1, 0), (70.0, 5.0, 110.0, 40.0))
+    canvas.set_prompt_preview(preview)
+    markers = [item for item in shown() if isinstance(item, _Marker)]
+    assert sorted(m.positive for m in markers) == [False, True] and len(shown()) == 4  # mask, box, two markers
+    assert canvas.grab().toImage().pixelColor(_at(canvas, 90, 12)).blue() > 100  # the preview's mask is drawn
+    canvas.show_frame(1, np.zeros((H, W, 3), np.uint8))
+    assert shown() == []
+    canvas.show_frame(0, np.zeros((H, W, 3), np.uint8))
+    canvas.set_prompt_preview(None)
+    assert shown() == []
+
+
+def test_box_prompt_is_for_the_selected_track_else_an_overlapping_one_or_a_new_one(
+    qtbot, canvas: VideoCanvas
+) -> None:
     prompts: list[Prompt] = []
     canvas.promptRequested.connect(prompts.append)
     canvas.set_tool(Tool.BOX_PROMPT)
@@ -127,7 +148,11 @@ def test_box_prompt_corrects_an_overlapping_track_or_starts_one(qtbot, canvas: V
         qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=_at(canvas, x0, y0))
         qtbot.mouseMove(viewport, _at(canvas, x1, y1))
         qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=_at(canvas, x1, y1))
-    assert [p.track_id for p in prompts] == [2, None]
+    canvas.set_selection([1])
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=_at(canvas, 118, 28))  # over track 2: for 1
+    qtbot.mouseMove(viewport, _at(canvas, 178, 92))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=_at(canvas, 178, 92))
+    assert [p.track_id for p in prompts] == [2, None, 1]
     assert np.allclose(prompts[1].box, (70, 70, 110, 110), atol=1.0)
 
 
