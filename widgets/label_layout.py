@@ -14,6 +14,8 @@ BOX_COVER_COST = 300.0
 """Per box's area covered: a label that hides most of a small object costs as much as a third of a label."""
 INSIDE_MIN_HEIGHTS = 3.0
 """A label goes inside its box only when the box is this many label heights tall (big objects)."""
+_PREFERENCE = np.arange(16.0)
+"""Added to the cost of the n-th spot: ties go to the preferred spot."""
 
 
 def _candidates(box: Rect, size: tuple[float, float], view: tuple[float, float]) -> np.ndarray:
@@ -52,18 +54,18 @@ def place_labels(
     smallest share of any box, its own included."""
     box_array = np.array(boxes, np.float64).reshape(-1, 4)
     areas = np.maximum(box_array[:, 2] * box_array[:, 3], 1.0)
-    placed = np.zeros((0, 4))
+    placed = np.zeros((len(boxes), 4))
     positions: list[tuple[float, float]] = [(0.0, 0.0)] * len(boxes)
-    for index in order if order is not None else range(len(boxes)):
+    for count, index in enumerate(order if order is not None else range(len(boxes))):
         size = sizes[index]
         spots = _candidates(boxes[index], size, view)
         label_area = max(size[0] * size[1], 1.0)
         cost = (
-            LABEL_OVERLAP_COST * _overlap(spots, size, placed).sum(axis=1) / label_area
+            LABEL_OVERLAP_COST * _overlap(spots, size, placed[:count]).sum(axis=1) / label_area
             + BOX_COVER_COST * (_overlap(spots, size, box_array) / areas).sum(axis=1)
-            + np.arange(len(spots))  # ties: the preferred spot
+            + _PREFERENCE[:len(spots)]
         )
         x, y = spots[int(np.argmin(cost))]
         positions[index] = (float(x), float(y))
-        placed = np.vstack([placed, (x, y, *size)])
+        placed[count] = (x, y, *size)
     return positions

@@ -68,7 +68,7 @@ def _paint_mark(painter: QPainter, rect: QRectF, mark: str, color: QColor) -> No
             painter.fillRect(QRectF(rect.left() + x, rect.top(), 2, rect.height()), color)
     elif mark == "reviewed":
         painter.fillRect(rect, neutral)
-        painter.fillRect(QRectF(rect.left(), rect.top() - 3, rect.width(), 2), color)
+        painter.fillRect(QRectF(rect.left(), rect.top(), rect.width(), 2), color)
     else:
         painter.setPen(QPen(color, 1.5))
         centre = rect.center().x()

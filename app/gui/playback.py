@@ -159,6 +159,7 @@ class Playback(QObject):
             self.seek(0)
         self._clock_start, self._frame_start = time.perf_counter(), self.frame
         self._shown.clear()
+        self._shown.append(self._clock_start)  # the frame shown when playing starts counts
         self._timer.start(self._interval_ms())
         self.playingChanged.emit(True)
 
@@ -174,6 +175,7 @@ class Playback(QObject):
         if self.playing:
             self._clock_start, self._frame_start = time.perf_counter(), self.frame
             self._shown.clear()
+            self._shown.append(self._clock_start)
             self._timer.setInterval(self._interval_ms())
         self.speedChanged.emit(self.speed)
 
@@ -201,12 +203,10 @@ class Playback(QObject):
         target = self._frame_start + int((time.perf_counter() - self._clock_start) * self.fps * self.speed)
         if target <= self.frame:
             return
-        if target >= self.frame_count - 1:
-            self.seek(self.frame_count - 1)
-            self.pause()
-        else:
-            self.frame = target
-            self.frameChanged.emit(target)
+        self.frame = min(target, self.frame_count - 1)
+        self.frameChanged.emit(self.frame)
         self._shown.append(time.perf_counter())
-        if len(self._shown) >= 2 and self._shown[-1] > self._shown[0]:
+        if self._shown[-1] > self._shown[0]:
             self.fpsChanged.emit((len(self._shown) - 1) / (self._shown[-1] - self._shown[0]))
+        if self.frame == self.frame_count - 1:
+            self.pause()  # after the last rate: a stopped player shows none

@@ -36,7 +36,7 @@ def test_speed_scales_the_frames_shown_and_the_shown_rate_is_reported(qtbot, clo
         clock.now += 0.125
         playback._tick()
     assert playback.frame == 24  # 0.375 s at 2 × 32 fps
-    assert rates[-1] == pytest.approx(8.0)  # one frame shown every 0.125 s
+    assert rates == pytest.approx([8.0] * 3)  # one frame shown every 0.125 s, from the first tick on
     playback.set_speed(0.25)  # goes on from the frame shown, no jump
     clock.now += 0.5
     playback._tick()
@@ -52,3 +52,17 @@ def test_speed_scales_the_frames_shown_and_the_shown_rate_is_reported(qtbot, clo
     with pytest.raises(ValueError):
         playback.set_speed(SPEEDS[-1] * 2)
     playback.pause()
+
+
+def test_the_rate_of_a_short_video_is_reported_before_playback_stops(qtbot, clock: _Clock) -> None:
+    """Played to the end in one tick (slow display): one rate, then the stop; no rate after it."""
+    playback = Playback()
+    playback.set_video(4, 32.0)
+    events = []
+    playback.fpsChanged.connect(lambda fps: events.append(("fps", fps)))
+    playback.playingChanged.connect(lambda playing: events.append(("playing", playing)))
+    playback.play()
+    clock.now += 0.5
+    playback._tick()
+    assert playback.frame == 3 and not playback.playing
+    assert events == [("playing", True), ("fps", 2.0), ("playing", False)]
