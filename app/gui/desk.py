@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QComboBox
 
 from app.document import Document
@@ -55,6 +55,7 @@ class DeskController(QObject):
         self.speed_actions = [self.act_slower, self.act_faster, self.act_normal_speed]
         self.speed_box = QComboBox()
         self.speed_box.setToolTip("Playback speed ([ slower, ] faster, = normal)")
+        self.speed_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the window (Space plays)
         for speed in SPEEDS:
             self.speed_box.addItem(f"{speed:g}×", speed)
         self.speed_box.setCurrentIndex(SPEEDS.index(1.0))

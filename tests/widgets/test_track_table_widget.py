@@ -120,7 +120,8 @@ def test_hidden_tracks_are_greyed_and_hidden_or_locked_ones_marked_and_filterabl
         return table.model.index(table.model.row_of(track_id), COLUMNS.index(column)).data(role)
 
     table.set_view_state(frozenset({3}), frozenset({10}))
-    assert cell(3, "ID", Qt.ItemDataRole.ForegroundRole) is not None and cell(3, "ID", Qt.ItemDataRole.FontRole).italic()
+    assert cell(3, "ID", Qt.ItemDataRole.ForegroundRole) is not None
+    assert cell(3, "ID", Qt.ItemDataRole.FontRole).italic()
     assert cell(2, "ID", Qt.ItemDataRole.ForegroundRole) is None
     assert cell(10, "State", Qt.ItemDataRole.DecorationRole) is not None
     assert cell(2, "State", Qt.ItemDataRole.DecorationRole) is None
