@@ -252,7 +252,8 @@ class Timeline:
 
     frames: np.ndarray  # int64
     states: np.ndarray  # int8, ObjectState values
-    manual: np.ndarray  # bool: observation edited by hand
+    manual: np.ndarray  # bool: observation edited by hand (a key frame)
+    interpolated: np.ndarray  # bool: observation interpolated between two key frames
 
 
 @dataclass(frozen=True, slots=True)
@@ -822,12 +823,13 @@ class Document:
 
     @_decoding
     def track_timeline(self, track_id: int) -> Timeline:
-        """A track's frames, states and manual flags as arrays (fast: one indexed query)."""
+        """A track's frames, states and manual/interpolated flags as arrays (fast: one indexed query)."""
         rows = self._conn.execute(
             "SELECT frame, state, source FROM observations WHERE track_id = ? ORDER BY frame", (track_id,)
         ).fetchall()
         data = np.array(rows, dtype=np.int64).reshape(-1, 3)
-        return Timeline(data[:, 0], data[:, 1].astype(np.int8), data[:, 2] == Source.MANUAL)
+        frames, states, sources = data[:, 0], data[:, 1].astype(np.int8), data[:, 2]
+        return Timeline(frames, states, sources == Source.MANUAL, sources == Source.INTERPOLATED)
 
     def observation_count(self) -> int:
         return int(self._conn.execute("SELECT count(*) FROM observations").fetchone()[0])

@@ -1,4 +1,5 @@
-"""The track timeline: one lane per track, each frame coloured by its state.
+"""The track timeline: one lane per track, each frame coloured by its state; hand-edited key frames
+are underlined, interpolated frames dotted and hidden tracks' lanes dimmed.
 
 Painting is virtualised. When the data changes, each lane's frames are precomputed as runs of equal
 state (numpy arrays). A paint takes only the visible lanes and the runs inside the visible frame
@@ -28,6 +29,8 @@ SORT_KEYS = ("first", "id", "conflicts")
 """Lane orders: by first frame, by track id, by number of conflicts (most first)."""
 
 _EMPTY = np.zeros(0, np.int64)
+HIDDEN_OPACITY = 0.3
+"""How strongly a hidden track's lane is drawn."""
 
 
 def runs_of(frames: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -42,7 +45,7 @@ def runs_of(frames: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 @dataclass(frozen=True, slots=True)
 class Lane:
-    """One track's timeline as runs: state runs and runs of hand-edited frames."""
+    """One track's timeline as runs: state runs, runs of hand-edited frames and of interpolated frames."""
 
     track_id: int
     color: str
@@ -51,17 +54,26 @@ class Lane:
     states: np.ndarray
     manual_starts: np.ndarray
     manual_ends: np.ndarray
+    interpolated_starts: np.ndarray
+    interpolated_ends: np.ndarray
 
     @classmethod
     def build(cls, track_id: int, color: str, timeline: Timeline) -> Lane:
         starts, ends, states = runs_of(timeline.frames, timeline.states)
-        manual = timeline.frames[timeline.manual]
-        manual_starts, manual_ends, _ = runs_of(manual, np.zeros(manual.size, np.int8))
-        return cls(track_id, color, starts, ends, states, manual_starts, manual_ends)
+        manual_starts, manual_ends = _flag_runs(timeline.frames[timeline.manual])
+        interpolated_starts, interpolated_ends = _flag_runs(timeline.frames[timeline.interpolated])
+        return cls(track_id, color, starts, ends, states, manual_starts, manual_ends,
+                   interpolated_starts, interpolated_ends)
 
     @property
     def first_frame(self) -> int:
         return int(self.starts[0]) if self.starts.size else -1
+
+
+def _flag_runs(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Half-open runs ``[start, end)`` of consecutive frames (sorted, unique)."""
+    starts, ends, _ = runs_of(frames, np.zeros(frames.size, np.int8))
+    return starts, ends
 
 
 def _visible(starts: np.ndarray, ends: np.ndarray, lo: float, hi: float) -> slice:
@@ -122,9 +134,7 @@ class TimelineData:
             frames.setdefault(track_id, []).append(np.arange(start, end))
         self.reviewed = {}
         for track_id, parts in frames.items():
-            frames_of_track = np.unique(np.concatenate(parts))
-            starts, ends, _ = runs_of(frames_of_track, np.zeros(frames_of_track.size, np.int8))
-            self.reviewed[track_id] = starts, ends
+            self.reviewed[track_id] = _flag_runs(np.unique(np.concatenate(parts)))
 
     def set_sort(self, key: str) -> None:
         if key not in SORT_KEYS:
@@ -190,11 +200,24 @@ class TimelineData:
 
     def reviewed_columns(self, rows: range, first_frame: float, px_per_frame: float, width: int) -> np.ndarray:
         """Per pixel column of the lanes in ``rows``: whether it shows a reviewed frame."""
-        ids = self.order[rows.start:rows.stop]
+        runs = {t: self.reviewed.get(t, (_EMPTY, _EMPTY)) for t in self.order[rows.start:rows.stop]}
+        return self._run_columns(runs, first_frame, px_per_frame, width)
+
+    def interpolated_columns(self, rows: range, first_frame: float, px_per_frame: float, width: int) -> np.ndarray:
+        """Per pixel column of the lanes in ``rows``: whether it shows an interpolated frame."""
+        lanes = (self.lanes[t] for t in self.order[rows.start:rows.stop])
+        runs = {lane.track_id: (lane.interpolated_starts, lane.interpolated_ends) for lane in lanes}
+        return self._run_columns(runs, first_frame, px_per_frame, width)
+
+    def _run_columns(
+        self, runs: dict[int, tuple[np.ndarray, np.ndarray]], first_frame: float, px_per_frame: float, width: int
+    ) -> np.ndarray:
+        """Per pixel column of the given lanes (in order): whether it shows a frame of the lane's runs."""
+        ids = list(runs)
         last_frame = first_frame + width / px_per_frame
         lane_index, c0, c1 = [], [], []
         for i, track_id in enumerate(ids):
-            starts, ends = self.reviewed.get(track_id, (_EMPTY, _EMPTY))
+            starts, ends = runs[track_id]
             part = _visible(starts, ends, first_frame, last_frame)
             lane_index.append(np.full(part.stop - part.start, i, np.int64))
             c0.append(starts[part])
@@ -249,6 +272,7 @@ class TimelineWidget(QAbstractScrollArea):
         self.data = TimelineData()
         self._current = 0
         self._selection: set[int] = set()
+        self._hidden: set[int] = set()
         self._zoom: float | None = None
         """Pixels per frame; None: the whole video fits the width."""
         self._lut = np.array([0] + [argb(STATE_COLORS[s]) for s in sorted(ObjectState)], np.uint32)
@@ -295,6 +319,11 @@ class TimelineWidget(QAbstractScrollArea):
             bar, content = self.verticalScrollBar(), self.viewport().height() - self.HEADER_HEIGHT
             if not bar.value() <= top <= bar.value() + content - self.LANE_HEIGHT:
                 bar.setValue(max(0, int(rows[0]) - content // self.LANE_HEIGHT // 3) * self.LANE_HEIGHT)
+        self.viewport().update()
+
+    def set_hidden(self, track_ids: Iterable[int]) -> None:
+        """Dim these tracks' lanes (tracks hidden on the canvas)."""
+        self._hidden = set(track_ids)
         self.viewport().update()
 
     def set_sort(self, key: str) -> None:
@@ -400,10 +429,16 @@ class TimelineWidget(QAbstractScrollArea):
         pixels = np.empty((len(ids), h, width), np.uint32)
         pixels[:] = background[:, None, None]
         bar = np.where(states >= 0, self._lut[states.astype(np.int64) + 1], background[:, None])
+        # Interpolated frames are dotted (as their boxes on the canvas): every other pair of columns is a gap.
+        gaps = self.data.interpolated_columns(rows, first, ppf, width) & (np.arange(width) // 2 % 2 == 1)
+        bar = np.where(gaps, background[:, None], bar)
         pixels[:, 3:h - 3, :] = bar[:, None, :]
         pixels[:, h - 5:h - 3, :] = np.where(manual, self._manual, bar)[:, None, :]
         reviewed = self.data.reviewed_columns(rows, first, ppf, width)
         pixels[:, 0:2, :] = np.where(reviewed, self._reviewed, pixels[:, 0, :])[:, None, :]
+        hidden = np.array([t in self._hidden for t in ids])
+        if hidden.any():
+            pixels[hidden] = _blend(pixels[hidden], background[hidden, None, None], HIDDEN_OPACITY)
         self._pixels = pixels.reshape(-1, width)
         return QImage(self._pixels.data, width, self._pixels.shape[0], width * 4, QImage.Format.Format_RGB32)
 
@@ -450,8 +485,12 @@ class TimelineWidget(QAbstractScrollArea):
             y = y0 + i * h
             if track_id in self._selection:
                 painter.fillRect(0, y, self.LABEL_WIDTH, h, QColor(self.SELECTED_BACKGROUND))
-            painter.fillRect(6, y + 5, 8, h - 10, QColor(self.data.lanes[track_id].color))
-            painter.setPen(QColor("#e6edf3" if track_id in self._selection else "#8b949e"))
+            color = QColor(self.data.lanes[track_id].color)
+            if track_id in self._hidden:
+                color.setAlphaF(HIDDEN_OPACITY)
+            painter.fillRect(6, y + 5, 8, h - 10, color)
+            text = "#e6edf3" if track_id in self._selection else "#484f58" if track_id in self._hidden else "#8b949e"
+            painter.setPen(QColor(text))
             painter.drawText(QRect(18, y, self.LABEL_WIDTH - 20, h), Qt.AlignmentFlag.AlignVCenter, str(track_id))
         painter.setClipping(False)
 
@@ -522,6 +561,15 @@ class TimelineWidget(QAbstractScrollArea):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._update_scrollbars()
+
+
+def _blend(pixels: np.ndarray, background: np.ndarray, opacity: float) -> np.ndarray:
+    """RGB32 ``pixels`` drawn at ``opacity`` over ``background`` (broadcastable)."""
+    out = np.full(np.broadcast_shapes(pixels.shape, background.shape), 0xFF000000, np.uint32)
+    for shift in (0, 8, 16):
+        channel = (pixels >> shift & 0xFF) * opacity + (background >> shift & 0xFF) * (1 - opacity)
+        out |= channel.astype(np.uint32) << shift
+    return out
 
 
 def _tick_step(min_frames: float) -> int:

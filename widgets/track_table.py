@@ -1,4 +1,5 @@
-"""The track table: one row per track (id, category, frame span, conflicts, state at the current frame)."""
+"""The track table: one row per track (id, category, frame span, conflicts, state at the current frame);
+hidden tracks are greyed, hidden and locked ones marked by an icon in the State column."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -8,7 +9,8 @@ from PySide6.QtCore import (
     QAbstractTableModel, QItemSelection, QItemSelectionModel, QModelIndex, QPersistentModelIndex,
     QSortFilterProxyModel, Qt, Signal,
 )
-from PySide6.QtGui import QAction, QColor
+import qtawesome as qta
+from PySide6.QtGui import QAction, QColor, QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLineEdit, QTableView, QVBoxLayout, QWidget
 
 from app.document import TrackSummary
@@ -21,7 +23,9 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 """Raw values (numbers sort as numbers)."""
 TRACK_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 FILTER_ROLE = Qt.ItemDataRole.UserRole + 3
-"""What the filter box matches: the shown text, and in the State column every state the track has."""
+"""What the filter box matches: the shown text, and in the State column every state the track has
+(and "hidden", "locked")."""
+HIDDEN_TEXT = "#6e7681"
 
 _Index = QModelIndex | QPersistentModelIndex
 _ROOT = QModelIndex()
@@ -36,6 +40,10 @@ class TrackTableModel(QAbstractTableModel):
         self._categories: dict[int, str] = {}
         self._states: dict[int, ObjectState] = {}
         self._rows: dict[int, int] = {}
+        self._hidden: frozenset[int] = frozenset()
+        self._locked: frozenset[int] = frozenset()
+        self._icons = {"hidden": qta.icon("mdi6.eye-off-outline", color=HIDDEN_TEXT),
+                       "locked": qta.icon("mdi6.lock-outline", color="#c9d1d9")}
 
     def set_tracks(self, tracks: Sequence[TrackSummary], categories: Mapping[int, str]) -> None:
         self.beginResetModel()
@@ -53,6 +61,18 @@ class TrackTableModel(QAbstractTableModel):
         for row in changed:  # row by row: the proxy re-filters and re-sorts only what changed
             index = self.index(row, column)
             self.dataChanged.emit(index, index)
+
+    def set_view_state(self, hidden: frozenset[int], locked: frozenset[int]) -> None:
+        """Tracks hidden on the canvas (greyed) and locked against edits (a lock)."""
+        changed = (hidden ^ self._hidden) | (locked ^ self._locked)
+        self._hidden, self._locked = hidden, locked
+        for track_id in changed:
+            row = self._rows.get(track_id)
+            if row is not None:
+                self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+
+    def _marks(self, track_id: int) -> list[str]:
+        return [mark for mark, ids in (("hidden", self._hidden), ("locked", self._locked)) if track_id in ids]
 
     def track_id(self, row: int) -> int:
         return self._tracks[row].id
@@ -81,6 +101,17 @@ class TrackTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DecorationRole and column == "ID":
             return QColor(track.color)
         state = self._states.get(track.id)
+        marks = self._marks(track.id)
+        if role == Qt.ItemDataRole.DecorationRole and column == "State" and marks:
+            return self._icons[marks[-1]]
+        if role == Qt.ItemDataRole.ToolTipRole and marks:
+            return f"Track {track.id}: {' and '.join(marks)}"
+        if role == Qt.ItemDataRole.FontRole and "hidden" in marks:
+            font = QFont()
+            font.setItalic(True)
+            return font
+        if role == Qt.ItemDataRole.ForegroundRole and "hidden" in marks:
+            return QColor(HIDDEN_TEXT)
         if role == Qt.ItemDataRole.ForegroundRole and column == "State" and state is not None:
             return QColor(STATE_COLORS[state])
         if role == Qt.ItemDataRole.ForegroundRole and column == "Conflicts" and track.conflict_count:
@@ -90,7 +121,7 @@ class TrackTableModel(QAbstractTableModel):
         if role == FILTER_ROLE:
             shown = self.data(index, Qt.ItemDataRole.DisplayRole)
             if column == "State":
-                return " ".join([shown, *sorted(s.name.lower() for s in track.states)])
+                return " ".join([shown, *sorted(s.name.lower() for s in track.states), *marks])
             return shown
         if role not in (Qt.ItemDataRole.DisplayRole, SORT_ROLE):
             return None
@@ -159,6 +190,9 @@ class TrackTable(QWidget):
 
     def set_states(self, states: Mapping[int, ObjectState]) -> None:
         self.model.set_states(states)
+
+    def set_view_state(self, hidden: frozenset[int], locked: frozenset[int]) -> None:
+        self.model.set_view_state(hidden, locked)
 
     def set_context_actions(self, actions: Iterable[QAction]) -> None:
         """The actions of the right-click menu (ID fixes, owned by the window)."""

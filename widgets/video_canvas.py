@@ -1,7 +1,8 @@
-"""The video canvas: a frame with its tracks' masks, boxes, ids, states and trails; zoom, pan and tools.
+"""The video canvas: a frame with its tracks' masks, boxes, labels, states and trails; zoom, pan and tools.
 
 The canvas renders a document at one frame and emits intents: a selection, a hand-edited box, a
-point or box prompt. It never changes the document or runs a model itself.
+point or box prompt. It never changes the document or runs a model itself. Hidden tracks are not
+drawn; locked tracks refuse edits (``editRefused`` says why).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from pycocotools import mask as mask_utils
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor, QFont, QFontMetricsF, QImage, QKeyEvent, QMouseEvent, QPainter, QPainterPath, QPen, QPixmap,
     QResizeEvent, QWheelEvent,
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
 from app.document import Document, Observation, Scope, Source
 from tracker.geometry import decode_mask
 from tracker.results import ObjectState
+from widgets.label_layout import place_labels
 from widgets.style import STATE_COLORS, STATE_LETTERS
 
 
@@ -74,6 +76,7 @@ class Layers:
     ids: bool = True
     states: bool = True
     trails: bool = True
+    labels: bool = True
 
 
 @dataclass
@@ -116,17 +119,20 @@ def composite_masks(
 
 
 class _Label(QGraphicsItem):
-    """A track's id (and category) with its state badge; constant size on screen."""
+    """A track's id (and category) with its state badge; constant size on screen, its top-left at its position."""
 
-    FONT = QFont("Sans", 9, QFont.Weight.DemiBold)
-
-    def __init__(self, text: str, color: QColor, state: ObjectState | None, parent: QGraphicsItem) -> None:
-        super().__init__(parent)
+    def __init__(self, track_id: int, text: str, color: QColor, state: ObjectState | None, points: float) -> None:
+        super().__init__()
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self.track_id = track_id
         self._text, self._color, self._state = text, color, state
-        metrics = QFontMetricsF(self.FONT)
-        badge = 0 if state is None else 16
-        self._rect = QRectF(0, -17, metrics.horizontalAdvance(text) + 10 + badge, 17)
+        self._font = QFont("Sans", 1, QFont.Weight.DemiBold)
+        self._font.setPointSizeF(points)
+        metrics = QFontMetricsF(self._font)
+        height = round(metrics.height() + 3)
+        badge = 0 if state is None else height - 1
+        padding = 8 if text else 2
+        self._rect = QRectF(0, 0, (metrics.horizontalAdvance(text) if text else 0) + padding + badge, height)
 
     def boundingRect(self) -> QRectF:
         return self._rect
@@ -136,17 +142,21 @@ class _Label(QGraphicsItem):
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(self._color)
         painter.drawRoundedRect(self._rect, 3, 3)
-        painter.setFont(self.FONT)
+        painter.setFont(self._font)
         dark = self._color.lightnessF() > 0.55
         painter.setPen(QColor("#0d1117" if dark else "#ffffff"))
-        text_rect = self._rect.adjusted(5, 0, 0, 0)
+        text_rect = self._rect.adjusted(4, 0, 0, 0)
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter, self._text)
         if self._state is not None:
-            badge = QRectF(self._rect.right() - 15, self._rect.top() + 2.5, 12, 12)
+            size = self._rect.height() - 5
+            badge = QRectF(self._rect.right() - size - 2.5, self._rect.top() + 2.5, size, size)
             painter.setPen(QPen(QColor("#0d1117"), 1))
             painter.setBrush(QColor(STATE_COLORS[self._state]))
             painter.drawEllipse(badge)
-            painter.setFont(QFont("Sans", 7, QFont.Weight.Bold))
+            letters = QFont(self._font)
+            letters.setPointSizeF(self._font.pointSizeF() * 0.75)
+            letters.setBold(True)
+            painter.setFont(letters)
             painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, STATE_LETTERS[self._state])
 
 
@@ -234,10 +244,18 @@ class VideoCanvas(QGraphicsView):
     boxEdited = Signal(int, int, tuple)  # track id, frame, (x, y, w, h)
     boxDrawn = Signal(int, tuple)  # frame, (x, y, w, h): a new track drawn by hand
     promptRequested = Signal(object)  # Prompt
+    editRefused = Signal(str)  # why: the track is locked
 
     OVERLAY_CACHE = 12
     TRAIL_FRAMES = 30
     MAX_ZOOM = 32.0
+    LABEL_POINTS = 9.0
+    """Font size of the selected or hovered tracks' labels (with the category)."""
+    COMPACT_POINTS = 7.5
+    """Font size of the other labels (the id only)."""
+    SMALL_POINTS = 6.5
+    """Font size of the labels of boxes smaller than ``SMALL_BOX`` pixels on screen."""
+    SMALL_BOX = 28.0
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -259,6 +277,9 @@ class VideoCanvas(QGraphicsView):
         self._colors: dict[int, str] = {}
         self._labels: dict[int, str] = {}
         self._selection: list[int] = []
+        self._hovered: int | None = None
+        self._hidden: frozenset[int] = frozenset()
+        self._locked: frozenset[int] = frozenset()
         self._overlays: OrderedDict[int, _Overlay | None] = OrderedDict()
         self._fit = True
         self._drag: _Drag | None = None
@@ -271,6 +292,9 @@ class VideoCanvas(QGraphicsView):
         self._track_items: list[QGraphicsItem] = []
         self._preview: PromptPreview | None = None
         self._preview_items: list[QGraphicsItem] = []
+        self._label_items: list[_Label] = []
+        for bar in (self.horizontalScrollBar(), self.verticalScrollBar()):
+            bar.valueChanged.connect(lambda _value: self._add_labels())  # labels stay inside the view when panned
 
     # ------------------------------------------------------------------ data
     def set_document(self, doc: Document | None) -> None:
@@ -280,8 +304,10 @@ class VideoCanvas(QGraphicsView):
         self._rgb = None
         self._selection = []
         self._preview = None
+        self._observations = []
         self.invalidate()
         self._clear_tracks()
+        self._add_labels()
         self._frame_item.setPixmap(QPixmap())
         self._mask_item.setPixmap(QPixmap())
 
@@ -314,7 +340,7 @@ class VideoCanvas(QGraphicsView):
         """Redraw the current frame's tracks from the document (after a change or a toggle)."""
         if self._doc is None or self._rgb is None:
             return
-        self._observations = self._doc.observations_at(self._frame)
+        self._observations = [o for o in self._doc.observations_at(self._frame) if o.track_id not in self._hidden]
         overlay = self._overlay(self._frame) if self.layers.masks else None
         if overlay is None:
             self._mask_item.setPixmap(QPixmap())
@@ -327,6 +353,7 @@ class VideoCanvas(QGraphicsView):
         if self.layers.boxes or self.layers.ids or self.layers.states:
             self._add_boxes()
         self._add_preview()
+        self._add_labels()
         self.viewport().update()
 
     def _overlay(self, frame: int) -> _Overlay | None:
@@ -353,12 +380,6 @@ class VideoCanvas(QGraphicsView):
             item.setZValue(3 if selected else 2)
             if not self.layers.boxes:
                 item.setPen(QPen(Qt.PenStyle.NoPen))
-            text = str(obs.track_id) if self.layers.ids else ""
-            if text and selected and self._labels.get(obs.track_id):
-                text += f" {self._labels[obs.track_id]}"  # the category only where it does not clutter
-            if text or self.layers.states:
-                label = _Label(text, color, obs.state if self.layers.states else None, item)
-                label.setPos(obs.box[0], obs.box[1])
             self.scene().addItem(item)
             self._track_items.append(item)
 
@@ -397,6 +418,41 @@ class VideoCanvas(QGraphicsView):
             item.setZValue(6)
             self.scene().addItem(item)
         self._preview_items = items
+    def _add_labels(self) -> None:
+        """(Re)place the labels: each beside its box on screen, inside the view, off the other labels and
+        off small objects. The selected and hovered tracks' labels come first, full size, with the category;
+        the others are compact (the id only), smaller still on small boxes."""
+        for label in self._label_items:
+            self.scene().removeItem(label)
+        self._label_items = []
+        if not self.layers.labels or not (self.layers.ids or self.layers.states) or not self._observations:
+            return
+        boxes, labels = [], []
+        for obs in self._observations:
+            rect = self.mapFromScene(QRectF(*obs.box)).boundingRect()
+            boxes.append((rect.x(), rect.y(), rect.width(), rect.height()))
+            expanded = obs.track_id in self._selection or obs.track_id == self._hovered
+            text = str(obs.track_id) if self.layers.ids else ""
+            if text and expanded and self._labels.get(obs.track_id):
+                text += f" {self._labels[obs.track_id]}"
+            small = min(rect.width(), rect.height()) < self.SMALL_BOX
+            points = self.LABEL_POINTS if expanded else self.SMALL_POINTS if small else self.COMPACT_POINTS
+            color = QColor(self._colors.get(obs.track_id, "#ffffff"))
+            labels.append(_Label(obs.track_id, text, color, obs.state if self.layers.states else None, points))
+        first = {t: rank for rank, t in enumerate([*self._selection, self._hovered])}
+        order = sorted(range(len(labels)), key=lambda i: first.get(labels[i].track_id, len(first)))
+        sizes = [(label.boundingRect().width(), label.boundingRect().height()) for label in labels]
+        view = (self.viewport().width(), self.viewport().height())
+        for label, (x, y) in zip(labels, place_labels(boxes, sizes, view, order), strict=True):
+            label.setPos(self.mapToScene(round(x), round(y)))
+            label.setZValue(4 if label.track_id in first else 3.5)
+            self.scene().addItem(label)
+            self._label_items.append(label)
+
+    def labels(self) -> dict[int, QRectF]:
+        """Each shown label's rectangle in viewport pixels, by track."""
+        return {label.track_id: QRectF(QPointF(self.mapFromScene(label.pos())), label.boundingRect().size())
+                for label in self._label_items}
 
     def _add_trails(self) -> None:
         start = max(0, self._frame - self.TRAIL_FRAMES)
@@ -432,6 +488,21 @@ class VideoCanvas(QGraphicsView):
         self._selection = list(track_ids)
         self.refresh()
 
+    def set_view_state(self, hidden: frozenset[int], locked: frozenset[int]) -> None:
+        """Tracks not drawn and tracks whose boxes cannot be edited here."""
+        if hidden != self._hidden:
+            self._hidden = hidden
+            self._overlays.clear()  # the masks are composited from the drawn tracks only
+        self._locked = locked
+        self.refresh()
+
+    def _refuse_locked(self, track_id: int | None) -> bool:
+        """Whether ``track_id`` is locked (then ``editRefused`` says so)."""
+        if track_id is None or track_id not in self._locked:
+            return False
+        self.editRefused.emit(f"Track {track_id} is locked: unlock it to edit it")
+        return True
+
     def set_tool(self, tool: Tool) -> None:
         self.tool = tool
         cursor = Qt.CursorShape.ArrowCursor if tool in (Tool.SELECT, Tool.EDIT_BOX) else Qt.CursorShape.CrossCursor
@@ -439,7 +510,7 @@ class VideoCanvas(QGraphicsView):
         self.refresh()
 
     def set_layers(self, **layers: bool) -> None:
-        """Toggle overlays by name (``masks``, ``boxes``, ``ids``, ``states``, ``trails``)."""
+        """Toggle overlays by name (``masks``, ``boxes``, ``ids``, ``states``, ``trails``, ``labels``)."""
         for name, value in layers.items():
             if not hasattr(self.layers, name):
                 raise ValueError(f"unknown layer {name!r}")
@@ -454,10 +525,12 @@ class VideoCanvas(QGraphicsView):
         factor = min(max(factor, 0.05 / self.zoom()), self.MAX_ZOOM / self.zoom())
         self._fit = False
         self.scale(factor, factor)
+        self._add_labels()
 
     def zoom_fit(self) -> None:
         self._fit = True
         self.fitInView(self._frame_item, Qt.AspectRatioMode.KeepAspectRatio)
+        self._add_labels()
 
     def zoom_actual(self) -> None:
         """One video pixel per screen pixel."""
@@ -470,6 +543,7 @@ class VideoCanvas(QGraphicsView):
         super().resizeEvent(event)
         if self._fit:
             self.fitInView(self._frame_item, Qt.AspectRatioMode.KeepAspectRatio)
+        self._add_labels()
 
     # ------------------------------------------------------------------ hit-testing
     def track_at(self, scene_pos: QPointF) -> int | None:
@@ -542,6 +616,8 @@ class VideoCanvas(QGraphicsView):
                 continue
             handle = self._handle_at(item, pos)
             if handle >= 0 or item.rect().contains(pos):
+                if self._refuse_locked(track_id):
+                    return True  # the press is answered: no drag, no new box
                 self._drag = _Drag("handle" if handle >= 0 else "move", pos, item.rect(), handle, item)
                 return True
         return False
@@ -559,12 +635,15 @@ class VideoCanvas(QGraphicsView):
     def _point_prompt(self, pos: QPointF, positive: bool) -> None:
         """A click for the selected track (none selected: a new track), wherever it lands."""
         target = self._selection[0] if self._selection else None
+        if self._refuse_locked(target):
+            return
         point = (float(pos.x()), float(pos.y()))
         self.promptRequested.emit(Prompt(self._frame, target, (point,), (1 if positive else 0,)))
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         drag = self._drag
         if drag is None:
+            self._hover(self.track_at(self.mapToScene(event.position().toPoint())) if self._rgb is not None else None)
             return super().mouseMoveEvent(event)
         if drag.kind == "pan":
             delta = event.position() - drag.start
@@ -598,6 +677,16 @@ class VideoCanvas(QGraphicsView):
                 box = (rect.x(), rect.y(), rect.width(), rect.height())
                 self.boxEdited.emit(drag.item.track_id, self._frame, box)
 
+    def _hover(self, track_id: int | None) -> None:
+        """Expand the label of the track under the pointer."""
+        if track_id != self._hovered:
+            self._hovered = track_id
+            self._add_labels()
+
+    def leaveEvent(self, event: QEvent) -> None:
+        self._hover(None)
+        super().leaveEvent(event)
+
     def _box_prompt(self, rect: QRectF) -> None:
         """A drawn box prompts the selected track; with none selected, the track whose box it overlaps most
         (IoU ≥ 0.5), else it starts one."""
@@ -608,6 +697,8 @@ class VideoCanvas(QGraphicsView):
             iou = _iou(rect, QRectF(*obs.box))
             if iou >= best_iou:
                 best, best_iou = obs.track_id, iou
+        if self._refuse_locked(best):
+            return
         box = (rect.left(), rect.top(), rect.right(), rect.bottom())
         self.promptRequested.emit(Prompt(self._frame, best, box=box))
 

@@ -66,7 +66,8 @@ def synthetic_timelines(tracks: int, frames: int, seed: int = 0) -> list[Timelin
         span = np.arange(start, int(rng.integers(start + 100, frames + 1)))
         lengths = rng.integers(5, 400, size=span.size // 5 + 1)
         states = np.repeat(rng.integers(0, 4, size=lengths.size).astype(np.int8), lengths)[: span.size]
-        timelines.append(Timeline(span, states, rng.random(span.size) < 0.002))
+        manual = rng.random(span.size) < 0.002
+        timelines.append(Timeline(span, states, manual, np.zeros(span.size, bool)))
     return timelines
 
 

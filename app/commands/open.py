@@ -16,7 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "reopened, or created. Every change is saved as it is made.",
     )
     parser.add_argument("path", nargs="?", type=Path, help="video file, image folder, MOT sequence or .masklet project")
-    parser.add_argument("--frame", type=int, default=0, metavar="N", help="start at frame N (0-based)")
+    parser.add_argument("--frame", type=int, metavar="N",
+                        help="start at frame N (0-based; default: the frame the project was closed at)")
     parser.add_argument(
         "--screenshot", type=Path, metavar="PNG", help="save a screenshot of the window once it is shown, then exit"
     )

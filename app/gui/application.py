@@ -58,8 +58,9 @@ def create_application() -> QApplication:
     return app
 
 
-def run_app(path: Path | None = None, *, frame: int = 0, screenshot: Path | None = None) -> int:
-    """Show the main window (opening ``path``: a video, an image folder or a project) until it closes.
+def run_app(path: Path | None = None, *, frame: int | None = None, screenshot: Path | None = None) -> int:
+    """Show the main window (opening ``path``: a video, an image folder or a project) until it closes,
+    at ``frame`` (None: where the project was left).
 
     ``screenshot``: save a PNG of the window once it is shown, then close it.
     """
@@ -67,7 +68,8 @@ def run_app(path: Path | None = None, *, frame: int = 0, screenshot: Path | None
     window = MainWindow()
     if path is not None:
         window.open_path(path)
-        window.playback.seek(frame)
+        if frame is not None:
+            window.playback.seek(frame)
     window.show()
     if screenshot is None:
         install_excepthook()

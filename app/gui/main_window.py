@@ -23,6 +23,7 @@ from app.edits import (
     CopyBox, DeleteObservation, DeleteTrack, EditBox, EditError, MergeTracks, ReassignId, SetCategory, SplitTrack,
     SwapIds,
 )
+from app.gui.desk import DeskController
 from app.gui.dialogs import ExportDialog, ExportRequest, ImportDialog, PreferencesDialog, RunDialog, ShortcutSheet
 from app.gui.errors import Remedy, in_gui_words, show_error
 from app.gui.events import EventsController
@@ -41,6 +42,7 @@ from tracker.errors import MaskletError, VideoError
 from tracker.video import VIDEO_EXTENSIONS, VideoSource
 from widgets.events_panel import EventsPanel
 from widgets.timeline import SORT_KEYS, TimelineWidget
+from widgets.legend import with_legend
 from widgets.review_queue import ReviewQueueWidget
 from widgets.start_page import StartPage
 from widgets.track_table import TrackTable
@@ -65,7 +67,7 @@ TOOLS = (
      "SAM2: drag a box around an object (over a track: corrects it; elsewhere: a new track)"),
 )
 LAYERS = (("masks", "Masks", "Shift+M"), ("boxes", "Boxes", "Shift+B"), ("ids", "IDs", "Shift+I"),
-          ("states", "States", "Shift+S"), ("trails", "Trails", "Shift+T"))
+          ("states", "States", "Shift+S"), ("trails", "Trails", "Shift+T"), ("labels", "Labels", "Ctrl+Shift+L"))
 SORT_LABELS = {"first": "First Frame", "id": "Track ID", "conflicts": "Number of Conflicts"}
 
 
@@ -264,6 +266,7 @@ class MainWindow(QMainWindow):
                            "mdi6.page-first")
         self.act_last = a("Last Frame", lambda: self.playback.step(self.playback.frame_count), "End", "mdi6.page-last")
         self.act_goto = a("&Go to Frame…", self.goto_frame_dialog, "Ctrl+G")
+        self.desk = DeskController(self)
         # help
         self.act_guide = a("&User Guide", self.show_guide, None, "mdi6.book-open-variant")
         self.act_shortcuts = a("&Keyboard Shortcuts", self.show_shortcuts, ["F1", "?"], "mdi6.keyboard-outline")
@@ -289,6 +292,7 @@ class MainWindow(QMainWindow):
             row.addWidget(button)
         row.addWidget(self.slider, 1)
         row.addWidget(self.frame_field)
+        row.addWidget(self.desk.speed_box)
         video = QWidget()
         column = QVBoxLayout(video)
         column.setContentsMargins(0, 0, 0, 0)
@@ -316,7 +320,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.table_dock)
         self.timeline_dock = QDockWidget("Timeline", self)
         self.timeline_dock.setObjectName("timelineDock")
-        self.timeline_dock.setWidget(self.timeline)
+        self.timeline_dock.setWidget(with_legend(self.timeline, self.desk.legend))
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.timeline_dock)
         self.review_dock = QDockWidget("Review", self)
         self.review_dock.setObjectName("reviewDock")
@@ -335,7 +339,7 @@ class MainWindow(QMainWindow):
         self.prompt_dock.hide()  # until a correction starts (or View ▸ Panels)
         self.prompting.controller.replayProgress.connect(lambda *_: self.prompt_dock.show())
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.table.set_context_actions(self.id_actions)
+        self.table.set_context_actions([*self.id_actions, *self.desk.visibility_actions])
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -374,15 +378,18 @@ class MainWindow(QMainWindow):
         order.addActions(list(self.sort_actions.values()))
         play = QMenu("&Playback", self)
         playback_actions = [self.act_play, self.act_prev, self.act_next, self.act_prev10, self.act_next10,
-                            self.act_first, self.act_last, self.act_goto]
+                            self.act_first, self.act_last, self.act_goto, *self.desk.speed_actions]
         play.addActions(playback_actions)
         self.menus["Playback"] = playback_actions
+        tracks = QMenu("&Tracks", self)
+        tracks.addActions(self.desk.visibility_actions)
+        self.menus["Tracks"] = self.desk.visibility_actions
         panels = QMenu("P&anels", self)
         panels.addActions([self.table_dock.toggleViewAction(), self.timeline_dock.toggleViewAction(),
                            self.review_dock.toggleViewAction(), self.events_dock.toggleViewAction(),
                            self.prompt_dock.toggleViewAction()])
         menu("&View", self.act_zoom_in, self.act_zoom_out, self.act_zoom_fit, self.act_zoom_actual, None, layers,
-             order, play, panels)
+             tracks, order, play, panels)
         menu("&Help", self.act_guide, self.act_shortcuts, None, self.act_about)
         self._rebuild_recent()
 
@@ -441,7 +448,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         self.playback.frameChanged.connect(self._show_frame)
         self.playback.playingChanged.connect(self._on_playing)
-        self.playback.fpsChanged.connect(lambda fps: self.fps_label.setText(f"{fps:.1f} fps"))
+        self.playback.fpsChanged.connect(lambda fps: self.fps_label.setText(self.desk.fps_text(fps)))
         for view in (self.canvas, self.timeline, self.table):
             view.tracksSelected.connect(self.set_selection)
         self.timeline.frameRequested.connect(self.playback.seek)
@@ -581,6 +588,7 @@ class MainWindow(QMainWindow):
         frame_count, fps = self._video_extent()
         self.slider.setRange(0, max(frame_count - 1, 0))
         self.playback.set_video(frame_count, fps)
+        self.desk.open(session)
         self._update_title()
         self._update_enabled()
         if session.read_only_reason is not None:
@@ -627,6 +635,7 @@ class MainWindow(QMainWindow):
             return
         self.tracking.shutdown()
         self.playback.pause()
+        self.desk.close(session)
         self._refresh_timer.stop()
         session.doc.listeners.remove(self._on_document_changed)
         self.stack.set_document(None)
@@ -705,7 +714,7 @@ class MainWindow(QMainWindow):
         self.events.refresh()
         self._reload_tracks(doc)
         self.canvas.invalidate(scope)
-        self.canvas.refresh()
+        self.desk.apply()
         self._update_frame_states()
         self.review.refresh()
         existing = {t.id for t in doc.tracks()}

@@ -22,6 +22,8 @@ SEQUENTIAL_REACH = 4
 """A frame at most this far after the decoder's last frame is decoded forward (cheaper than a JPEG)."""
 SCRUB_BUDGET_BYTES = 512 * 2**20
 SCRUB_QUALITY = 92
+SPEEDS = (0.25, 0.5, 1.0, 1.5, 2.0, 4.0)
+"""Playback speeds offered, as multiples of the video's frame rate."""
 
 
 class FrameReader:
@@ -104,17 +106,20 @@ class FrameReader:
 
 class Playback(QObject):
     """The current frame and playback. ``frameChanged`` asks the window to display a frame; while
-    playing, the frame shown follows the wall clock, so slow display skips frames instead of drifting."""
+    playing, the frame shown follows the wall clock at ``speed`` × the video's rate, so slow display
+    skips frames instead of drifting. ``fpsChanged`` reports the frames actually shown per second."""
 
     frameChanged = Signal(int)
     playingChanged = Signal(bool)
     fpsChanged = Signal(float)
+    speedChanged = Signal(float)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.frame_count = 0
         self.fps = 30.0
         self.frame = 0
+        self.speed = 1.0
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self._tick)
@@ -154,8 +159,34 @@ class Playback(QObject):
             self.seek(0)
         self._clock_start, self._frame_start = time.perf_counter(), self.frame
         self._shown.clear()
-        self._timer.start(max(1, round(1000 / self.fps)))
+        self._shown.append(self._clock_start)  # the frame shown when playing starts counts
+        self._timer.start(self._interval_ms())
         self.playingChanged.emit(True)
+
+    def _interval_ms(self) -> int:
+        return max(1, round(1000 / (self.fps * self.speed)))
+
+    def set_speed(self, speed: float) -> None:
+        """Play at ``speed`` × the video's rate (from ``SPEEDS[0]`` to ``SPEEDS[-1]``); playing goes on from
+        the frame shown, and the measured rate starts over."""
+        if not SPEEDS[0] <= speed <= SPEEDS[-1]:
+            raise ValueError(f"speed must be from {SPEEDS[0]} to {SPEEDS[-1]}, not {speed}")
+        self.speed = float(speed)
+        if self.playing:
+            self._clock_start, self._frame_start = time.perf_counter(), self.frame
+            self._shown.clear()
+            self._shown.append(self._clock_start)
+            self._timer.setInterval(self._interval_ms())
+        self.speedChanged.emit(self.speed)
+
+    def step_speed(self, direction: int) -> None:
+        """The next faster (1) or slower (-1) of ``SPEEDS``."""
+        faster = [s for s in SPEEDS if s > self.speed]
+        slower = [s for s in SPEEDS if s < self.speed]
+        if direction > 0 and faster:
+            self.set_speed(faster[0])
+        elif direction < 0 and slower:
+            self.set_speed(slower[-1])
 
     def pause(self) -> None:
         if self.playing:
@@ -169,15 +200,13 @@ class Playback(QObject):
             self.play()
 
     def _tick(self) -> None:
-        target = self._frame_start + int((time.perf_counter() - self._clock_start) * self.fps)
+        target = self._frame_start + int((time.perf_counter() - self._clock_start) * self.fps * self.speed)
         if target <= self.frame:
             return
-        if target >= self.frame_count - 1:
-            self.seek(self.frame_count - 1)
-            self.pause()
-        else:
-            self.frame = target
-            self.frameChanged.emit(target)
+        self.frame = min(target, self.frame_count - 1)
+        self.frameChanged.emit(self.frame)
         self._shown.append(time.perf_counter())
-        if len(self._shown) >= 2 and self._shown[-1] > self._shown[0]:
+        if self._shown[-1] > self._shown[0]:
             self.fpsChanged.emit((len(self._shown) - 1) / (self._shown[-1] - self._shown[0]))
+        if self.frame == self.frame_count - 1:
+            self.pause()  # after the last rate: a stopped player shows none

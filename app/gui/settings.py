@@ -53,6 +53,15 @@ class Preferences:
         self.qsettings.setValue("view/mask_opacity", float(value))
 
     @property
+    def show_labels(self) -> bool:
+        """Whether the canvas shows the tracks' labels (View ▸ Layers ▸ Show Labels)."""
+        return bool(self._get("view/labels", True, bool))
+
+    @show_labels.setter
+    def show_labels(self, value: bool) -> None:
+        self.qsettings.setValue("view/labels", bool(value))
+
+    @property
     def run_options(self) -> dict:
         """The run dialog's last choices (engine, detector, classes, SAM2 model, device…)."""
         value = self.qsettings.value("run/options", {})

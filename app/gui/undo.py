@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from app.document import Document, Scope, Snapshot
@@ -85,12 +86,16 @@ class ImportLabels(Edit):
 
 
 class EditStack(QUndoStack):
-    """Applies edits to the open document; a refused edit is reported, not pushed."""
+    """Applies edits to the open document; a refused edit is reported, not pushed. ``guard`` may veto an
+    edit before it is made (e.g. one touching a locked track): ``blocked`` then says why."""
+
+    blocked = Signal(str)
 
     def __init__(self, report: Callable[[EditError], None], parent=None) -> None:
         super().__init__(parent)
         self.doc: Document | None = None
         self._report = report
+        self.guard: Callable[[Edit, Document], str | None] | None = None
 
     def set_document(self, doc: Document | None) -> None:
         self.clear()
@@ -99,6 +104,10 @@ class EditStack(QUndoStack):
     def apply(self, edit: Edit) -> bool:
         """Do ``edit`` and push it; on ``EditError`` nothing changes and the error is reported."""
         if self.doc is None:
+            return False
+        reason = None if self.guard is None else self.guard(edit, self.doc)
+        if reason is not None:
+            self.blocked.emit(reason)
             return False
         try:
             edit.do(self.doc)

@@ -85,6 +85,7 @@ def test_window_space_plays_to_the_end_and_measures_fps(qtbot, window: MainWindo
     assert shown[-1] == 3 and shown == sorted(shown)  # forward only, frames may be skipped, never repeated
     assert window.frame_field.text() == "3 / 3"
     assert rates and 0 < rates[-1] < 200  # the status bar's playback fps (30 fps video)
+    assert window.fps_label.text() == ""  # stopped: no rate left behind
 
 
 def test_window_swap_ids_action_with_undo_and_redo(window: MainWindow) -> None:

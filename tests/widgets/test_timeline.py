@@ -15,9 +15,14 @@ from widgets.timeline import Lane, TimelineData, TimelineWidget, runs_of
 R, P, S, L = (int(s) for s in ObjectState)
 
 
-def _lane(track_id: int, frames: list[int], states: list[int], manual: list[bool] | None = None) -> Lane:
+def _lane(
+    track_id: int, frames: list[int], states: list[int], manual: list[bool] | None = None,
+    interpolated: list[bool] | None = None,
+) -> Lane:
     manual = manual if manual is not None else [False] * len(frames)
-    return Lane.build(track_id, "#ff0000", Timeline(np.array(frames), np.array(states, np.int8), np.array(manual)))
+    interpolated = interpolated if interpolated is not None else [False] * len(frames)
+    timeline = Timeline(np.array(frames), np.array(states, np.int8), np.array(manual), np.array(interpolated))
+    return Lane.build(track_id, "#ff0000", timeline)
 
 
 def test_runs_of_merges_consecutive_frames_of_equal_state() -> None:
@@ -129,11 +134,30 @@ def test_paint_colours_lanes_by_state_and_links_conflicts(timeline: TimelineWidg
     assert QColor(image.pixel(x, lane_y(1))) == QColor(RESOLVED_CONFLICT_COLOR)  # a resolved episode
 
 
+def test_interpolated_frames_are_dotted_and_hidden_lanes_dimmed(timeline: TimelineWidget) -> None:
+    """Key frames (manual) are underlined, interpolated frames between them dotted, engine frames solid."""
+    interpolated = [20 <= f < 60 for f in range(100)]
+    manual = [f in (19, 60) for f in range(100)]
+    timeline.data.set_lanes([_lane(7, list(range(100)), [R] * 100, manual, interpolated)])
+    image = _render(timeline)
+    y = timeline.HEADER_HEIGHT + timeline.LANE_HEIGHT + timeline.LANE_HEIGHT // 2  # track 7's bar
+    x_of = lambda frame: round(timeline.x_of(frame))  # noqa: E731
+    reliable = QColor(STATE_COLORS[ObjectState.RELIABLE])
+    dotted = [QColor(image.pixel(x, y)) for x in range(x_of(25), x_of(55))]
+    assert reliable in dotted and sum(c != reliable for c in dotted) >= len(dotted) // 3  # gaps between dots
+    assert all(QColor(image.pixel(x, y)) == reliable for x in range(x_of(65), x_of(95)))  # engine frames: solid
+    timeline.set_hidden([7])
+    dim = QColor(_render(timeline).pixel(x_of(80), y))
+    assert dim != reliable and dim.green() < reliable.green()  # drawn faintly over the lane's background
+    assert QColor(_render(timeline).pixel(x_of(80), y - timeline.LANE_HEIGHT)) == reliable  # track 4: as before
+
+
 def test_load_reads_lanes_and_manual_frames_from_a_document(qtbot) -> None:
     doc = Document.in_memory()
     doc.add_observations(
         [Observation(frame=f, track_id=1, box=(0, 0, 5, 5), state=ObjectState.PENDING) for f in range(5)]
         + [Observation(frame=3, track_id=2, box=(0, 0, 5, 5), source=Source.MANUAL)]
+        + [Observation(frame=f, track_id=2, box=(0, 0, 5, 5), source=Source.INTERPOLATED) for f in (4, 5)]
     )
     widget = TimelineWidget()
     qtbot.addWidget(widget)
@@ -141,9 +165,11 @@ def test_load_reads_lanes_and_manual_frames_from_a_document(qtbot) -> None:
     assert widget.data.order == [1, 2]
     assert widget.data.lanes[1].states.tolist() == [P]
     assert widget.data.lanes[2].manual_starts.tolist() == [3]
+    assert (widget.data.lanes[2].interpolated_starts.tolist(), widget.data.lanes[2].interpolated_ends.tolist()) == (
+        [4], [6])
     doc.add_observations([Observation(frame=9, track_id=2, box=(0, 0, 5, 5), state=ObjectState.LOST)])
     widget.load(doc, [2])
-    assert widget.data.lanes[2].ends.tolist() == [4, 10]
+    assert widget.data.lanes[2].ends.tolist() == [6, 10]
 
 
 def test_repaint_of_500_tracks_of_20000_frames_touches_only_the_visible_lanes(qtbot) -> None:

@@ -113,3 +113,22 @@ def test_double_click_asks_for_the_first_frame(qtbot, table: TrackTable) -> None
     index = table.proxy.index(2, 0)
     table.view.doubleClicked.emit(index)
     assert frames == [0]
+
+
+def test_hidden_tracks_are_greyed_and_hidden_or_locked_ones_marked_and_filterable(table: TrackTable) -> None:
+    def cell(track_id: int, column: str, role: Qt.ItemDataRole):
+        return table.model.index(table.model.row_of(track_id), COLUMNS.index(column)).data(role)
+
+    table.set_view_state(frozenset({3}), frozenset({10}))
+    assert cell(3, "ID", Qt.ItemDataRole.ForegroundRole) is not None
+    assert cell(3, "ID", Qt.ItemDataRole.FontRole).italic()
+    assert cell(2, "ID", Qt.ItemDataRole.ForegroundRole) is None
+    assert cell(10, "State", Qt.ItemDataRole.DecorationRole) is not None
+    assert cell(2, "State", Qt.ItemDataRole.DecorationRole) is None
+    assert cell(10, "Span", Qt.ItemDataRole.ToolTipRole) == "Track 10: locked"
+    table.filter.setText("locked")
+    assert _column(table, "ID") == ["10"]
+    table.filter.setText("hidden")
+    assert _column(table, "ID") == ["3"]
+    table.set_view_state(frozenset(), frozenset())
+    assert _column(table, "ID") == []

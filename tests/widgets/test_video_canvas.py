@@ -1,11 +1,13 @@
-"""The video canvas: mask overlays, selection by click, box editing with handles, prompts, layers."""
+"""The video canvas: mask overlays, selection by click, box editing with handles, prompts, layers, labels,
+hidden and locked tracks."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor
 
 from app.document import Document, Observation
@@ -166,7 +168,7 @@ def test_layers_toggle_what_is_drawn(canvas: VideoCanvas) -> None:
     assert colour_at(40, 40) == QColor("black")
     assert canvas.scene().items()  # the frame itself stays
     with pytest.raises(ValueError):
-        canvas.set_layers(labels=True)
+        canvas.set_layers(captions=True)
 
 
 def test_refresh_after_a_document_change_shows_the_new_box(canvas: VideoCanvas, doc: Document) -> None:
@@ -194,3 +196,81 @@ def test_a_new_video_starts_fitted_whatever_the_last_zoom(canvas: VideoCanvas, d
     canvas.set_document(doc)
     canvas.show_frame(0, np.zeros((H, W, 3), np.uint8))
     assert canvas.zoom() == pytest.approx(fitted)
+
+
+def _overlap(a, b) -> float:
+    inter = a.intersected(b)
+    return 0.0 if inter.isEmpty() else inter.width() * inter.height()
+
+
+def test_the_label_of_a_box_at_the_top_edge_goes_below_it_inside_the_view(canvas: VideoCanvas, doc: Document) -> None:
+    doc.add_observations([Observation(frame=0, track_id=3, box=(70, 0, 30, 20))])  # touches the top edge
+    canvas.refresh()
+    label, view = canvas.labels()[3], QRectF(canvas.viewport().rect())
+    box = QRectF(canvas.mapFromScene(QRectF(70, 0, 30, 20)).boundingRect())
+    assert view.contains(label)
+    assert label.top() >= box.bottom() - 1  # below the box: neither cut off nor over the object
+    assert canvas.labels()[1].bottom() <= canvas.mapFromScene(QPointF(20, 20)).y() + 1  # room above: above
+
+
+def test_labels_keep_off_small_objects_and_each_other(qtbot) -> None:
+    """A row of distant cars, a few pixels each: every label is readable and no car is hidden by one."""
+    doc = Document.in_memory(VideoInfo(Path("v.mp4"), "v", 1, 30.0, W, H))
+    cars = [(20 + 11 * i, 60, 8, 5) for i in range(6)]
+    doc.add_observations([Observation(frame=0, track_id=i + 1, box=box) for i, box in enumerate(cars)])
+    view = VideoCanvas()
+    qtbot.addWidget(view)
+    view.resize(2 * W + 4, 2 * H + 4)
+    view.show()
+    view.set_document(doc)
+    view.show_frame(0, np.zeros((H, W, 3), np.uint8))
+    labels = view.labels()
+    assert sorted(labels) == [1, 2, 3, 4, 5, 6]
+    rects = list(labels.values())
+    assert sum(_overlap(a, b) for i, a in enumerate(rects) for b in rects[i + 1:]) == 0  # no pile-up
+    for box in cars:
+        car = QRectF(view.mapFromScene(QRectF(*box)).boundingRect())
+        assert max(_overlap(car, label) for label in rects) <= 0.25 * car.width() * car.height()
+
+
+def test_selected_and_hovered_labels_are_expanded_the_others_compact(qtbot, canvas: VideoCanvas, doc: Document) -> None:
+    doc.set_track(replace(doc.track(2), category_id=doc.category_id("person")))
+    canvas.invalidate()
+    canvas.refresh()
+    compact = canvas.labels()[2]
+    canvas.set_selection([2])
+    expanded = canvas.labels()[2]
+    assert expanded.width() > compact.width() + 20 and expanded.height() > compact.height()  # "2 person", larger
+    canvas.set_selection([])
+    qtbot.mouseMove(canvas.viewport(), _at(canvas, 150, 80))  # hovering track 2's box
+    assert canvas.labels()[2].width() == expanded.width()
+
+
+def test_the_labels_layer_hides_every_label(canvas: VideoCanvas) -> None:
+    assert sorted(canvas.labels()) == [1, 2]
+    canvas.set_layers(labels=False)
+    assert canvas.labels() == {}
+    assert sorted(o.track_id for o in canvas.observations()) == [1, 2]  # the boxes stay
+
+
+def test_hidden_tracks_are_not_drawn_and_locked_ones_refuse_edits(qtbot, canvas: VideoCanvas) -> None:
+    canvas.set_view_state(frozenset({2}), frozenset({1}))
+    assert [o.track_id for o in canvas.observations()] == [1]
+    assert canvas.track_at(QPointF(150, 80)) is None and sorted(canvas.labels()) == [1]
+    canvas.set_tool(Tool.EDIT_BOX)
+    canvas.set_selection([1])
+    edits, refused, drawn = [], [], []
+    canvas.boxEdited.connect(lambda *args: edits.append(args))
+    canvas.boxDrawn.connect(lambda *args: drawn.append(args))
+    canvas.editRefused.connect(refused.append)
+    viewport = canvas.viewport()
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=_at(canvas, 40, 40))
+    qtbot.mouseMove(viewport, _at(canvas, 50, 50))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=_at(canvas, 50, 50))
+    assert edits == [] and drawn == [] and refused == ["Track 1 is locked: unlock it to edit it"]
+    canvas.set_view_state(frozenset(), frozenset())
+    assert sorted(o.track_id for o in canvas.observations()) == [1, 2]
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=_at(canvas, 40, 40))
+    qtbot.mouseMove(viewport, _at(canvas, 50, 50))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=_at(canvas, 50, 50))
+    assert len(edits) == 1
