@@ -14,12 +14,17 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QLineF, QPoint, QPointF, QRect, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QResizeEvent, QWheelEvent
-from PySide6.QtWidgets import QAbstractScrollArea, QWidget
+from PySide6.QtGui import (
+    QColor, QContextMenuEvent, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QResizeEvent, QWheelEvent,
+)
+from PySide6.QtWidgets import QAbstractScrollArea, QMenu, QWidget
 
 from app.document import Document, Timeline
 from tracker.results import EventKind, ObjectState
 from widgets.style import CONFLICT_COLOR, CURSOR_COLOR, MANUAL_COLOR, REVIEWED_COLOR, STATE_COLORS, argb
+
+RANGE_COLOR = "#58a6ff"
+"""The selected frame range of a lane."""
 
 SORT_KEYS = ("first", "id", "conflicts")
 """Lane orders: by first frame, by track id, by number of conflicts (most first)."""
@@ -229,11 +234,30 @@ def conflict_rows(doc: Document) -> list[tuple[int, int, int]]:
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class FrameRange:
+    """Frames ``[start, stop)`` of one track's lane, selected by Shift+drag."""
+
+    track_id: int
+    start: int
+    stop: int
+
+    def describe(self) -> str:
+        """The range as the annotator sees it (first and last frame)."""
+        last = self.stop - 1
+        return f"frame {self.start}" if last == self.start else f"frames {self.start}–{last}"
+
+
 class TimelineWidget(QAbstractScrollArea):
-    """Lanes of tracks over frames. Click: seek and select; Ctrl+wheel: zoom; Shift+wheel: scroll in time."""
+    """Lanes of tracks over frames. Click: seek and select; Shift+drag on a lane: select a frame range of it
+    (right-click it to delete those frames); Ctrl+wheel: zoom; Shift+wheel: scroll in time."""
 
     frameRequested = Signal(int)
     tracksSelected = Signal(list)
+    rangeChanged = Signal(object)
+    """The selected ``FrameRange``, or None when it is cleared."""
+    deleteRangeRequested = Signal(object)
+    """The ``FrameRange`` whose frames the annotator asked to delete."""
 
     LANE_HEIGHT = 18
     LABEL_WIDTH = 64
@@ -248,6 +272,9 @@ class TimelineWidget(QAbstractScrollArea):
         self.data = TimelineData()
         self._current = 0
         self._selection: set[int] = set()
+        self.frame_range: FrameRange | None = None
+        self._range_anchor: int | None = None
+        """The frame a Shift+drag started at, while it goes on."""
         self._zoom: float | None = None
         """Pixels per frame; None: the whole video fits the width."""
         self._lut = np.array([0] + [argb(STATE_COLORS[s]) for s in sorted(ObjectState)], np.uint32)
@@ -384,6 +411,7 @@ class TimelineWidget(QAbstractScrollArea):
         if image is not None:
             painter.drawImage(self.LABEL_WIDTH, y0, image)
         self._paint_conflicts(painter, rows, y0, first, ppf, content.width())
+        self._paint_range(painter, rows, y0)
         painter.restore()
         self._paint_labels(painter, rows, y0, height)
         self._paint_ruler(painter, first, ppf, width)
@@ -438,6 +466,19 @@ class TimelineWidget(QAbstractScrollArea):
         painter.setPen(QPen(color, 6, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
         painter.drawPoints([QPointF(px, py) for px, py in ends])
 
+    def _paint_range(self, painter: QPainter, rows: range, y0: int) -> None:
+        selected = self.frame_range
+        row = None if selected is None else self.data.rows_of(np.array([selected.track_id], np.int64))[0]
+        if row is None or not rows.start <= row < rows.stop:
+            return
+        x0, x1 = self.x_of(selected.start), self.x_of(selected.stop)
+        area = QRectF(x0, y0 + (row - rows.start) * self.LANE_HEIGHT, max(x1 - x0, 2.0), self.LANE_HEIGHT)
+        color = QColor(RANGE_COLOR)
+        color.setAlpha(90)
+        painter.fillRect(area, color)
+        painter.setPen(QPen(QColor(RANGE_COLOR), 1.5))
+        painter.drawRect(area)
+
     def _paint_labels(self, painter: QPainter, rows: range, y0: int, height: int) -> None:
         painter.fillRect(0, self.HEADER_HEIGHT, self.LABEL_WIDTH, height, QColor(self.LANE_BACKGROUNDS[0]))
         painter.setClipRect(0, self.HEADER_HEIGHT, self.LABEL_WIDTH, height)
@@ -485,24 +526,57 @@ class TimelineWidget(QAbstractScrollArea):
         painter.drawLine(QLineF(centre, 0, centre, height))
         painter.setClipping(False)
 
+    def set_frame_range(self, frame_range: FrameRange | None) -> None:
+        """Select a frame range of a lane (None: clear it)."""
+        if frame_range != self.frame_range:
+            self.frame_range = frame_range
+            self.rangeChanged.emit(frame_range)
+            self.viewport().update()
+
     # ------------------------------------------------------------------ input
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() != Qt.MouseButton.LeftButton:
             return super().mousePressEvent(event)
         pos = event.position().toPoint()
         frame, track_id = self.hit_test(pos)
-        if pos.x() >= self.LABEL_WIDTH:
+        on_lanes = pos.x() >= self.LABEL_WIDTH
+        if on_lanes and track_id is not None and event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            self._range_anchor = frame
+            self.set_frame_range(FrameRange(track_id, frame, frame + 1))
+            self.tracksSelected.emit([track_id])
+            return
+        self.set_frame_range(None)
+        if on_lanes:
             self.frameRequested.emit(frame)
         if track_id is not None:
             additive = event.modifiers() & Qt.KeyboardModifier.ControlModifier
             selection = self._selection ^ {track_id} if additive else {track_id}
             self.tracksSelected.emit(sorted(selection))
 
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        self._range_anchor = None
+        super().mouseReleaseEvent(event)
+
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        if event.buttons() & Qt.MouseButton.LeftButton and event.position().x() >= self.LABEL_WIDTH:
+        dragging = event.buttons() & Qt.MouseButton.LeftButton
+        if dragging and self._range_anchor is not None and self.frame_range is not None:
+            frame = self.frame_at(event.position().x())
+            start, last = sorted((self._range_anchor, frame))
+            self.set_frame_range(FrameRange(self.frame_range.track_id, start, last + 1))
+        elif dragging and event.position().x() >= self.LABEL_WIDTH:
             self.frameRequested.emit(self.frame_at(event.position().x()))
         frame, track_id = self.hit_test(event.position().toPoint())
         self.viewport().setToolTip(f"frame {frame}" + ("" if track_id is None else f" · track {track_id}"))
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        selected = self.frame_range
+        if selected is None:
+            return super().contextMenuEvent(event)
+        menu = QMenu(self)
+        menu.addAction(f"Delete {selected.describe().capitalize()} of Track {selected.track_id}",
+                       lambda: self.deleteRangeRequested.emit(selected))
+        menu.addAction("Clear Frame Range", lambda: self.set_frame_range(None))
+        menu.exec(event.globalPos())
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120
