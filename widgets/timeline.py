@@ -212,19 +212,14 @@ class TimelineData:
         return np.concatenate(lane_index), np.clip(x0, 0, width), np.clip(x1, 0, width)
 
 
-def load_lanes(doc: Document, track_ids: Iterable[int] | None = None) -> tuple[list[Lane], list[int]]:
-    """Lanes of the given tracks (every track when None) and the ids of those that no longer exist."""
-    if track_ids is None:
-        tracks = doc.tracks()
-        return [Lane.build(t.id, t.color, doc.track_timeline(t.id)) for t in tracks], []
-    lanes, removed = [], []
-    for track_id in track_ids:
-        track = doc.track(track_id)
-        if track is None:
-            removed.append(track_id)
-        else:
-            lanes.append(Lane.build(track.id, track.color, doc.track_timeline(track.id)))
-    return lanes, removed
+def load_lanes(doc: Document, track_ids: Iterable[int] | None = None, *, by_category: bool = False,
+               ) -> tuple[list[Lane], list[int]]:
+    """Lanes of the given tracks (every track when None) and the ids of those that no longer exist; ``by_category``:
+    lanes take their category's colour where the label schema gives one."""
+    colors = doc.track_colors(by_category=by_category)
+    wanted = list(colors if track_ids is None else track_ids)
+    lanes = [Lane.build(t, colors[t], doc.track_timeline(t)) for t in wanted if t in colors]
+    return lanes, [t for t in wanted if t not in colors]
 
 
 def conflict_rows(doc: Document) -> list[tuple[int, int, int]]:
@@ -273,6 +268,8 @@ class TimelineWidget(QAbstractScrollArea):
         self._current = 0
         self._selection: set[int] = set()
         self.frame_range: FrameRange | None = None
+        self.color_by_category = False
+        """Lane labels in their category's colour (where the label schema gives one)."""
         self._range_anchor: int | None = None
         """The frame a Shift+drag started at, while it goes on."""
         self._zoom: float | None = None
@@ -293,7 +290,7 @@ class TimelineWidget(QAbstractScrollArea):
     def load(self, doc: Document, track_ids: Iterable[int] | None = None) -> None:
         """Reload every lane (``track_ids=None``) or only the given tracks' lanes, and the conflicts."""
         video = doc.video
-        lanes, removed = load_lanes(doc, track_ids)
+        lanes, removed = load_lanes(doc, track_ids, by_category=self.color_by_category)
         self.data.set_lanes(lanes, removed, replace=track_ids is None)
         self.data.set_conflicts(conflict_rows(doc))
         span = doc.frame_range()
