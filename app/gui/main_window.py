@@ -184,8 +184,8 @@ class MainWindow(QMainWindow):
         self.act_delete_box = a("Delete &Box at This Frame", self.delete_box, "Backspace", "mdi6.vector-square-remove")
         self.act_delete_from = a("Delete Track From &Here", self.delete_from_here, "Shift+Delete",
                                  "mdi6.delete-sweep-outline")
-        self.act_delete_frames = a("Delete &Frames…", self.desk.delete_frames, "Ctrl+Del", "mdi6.delete-clock-outline",
-                                   "Delete frames N to M of the selected track (Shift+drag on its timeline lane)")
+        self.act_delete_frames = a("Delete Frame&s…", self.desk.delete_frames, "Ctrl+Del",
+                                   "mdi6.delete-clock-outline", "Delete frames N to M of the selected track (Shift+drag on its timeline lane)")
         self.act_delete_track = a("&Delete Track", self.delete_track, QKeySequence.StandardKey.Delete,
                                   "mdi6.delete-outline")
         self.act_category = a("Set &Category…", self.set_category, "C", "mdi6.tag-outline")
@@ -195,13 +195,13 @@ class MainWindow(QMainWindow):
                                    "Copy the selected track's box to the next N frames")
         self.act_categories = a("Categor&ies…", self.desk.edit_categories, None, "mdi6.tag-multiple-outline",
                                 "Rename and merge categories, their colours, the category of new tracks")
-        self.act_edit_shortcuts = a("&Shortcuts…", lambda: ShortcutEditor(self.menus, self.shortcuts, self).exec(),
+        self.act_edit_shortcuts = a("Shor&tcuts…", lambda: ShortcutEditor(self.menus, self.shortcuts, self).exec(),
                                     None, "mdi6.keyboard-settings-outline")
         self.act_preferences = a("Pre&ferences…", self.preferences_dialog, "Ctrl+,",
                                  "mdi6.cog-outline")
         self.id_actions = [self.act_reassign, self.act_swap, self.act_merge, self.act_split, self.act_delete_box,
-                           self.act_delete_from, self.act_delete_frames, self.act_delete_track, self.act_category, self.act_copy_next,
-                           self.act_propagate_box]
+                           self.act_delete_from, self.act_delete_frames, self.act_delete_track, self.act_category,
+                           self.act_copy_next, self.act_propagate_box]
         # tools
         self.tool_group = QActionGroup(self)
         self.tool_actions: dict[Tool, QAction] = {}
@@ -248,7 +248,7 @@ class MainWindow(QMainWindow):
             action.toggled.connect(lambda on, name=name: self.canvas.set_layers(**{name: on}))
             self.layer_actions[name] = action
         self.act_category_colors = a("Colour Tracks by &Category", self.desk.show_category_colors, None, None,
-                                     "Boxes, masks and lanes take their category's colour (Edit ▸ Categories…)", True)
+                                     "Boxes, masks and lanes take their category's colour", True)
         self.sort_group = QActionGroup(self)
         self.sort_actions: dict[str, QAction] = {}
         for key in SORT_KEYS:
@@ -372,8 +372,7 @@ class MainWindow(QMainWindow):
         panels.addActions([self.table_dock.toggleViewAction(), self.timeline_dock.toggleViewAction(),
                            self.review_dock.toggleViewAction()])
         menu("&View", self.act_zoom_in, self.act_zoom_out, self.act_zoom_fit, self.act_zoom_actual, None, layers,
-             self.act_category_colors,
-             order, play, panels)
+             self.act_category_colors, order, play, panels)
         menu("&Help", self.act_guide, self.act_shortcuts, None, self.act_about)
         self._rebuild_recent()
 
@@ -857,7 +856,8 @@ class MainWindow(QMainWindow):
 
     def merge_into(self) -> None:
         if len(self.selection) > 1:
-            return self.desk.merge_selected()
+            self.desk.merge_selected()
+            return
         source = self._one_track()
         if source is None:
             return

@@ -81,7 +81,7 @@ class ShortcutEditor(QDialog):
     def __init__(self, menus: Mapping[str, Iterable[QAction]], shortcuts: Shortcuts,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Keyboard shortcuts")
+        self.setWindowTitle("Edit shortcuts")
         self.shortcuts = shortcuts
         self.actions = list(dict.fromkeys(a for actions in menus.values() for a in actions))
         menu_of = {a: menu for menu, actions in reversed(list(menus.items())) for a in actions}

@@ -74,8 +74,8 @@ def test_delete_the_timeline_range_or_frames_from_the_dialog(qtbot, window: Main
 
 def test_merge_several_selected_tracks_in_one_step(qtbot, window: MainWindow, monkeypatch) -> None:
     offered, asked = [], []
-    monkeypatch.setattr(QInputDialog, "getItem",
-                        lambda parent, title, label, items, current, editable: (offered.append(items), (items[0], True))[1])
+    monkeypatch.setattr(QInputDialog, "getItem", lambda *args: (offered.append(args[3]), (args[3][0], True))[1])
+    monkeypatch.setattr(QInputDialog, "getInt", lambda *args: (0, False))  # the two-track merge's question
     monkeypatch.setattr(window, "_ask_overlap_winner",
                         lambda target, sources, frames: (asked.append((target, sources, frames)), "target")[1])
     window.set_selection([2, 3, 1])
@@ -107,17 +107,18 @@ def test_categories_dialog_renames_merges_colours_and_sets_the_default(qtbot, wi
     dialog.rename()
     assert doc.track_label(1) == "pedestrian" and "pedestrian  (2 tracks)" in dialog.list.item(1).text()
     dialog._set_colors("#ff8800")
+    select(car)
     dialog.toggle_default()
-    assert doc.category_colors() == {person: "#ff8800"} and doc.default_category() == person
+    assert doc.category_colors() == {person: "#ff8800"} and doc.default_category() == car
     window._new_track_box(0, (10.0, 10.0, 30.0, 30.0))  # a box drawn for a new track
-    assert doc.track_label(4) == "pedestrian"
+    assert doc.track_label(4) == "car"  # the default, not the most common category
     window.act_category_colors.trigger()
     qtbot.waitUntil(lambda: window.canvas._colors.get(1) == "#ff8800")
     assert window.timeline.data.lanes[2].color == "#ff8800" and window.canvas._colors[3] == doc.track(3).color
     select(person, car)
     monkeypatch.setattr(QInputDialog, "getItem", lambda *args: (args[3][0], True))
-    dialog.merge()  # into the category with the most tracks
-    assert {doc.track_label(t.id) for t in doc.tracks()} == {"pedestrian"} and dialog.list.count() == 1
+    dialog.merge()
+    assert {doc.track_label(t.id) for t in doc.tracks()} == {"car"} and dialog.list.count() == 1
     for _ in range(5):  # merge, new track, default, colour, rename
         window.act_undo.trigger()
     assert doc.categories() == {person: "person", car: "car"} and doc.category_colors() == {}
