@@ -72,9 +72,9 @@ class DeskController(QObject):
         return True
 
     def delete_timeline_range(self) -> bool:
-        """Delete the timeline's selected frame range, if there is one."""
+        """Delete the timeline's selected frame range, if there is one and its track is selected."""
         selected = self.window.timeline.frame_range
-        return selected is not None and self.delete_range(selected)
+        return selected is not None and selected.track_id in self.window.selection and self.delete_range(selected)
 
     def merge_selected(self) -> None:
         """Merge every selected track into one of them, asked for (default: the longest, then the lowest id)."""

@@ -496,14 +496,18 @@ class PreferencesDialog(QDialog):
 
 
 # ------------------------------------------------------------------------------------------ shortcuts
+def typed_keys(keys: Iterable[QKeySequence]) -> list[QKeySequence]:
+    """The keys one types: without the dedicated keyboard keys that the platform's standard bindings add (Open,
+    Save, Undo, Zoom In, F13 and up)."""
+    return [s for s in keys if s.count() and s[0].key().value < Qt.Key.Key_F13.value]
+
+
 def shortcut_rows(menus: Mapping[str, Iterable[QAction]]) -> list[tuple[str, str, str]]:
-    """``(menu, action, keys)`` for every action with a shortcut. Keys of dedicated keyboard keys that the
-    platform's standard bindings add (Open, Save, Undo, Zoom In, F13 and up) are left out: nobody types them."""
+    """``(menu, action, keys)`` for every action with a shortcut one types (``typed_keys``)."""
     rows = []
     for menu, actions in menus.items():
         for action in actions:
-            keys = [s.toString(QKeySequence.SequenceFormat.NativeText) for s in action.shortcuts()
-                    if s.count() and s[0].key().value < Qt.Key.Key_F13.value]
+            keys = [s.toString(QKeySequence.SequenceFormat.NativeText) for s in typed_keys(action.shortcuts())]
             if keys:
                 rows.append((menu, action.text().replace("&", ""), ", ".join(keys)))
     return rows

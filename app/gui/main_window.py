@@ -186,7 +186,8 @@ class MainWindow(QMainWindow):
                                  "mdi6.delete-sweep-outline")
         self.act_delete_frames = a("Delete Frame&s…", self.desk.delete_frames, "Ctrl+Del",
                                    "mdi6.delete-clock-outline", "Delete frames N to M of the selected track (Shift+drag on its timeline lane)")
-        self.act_delete_track = a("&Delete Track", self.delete_track, QKeySequence.StandardKey.Delete,
+        # "Del" alone: the platform's Delete binding may add Ctrl+D, Copy Box to Next Frame's key
+        self.act_delete_track = a("&Delete Track", self.delete_track, "Del",
                                   "mdi6.delete-outline")
         self.act_category = a("Set &Category…", self.set_category, "C", "mdi6.tag-outline")
         self.act_copy_next = a("C&opy Box to Next Frame", self.copy_box_to_next, "Ctrl+D", "mdi6.content-copy",

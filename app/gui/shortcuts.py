@@ -15,6 +15,8 @@ from PySide6.QtWidgets import (
     QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
+from app.gui.dialogs import typed_keys
+
 GROUP = "shortcuts"
 EDITABLE_KEYS = 2
 """Keys per action in the editor: the main one and an alternative."""
@@ -127,7 +129,7 @@ class ShortcutEditor(QDialog):
 
     def _show(self, keys: Mapping[QAction, list[QKeySequence]]) -> None:
         for action, edits in zip(self.actions, self.edits, strict=True):
-            shown = keys[action][:EDITABLE_KEYS]
+            shown = typed_keys(keys[action])[:EDITABLE_KEYS]
             for index, edit in enumerate(edits):
                 edit.blockSignals(True)
                 edit.setKeySequence(shown[index] if index < len(shown) else QKeySequence())
@@ -135,12 +137,12 @@ class ShortcutEditor(QDialog):
         self._check()
 
     def keys_of(self, row: int) -> list[QKeySequence]:
-        """The keys a row shows now. Keys beyond the editable ones (platform bindings) stay while the row shows
-        the start of the action's current or default keys."""
+        """The keys a row shows now. Keys it does not show (dedicated keys and further ones of the platform's
+        bindings) stay while the row shows what it showed of the action's current or default keys."""
         action = self.actions[row]
         shown = [e.keySequence() for e in self.edits[row] if not e.keySequence().isEmpty()]
         for keys in (action.shortcuts(), self.shortcuts.defaults.get(action_name(action), [])):
-            if _texts(shown) == _texts(keys[:EDITABLE_KEYS]):
+            if _texts(shown) == _texts(typed_keys(keys)[:EDITABLE_KEYS]):
                 return list(keys)
         return shown
 
