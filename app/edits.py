@@ -516,7 +516,7 @@ class MergeCategories(SchemaEdit):
 
     @property
     def text(self) -> str:
-        return f"Merge {len(self.sources)} categor{'y' if len(self.sources) == 1 else 'ies'} into one"
+        return "Merge categories"
 
     def apply(self, doc: Document) -> None:
         _require_category(doc, self.target)
@@ -542,7 +542,7 @@ class SetCategoryColor(SchemaEdit):
 
     @property
     def text(self) -> str:
-        return f"Set colour of {self.category_id}"
+        return "Set category colour"
 
     def apply(self, doc: Document) -> None:
         _require_category(doc, self.category_id)

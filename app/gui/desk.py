@@ -105,6 +105,7 @@ class DeskController(QObject):
         """Draw tracks in their category's colour, or their own (View ▸ Colour Tracks by Category)."""
         window = self.window
         on = window.act_category_colors.isChecked()
+        window.preferences.color_by_category = on
         window.canvas.color_by_category = window.timeline.color_by_category = on
         if window.session is not None:
             window.session.doc.notify(None)

@@ -1,7 +1,7 @@
 """Dialogs: run a tracker, import and export labels, preferences, the keyboard shortcut sheet."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -467,9 +467,10 @@ class ImportDialog(QDialog):
 
 # -------------------------------------------------------------------------------------- preferences
 class PreferencesDialog(QDialog):
-    """Where new projects go, and how masks look."""
+    """Where new projects go, how masks look, and (``edit_shortcuts``) a button to the shortcut editor."""
 
-    def __init__(self, preferences: Preferences, parent: QWidget | None = None) -> None:
+    def __init__(self, preferences: Preferences, parent: QWidget | None = None,
+                 edit_shortcuts: Callable[[], object] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Preferences")
         self._preferences = preferences
@@ -484,6 +485,11 @@ class PreferencesDialog(QDialog):
         browse = ("Browse…", lambda: QFileDialog.getExistingDirectory(self, "Projects folder", self.folder.text()))
         form.addRow("Other projects in", _path_row(self.folder, browse))
         form.addRow("Mask opacity", self.opacity)
+        if edit_shortcuts is not None:
+            shortcuts = QPushButton("Keyboard Shortcuts…")
+            shortcuts.setAutoDefault(False)
+            shortcuts.clicked.connect(lambda _=False: edit_shortcuts())
+            form.addRow("Shortcuts", shortcuts)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(_buttons(self, "Save"))

@@ -250,6 +250,8 @@ class MainWindow(QMainWindow):
             self.layer_actions[name] = action
         self.act_category_colors = a("Colour Tracks by &Category", self.desk.show_category_colors, None, None,
                                      "Boxes, masks and lanes take their category's colour", True)
+        self.act_category_colors.setChecked(self.preferences.color_by_category)
+        self.desk.show_category_colors()
         self.sort_group = QActionGroup(self)
         self.sort_actions: dict[str, QAction] = {}
         for key in SORT_KEYS:
@@ -1091,7 +1093,8 @@ class MainWindow(QMainWindow):
 
     # ================================================================== misc
     def preferences_dialog(self) -> None:
-        if PreferencesDialog(self.preferences, self).exec() == QDialog.DialogCode.Accepted:
+        dialog = PreferencesDialog(self.preferences, self, self.act_edit_shortcuts.trigger)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
             self.canvas.mask_opacity = self.preferences.mask_opacity
             self.canvas.invalidate()
             self.canvas.refresh()

@@ -11,12 +11,12 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtGui import QKeySequence  # noqa: E402
-from PySide6.QtWidgets import QDialog, QInputDialog  # noqa: E402
+from PySide6.QtWidgets import QDialog, QInputDialog, QPushButton  # noqa: E402
 
 from app.document import Observation  # noqa: E402
 from app.gui import desk  # noqa: E402
 from app.gui.categories import CategoriesDialog  # noqa: E402
-from app.gui.dialogs import shortcut_rows  # noqa: E402
+from app.gui.dialogs import PreferencesDialog, shortcut_rows  # noqa: E402
 from app.gui.main_window import MainWindow  # noqa: E402
 from app.gui.shortcuts import ShortcutEditor  # noqa: E402
 from tests.app.test_gui_window import SEQUENCE, make_window  # noqa: E402
@@ -129,8 +129,15 @@ def _row(editor: ShortcutEditor, name: str) -> int:
     return [a.text().replace("&", "") for a in editor.actions].index(name)
 
 
-def test_shortcuts_are_edited_checked_for_conflicts_and_kept(qtbot, tmp_path: Path) -> None:
+def test_shortcuts_are_edited_checked_for_conflicts_and_kept(qtbot, tmp_path: Path, monkeypatch) -> None:
     window = make_window(qtbot, tmp_path)
+    opened = []
+    monkeypatch.setattr(ShortcutEditor, "exec", lambda editor: opened.append(editor))
+    preferences = PreferencesDialog(window.preferences, window, window.act_edit_shortcuts.trigger)
+    qtbot.addWidget(preferences)
+    next(b for b in preferences.findChildren(QPushButton) if b.text() == "Keyboard Shortcuts…").click()
+    assert len(opened) == 1  # Preferences ▸ Keyboard Shortcuts… opens the editor
+    window.act_category_colors.trigger()  # a view setting kept like the shortcuts
     editor = ShortcutEditor(window.menus, window.shortcuts, window)
     qtbot.addWidget(editor)
     split = editor.edits[_row(editor, "Split Here")][0]
@@ -148,10 +155,10 @@ def test_shortcuts_are_edited_checked_for_conflicts_and_kept(qtbot, tmp_path: Pa
     qtbot.addWidget(again)
     assert again.act_split.shortcuts() == [QKeySequence("Ctrl+Shift+K")]  # applied at start
     assert again.act_merge.shortcuts() == [QKeySequence("M")]
+    assert again.act_category_colors.isChecked() and again.canvas.color_by_category
     editor = ShortcutEditor(again.menus, again.shortcuts, again)
     qtbot.addWidget(editor)
     editor.reset_to_defaults()
     editor.accept()
     assert again.act_split.shortcuts() == [QKeySequence("K")]
-    assert again.preferences.qsettings.allKeys() == [] or not any(
-        k.startswith("shortcuts/") for k in again.preferences.qsettings.allKeys())
+    assert not any(k.startswith("shortcuts/") for k in again.preferences.qsettings.allKeys())
