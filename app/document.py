@@ -385,6 +385,12 @@ def _migrate(conn: sqlite3.Connection, version: int) -> None:
     conn.execute("COMMIT")
 
 
+CATEGORY_COLORS_KEY = "category_colors"
+"""Meta key of the label schema's colour per category (category id → ``#rrggbb``)."""
+DEFAULT_CATEGORY_KEY = "default_category"
+"""Meta key of the label schema's category for new tracks."""
+
+
 def track_color(track_id: int) -> str:
     """A stable, well-spread colour for a track id (golden-ratio hue walk)."""
     hue = (track_id * 0.618033988749895) % 1.0
@@ -630,6 +636,26 @@ class Document:
     def categories(self) -> dict[int, str]:
         """Category id → name."""
         return {cid: name for name, cid in self._categories.items()}
+
+    def reload_categories(self) -> None:
+        """Read the category names again (after an edit or an undo changed the table directly)."""
+        self._categories = self._read_categories()
+
+    @_decoding
+    def category_colors(self) -> dict[int, str]:
+        """Category id → the colour chosen for it (``#rrggbb``); categories without one are left out."""
+        return {int(cid): str(color) for cid, color in self.get_meta(CATEGORY_COLORS_KEY, {}).items()}
+
+    @_decoding
+    def default_category(self) -> int | None:
+        """The category chosen for new tracks drawn by hand (None: none chosen)."""
+        value = self.get_meta(DEFAULT_CATEGORY_KEY)
+        return None if value is None else int(value)
+
+    def track_colors(self, *, by_category: bool = False) -> dict[int, str]:
+        """Track id → display colour: its own, or (``by_category``) its category's where one is chosen."""
+        colors = self.category_colors() if by_category else {}
+        return {t.id: colors.get(t.category_id, t.color) for t in self.tracks()}
 
     def add_track(
         self, track_id: int | None = None, category_id: int | None = None, color: str | None = None, note: str = ""

@@ -7,11 +7,14 @@ before anything is written, so a refused edit (``EditError``) changes nothing.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+import re
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from app.conflicts import refresh_conflicts
-from app.document import Document, DocumentError, Observation, Scope, Snapshot, Source, Track
+from app.document import (
+    CATEGORY_COLORS_KEY, DEFAULT_CATEGORY_KEY, Document, DocumentError, Observation, Scope, Snapshot, Source, Track,
+)
 from app.review import ReviewItem, is_reviewed, review_event, reviewed_keys
 from tracker.results import EventKind, ObjectState
 
@@ -209,24 +212,50 @@ class MergeTracks(Edit):
 
 
 @dataclass
-class DeleteTrack(Edit):
-    """Remove a track with its observations and events, or only an inclusive frame range of it."""
+class MergeSeveral(Edit):
+    """Tracks ``sources`` join ``target`` one after another, in one step. Shared frames fail unless ``keep``
+    is "target" (the target's box stays) or "source" (a source's box wins, a later source over an earlier one)."""
 
-    track_id: int
-    start: int = 0
-    end: int | None = None
+    target: int
+    sources: tuple[int, ...]
+    keep: str | None = None
 
     @property
     def text(self) -> str:
-        if self.start == 0 and self.end is None:
-            return f"Delete track {self.track_id}"
-        return f"Delete track {self.track_id} frames {self.start}–{'end' if self.end is None else self.end}"
+        return f"Merge {', '.join(map(str, self.sources))} into {self.target}"
 
     def scope(self, doc: Document) -> Scope:
-        return Scope((self.track_id,), self.start, self.end)
+        return Scope((self.target, *self.sources))
+
+    def apply(self, doc: Document) -> None:
+        if not self.sources:
+            raise EditError("choose at least one track to merge")
+        for source in self.sources:
+            MergeTracks(self.target, source, self.keep).apply(doc)
+
+
+@dataclass
+class DeleteTrack(Edit):
+    """Remove a track with its observations and events, or only the half-open frame range [start, stop) of it
+    (``stop=None``: to its end)."""
+
+    track_id: int
+    start: int = 0
+    stop: int | None = None
+
+    @property
+    def text(self) -> str:
+        if self.start == 0 and self.stop is None:
+            return f"Delete track {self.track_id}"
+        return f"Delete track {self.track_id} frames {self.start}–{'end' if self.stop is None else self.stop - 1}"
+
+    def scope(self, doc: Document) -> Scope:
+        return Scope((self.track_id,), self.start, None if self.stop is None else self.stop - 1)
 
     def apply(self, doc: Document) -> None:
         _require_track(doc, self.track_id)
+        if self.stop is not None and self.stop <= self.start:
+            raise EditError(f"no frames to delete: frame range [{self.start}, {self.stop}) is empty")
         frames, params = self.scope(doc).where()
         doc.execute(f"DELETE FROM observations WHERE track_id = ? AND {frames}", (self.track_id, *params))
         for column in ("track_id", "other_id", "loser_id"):
@@ -392,3 +421,177 @@ class MarkReviewed(Edit):
         if is_reviewed(self.item, reviewed_keys(doc.events(kind=EventKind.REVIEWED))):
             raise EditError(f"already reviewed: {self.item.describe()}")
         doc.add_events([review_event(self.item)])
+
+
+# ------------------------------------------------------------------------- the label schema
+_SCHEMA_KEYS = (CATEGORY_COLORS_KEY, DEFAULT_CATEGORY_KEY)
+_COLOR = re.compile(r"#[0-9a-fA-F]{6}$")
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaSnapshot:
+    """The label schema as it was before a change: categories, every track's category, colours, default."""
+
+    categories: list[tuple]
+    track_categories: list[tuple]
+    meta: dict[str, object]
+
+
+class SchemaEdit(Edit):
+    """A change of the label schema (category names, colours, the default for new tracks). It may touch every
+    track's category, so it snapshots the schema instead of a track scope."""
+
+    _schema: SchemaSnapshot | None = None
+
+    def scope(self, doc: Document) -> Scope:
+        return Scope(tuple(t.id for t in doc.tracks()))
+
+    def do(self, doc: Document) -> None:
+        try:
+            with doc.transaction():
+                snapshot = SchemaSnapshot(
+                    doc.execute("SELECT id, name FROM categories").fetchall(),
+                    doc.execute("SELECT category_id, id FROM tracks").fetchall(),
+                    {key: doc.get_meta(key) for key in _SCHEMA_KEYS},
+                )
+                self.apply(doc)
+        finally:
+            doc.reload_categories()
+        self._schema = snapshot
+        doc.notify(None)
+
+    def undo(self, doc: Document) -> None:
+        snapshot = self._schema
+        if snapshot is None:
+            raise EditError(f"cannot undo '{self.text}': it was not applied")
+        with doc.transaction() as conn:
+            conn.execute("DELETE FROM categories")
+            conn.executemany("INSERT INTO categories (id, name) VALUES (?, ?)", snapshot.categories)
+            conn.executemany("UPDATE tracks SET category_id = ? WHERE id = ?", snapshot.track_categories)
+            for key, value in snapshot.meta.items():
+                if value is None:
+                    doc.execute("DELETE FROM meta WHERE key = ?", (key,))
+                else:
+                    doc.set_meta(key, value)
+        doc.reload_categories()
+        self._schema = None
+        doc.notify(None)
+
+
+def _require_category(doc: Document, category_id: int) -> str:
+    name = doc.categories().get(category_id)
+    if name is None:
+        raise EditError(f"category {category_id} does not exist")
+    return name
+
+
+def _clean_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise EditError("a category needs a name")
+    return name
+
+
+@dataclass
+class AddCategory(SchemaEdit):
+    """A new category (its id is chosen on first ``do``)."""
+
+    name: str
+    category_id: int = 0
+
+    @property
+    def text(self) -> str:
+        return f"Add category {self.name}"
+
+    def apply(self, doc: Document) -> None:
+        name = _clean_name(self.name)
+        if name in doc.categories().values():
+            raise EditError(f"category {name!r} already exists")
+        if not self.category_id:
+            self.category_id = max(doc.categories(), default=0) + 1
+        doc.execute("INSERT INTO categories (id, name) VALUES (?, ?)", (self.category_id, name))
+
+
+@dataclass
+class RenameCategory(SchemaEdit):
+    """Give a category another name (its tracks keep it; exports use the new name)."""
+
+    category_id: int
+    name: str
+
+    @property
+    def text(self) -> str:
+        return f"Rename category to {self.name}"
+
+    def apply(self, doc: Document) -> None:
+        _require_category(doc, self.category_id)
+        name = _clean_name(self.name)
+        others = {n for c, n in doc.categories().items() if c != self.category_id}
+        if name in others:
+            raise EditError(f"category {name!r} already exists: merge the two instead")
+        doc.execute("UPDATE categories SET name = ? WHERE id = ?", (name, self.category_id))
+
+
+@dataclass
+class MergeCategories(SchemaEdit):
+    """Categories ``sources`` become ``target``: their tracks move to it and the sources are removed."""
+
+    target: int
+    sources: tuple[int, ...]
+
+    @property
+    def text(self) -> str:
+        return "Merge categories"
+
+    def apply(self, doc: Document) -> None:
+        _require_category(doc, self.target)
+        for source in self.sources:
+            _require_category(doc, source)
+        if not self.sources or self.target in self.sources:
+            raise EditError("merge other categories into the target")
+        marks = ", ".join("?" * len(self.sources))
+        doc.execute(f"UPDATE tracks SET category_id = ? WHERE category_id IN ({marks})", (self.target, *self.sources))
+        doc.execute(f"DELETE FROM categories WHERE id IN ({marks})", self.sources)
+        colors = {str(c): v for c, v in doc.category_colors().items() if c not in self.sources}
+        doc.set_meta(CATEGORY_COLORS_KEY, colors)
+        if doc.default_category() in self.sources:
+            doc.set_meta(DEFAULT_CATEGORY_KEY, self.target)
+
+
+@dataclass
+class SetCategoryColor(SchemaEdit):
+    """Choose a category's colour (``#rrggbb``; None: none)."""
+
+    category_id: int
+    color: str | None
+
+    @property
+    def text(self) -> str:
+        return "Set category colour"
+
+    def apply(self, doc: Document) -> None:
+        _require_category(doc, self.category_id)
+        if self.color is not None and not _COLOR.match(self.color):
+            raise EditError(f"a colour is written #rrggbb, not {self.color!r}")
+        colors = {str(c): v for c, v in doc.category_colors().items() if c != self.category_id}
+        if self.color is not None:
+            colors[str(self.category_id)] = self.color.lower()
+        doc.set_meta(CATEGORY_COLORS_KEY, colors)
+
+
+@dataclass
+class SetDefaultCategory(SchemaEdit):
+    """Choose the category new tracks drawn by hand get (None: none)."""
+
+    category_id: int | None
+
+    @property
+    def text(self) -> str:
+        return "Set default category"
+
+    def apply(self, doc: Document) -> None:
+        if self.category_id is None:
+            doc.execute("DELETE FROM meta WHERE key = ?", (DEFAULT_CATEGORY_KEY,))
+        else:
+            _require_category(doc, self.category_id)
+            doc.set_meta(DEFAULT_CATEGORY_KEY, self.category_id)

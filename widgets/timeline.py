@@ -16,14 +16,19 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QLineF, QPoint, QPointF, QRect, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QResizeEvent, QWheelEvent
-from PySide6.QtWidgets import QAbstractScrollArea, QWidget
+from PySide6.QtGui import (
+    QColor, QContextMenuEvent, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QResizeEvent, QWheelEvent,
+)
+from PySide6.QtWidgets import QAbstractScrollArea, QMenu, QWidget
 
 from app.document import Document, Timeline
 from tracker.results import ObjectState
 from widgets.style import (
     CONFLICT_COLOR, CURSOR_COLOR, MANUAL_COLOR, RESOLVED_CONFLICT_COLOR, REVIEWED_COLOR, STATE_COLORS, argb,
 )
+
+RANGE_COLOR = "#58a6ff"
+"""The selected frame range of a lane."""
 
 SORT_KEYS = ("first", "id", "conflicts")
 """Lane orders: by first frame, by track id, by number of conflicts (most first)."""
@@ -238,26 +243,40 @@ class TimelineData:
         return np.concatenate(lane_index), np.clip(x0, 0, width), np.clip(x1, 0, width)
 
 
-def load_lanes(doc: Document, track_ids: Iterable[int] | None = None) -> tuple[list[Lane], list[int]]:
-    """Lanes of the given tracks (every track when None) and the ids of those that no longer exist."""
-    if track_ids is None:
-        tracks = doc.tracks()
-        return [Lane.build(t.id, t.color, doc.track_timeline(t.id)) for t in tracks], []
-    lanes, removed = [], []
-    for track_id in track_ids:
-        track = doc.track(track_id)
-        if track is None:
-            removed.append(track_id)
-        else:
-            lanes.append(Lane.build(track.id, track.color, doc.track_timeline(track.id)))
-    return lanes, removed
+def load_lanes(doc: Document, track_ids: Iterable[int] | None = None, *, by_category: bool = False,
+               ) -> tuple[list[Lane], list[int]]:
+    """Lanes of the given tracks (every track when None) and the ids of those that no longer exist; ``by_category``:
+    lanes take their category's colour where the label schema gives one."""
+    colors = doc.track_colors(by_category=by_category)
+    wanted = list(colors if track_ids is None else track_ids)
+    lanes = [Lane.build(t, colors[t], doc.track_timeline(t)) for t in wanted if t in colors]
+    return lanes, [t for t in wanted if t not in colors]
+
+
+@dataclass(frozen=True, slots=True)
+class FrameRange:
+    """Frames ``[start, stop)`` of one track's lane, selected by Shift+drag."""
+
+    track_id: int
+    start: int
+    stop: int
+
+    def describe(self) -> str:
+        """The range as the annotator sees it (first and last frame)."""
+        last = self.stop - 1
+        return f"frame {self.start}" if last == self.start else f"frames {self.start}–{last}"
 
 
 class TimelineWidget(QAbstractScrollArea):
-    """Lanes of tracks over frames. Click: seek and select; Ctrl+wheel: zoom; Shift+wheel: scroll in time."""
+    """Lanes of tracks over frames. Click: seek and select; Shift+drag on a lane: select a frame range of it
+    (right-click it to delete those frames); Ctrl+wheel: zoom; Shift+wheel: scroll in time."""
 
     frameRequested = Signal(int)
     tracksSelected = Signal(list)
+    rangeChanged = Signal(object)
+    """The selected ``FrameRange``, or None when it is cleared."""
+    deleteRangeRequested = Signal(object)
+    """The ``FrameRange`` whose frames the annotator asked to delete."""
 
     LANE_HEIGHT = 18
     LABEL_WIDTH = 64
@@ -273,6 +292,11 @@ class TimelineWidget(QAbstractScrollArea):
         self._current = 0
         self._selection: set[int] = set()
         self._hidden: set[int] = set()
+        self.frame_range: FrameRange | None = None
+        self.color_by_category = False
+        """Lane labels in their category's colour (where the label schema gives one)."""
+        self._range_anchor: int | None = None
+        """The frame a Shift+drag started at, while it goes on."""
         self._zoom: float | None = None
         """Pixels per frame; None: the whole video fits the width."""
         self._lut = np.array([0] + [argb(STATE_COLORS[s]) for s in sorted(ObjectState)], np.uint32)
@@ -291,7 +315,7 @@ class TimelineWidget(QAbstractScrollArea):
     def load(self, doc: Document, track_ids: Iterable[int] | None = None) -> None:
         """Reload every lane (``track_ids=None``) or only the given tracks' lanes (conflicts: ``set_conflicts``)."""
         video = doc.video
-        lanes, removed = load_lanes(doc, track_ids)
+        lanes, removed = load_lanes(doc, track_ids, by_category=self.color_by_category)
         self.data.set_lanes(lanes, removed, replace=track_ids is None)
         span = doc.frame_range()
         self.set_frame_count(max(video.frame_count if video else 0, span[1] + 1 if span else 0))
@@ -413,6 +437,7 @@ class TimelineWidget(QAbstractScrollArea):
         if image is not None:
             painter.drawImage(self.LABEL_WIDTH, y0, image)
         self._paint_conflicts(painter, rows, y0, first, ppf, content.width())
+        self._paint_range(painter, rows, y0)
         painter.restore()
         self._paint_labels(painter, rows, y0, height)
         self._paint_ruler(painter, first, ppf, width)
@@ -477,6 +502,19 @@ class TimelineWidget(QAbstractScrollArea):
         painter.setPen(QPen(color, 6, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
         painter.drawPoints([QPointF(px, py) for px, py in ends])
 
+    def _paint_range(self, painter: QPainter, rows: range, y0: int) -> None:
+        selected = self.frame_range
+        row = None if selected is None else self.data.rows_of(np.array([selected.track_id], np.int64))[0]
+        if row is None or not rows.start <= row < rows.stop:
+            return
+        x0, x1 = self.x_of(selected.start), self.x_of(selected.stop)
+        area = QRectF(x0, y0 + (row - rows.start) * self.LANE_HEIGHT, max(x1 - x0, 2.0), self.LANE_HEIGHT)
+        color = QColor(RANGE_COLOR)
+        color.setAlpha(90)
+        painter.fillRect(area, color)
+        painter.setPen(QPen(QColor(RANGE_COLOR), 1.5))
+        painter.drawRect(area)
+
     def _paint_labels(self, painter: QPainter, rows: range, y0: int, height: int) -> None:
         painter.fillRect(0, self.HEADER_HEIGHT, self.LABEL_WIDTH, height, QColor(self.LANE_BACKGROUNDS[0]))
         painter.setClipRect(0, self.HEADER_HEIGHT, self.LABEL_WIDTH, height)
@@ -528,24 +566,57 @@ class TimelineWidget(QAbstractScrollArea):
         painter.drawLine(QLineF(centre, 0, centre, height))
         painter.setClipping(False)
 
+    def set_frame_range(self, frame_range: FrameRange | None) -> None:
+        """Select a frame range of a lane (None: clear it)."""
+        if frame_range != self.frame_range:
+            self.frame_range = frame_range
+            self.rangeChanged.emit(frame_range)
+            self.viewport().update()
+
     # ------------------------------------------------------------------ input
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() != Qt.MouseButton.LeftButton:
             return super().mousePressEvent(event)
         pos = event.position().toPoint()
         frame, track_id = self.hit_test(pos)
-        if pos.x() >= self.LABEL_WIDTH:
+        on_lanes = pos.x() >= self.LABEL_WIDTH
+        if on_lanes and track_id is not None and event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            self._range_anchor = frame
+            self.set_frame_range(FrameRange(track_id, frame, frame + 1))
+            self.tracksSelected.emit([track_id])
+            return
+        self.set_frame_range(None)
+        if on_lanes:
             self.frameRequested.emit(frame)
         if track_id is not None:
             additive = event.modifiers() & Qt.KeyboardModifier.ControlModifier
             selection = self._selection ^ {track_id} if additive else {track_id}
             self.tracksSelected.emit(sorted(selection))
 
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        self._range_anchor = None
+        super().mouseReleaseEvent(event)
+
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        if event.buttons() & Qt.MouseButton.LeftButton and event.position().x() >= self.LABEL_WIDTH:
+        dragging = event.buttons() & Qt.MouseButton.LeftButton
+        if dragging and self._range_anchor is not None and self.frame_range is not None:
+            frame = self.frame_at(event.position().x())
+            start, last = sorted((self._range_anchor, frame))
+            self.set_frame_range(FrameRange(self.frame_range.track_id, start, last + 1))
+        elif dragging and event.position().x() >= self.LABEL_WIDTH:
             self.frameRequested.emit(self.frame_at(event.position().x()))
         frame, track_id = self.hit_test(event.position().toPoint())
         self.viewport().setToolTip(f"frame {frame}" + ("" if track_id is None else f" · track {track_id}"))
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        selected = self.frame_range
+        if selected is None:
+            return super().contextMenuEvent(event)
+        menu = QMenu(self)
+        menu.addAction(f"Delete {selected.describe().capitalize()} of Track {selected.track_id}",
+                       lambda: self.deleteRangeRequested.emit(selected))
+        menu.addAction("Clear Frame Range", lambda: self.set_frame_range(None))
+        menu.exec(event.globalPos())
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120

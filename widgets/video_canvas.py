@@ -271,6 +271,8 @@ class VideoCanvas(QGraphicsView):
         self.mask_opacity = 0.45
         self.tool = Tool.SELECT
         self._doc: Document | None = None
+        self.color_by_category = False
+        """Draw tracks in their category's colour (where the label schema gives one)."""
         self._frame = -1
         self._rgb: np.ndarray | None = None
         self._observations: list[Observation] = []
@@ -316,7 +318,7 @@ class VideoCanvas(QGraphicsView):
         if self._doc is not None:
             names = self._doc.categories()
             tracks = self._doc.tracks()
-            self._colors = {t.id: t.color for t in tracks}
+            self._colors = self._doc.track_colors(by_category=self.color_by_category)
             self._labels = {t.id: names.get(t.category_id, "") if t.category_id is not None else "" for t in tracks}
         if scope is None:
             self._overlays.clear()

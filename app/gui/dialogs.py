@@ -1,7 +1,7 @@
 """Dialogs: run a tracker, import and export labels, preferences, the keyboard shortcut sheet."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -467,9 +467,10 @@ class ImportDialog(QDialog):
 
 # -------------------------------------------------------------------------------------- preferences
 class PreferencesDialog(QDialog):
-    """Where new projects go, and how masks look."""
+    """Where new projects go, how masks look, and (``edit_shortcuts``) a button to the shortcut editor."""
 
-    def __init__(self, preferences: Preferences, parent: QWidget | None = None) -> None:
+    def __init__(self, preferences: Preferences, parent: QWidget | None = None,
+                 edit_shortcuts: Callable[[], object] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Preferences")
         self._preferences = preferences
@@ -484,6 +485,11 @@ class PreferencesDialog(QDialog):
         browse = ("Browse…", lambda: QFileDialog.getExistingDirectory(self, "Projects folder", self.folder.text()))
         form.addRow("Other projects in", _path_row(self.folder, browse))
         form.addRow("Mask opacity", self.opacity)
+        if edit_shortcuts is not None:
+            shortcuts = QPushButton("Keyboard Shortcuts…")
+            shortcuts.setAutoDefault(False)
+            shortcuts.clicked.connect(lambda _=False: edit_shortcuts())
+            form.addRow("Shortcuts", shortcuts)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(_buttons(self, "Save"))
@@ -496,14 +502,18 @@ class PreferencesDialog(QDialog):
 
 
 # ------------------------------------------------------------------------------------------ shortcuts
+def typed_keys(keys: Iterable[QKeySequence]) -> list[QKeySequence]:
+    """The keys one types: without the dedicated keyboard keys that the platform's standard bindings add (Open,
+    Save, Undo, Zoom In, F13 and up)."""
+    return [s for s in keys if s.count() and s[0].key().value < Qt.Key.Key_F13.value]
+
+
 def shortcut_rows(menus: Mapping[str, Iterable[QAction]]) -> list[tuple[str, str, str]]:
-    """``(menu, action, keys)`` for every action with a shortcut. Keys of dedicated keyboard keys that the
-    platform's standard bindings add (Open, Save, Undo, Zoom In, F13 and up) are left out: nobody types them."""
+    """``(menu, action, keys)`` for every action with a shortcut one types (``typed_keys``)."""
     rows = []
     for menu, actions in menus.items():
         for action in actions:
-            keys = [s.toString(QKeySequence.SequenceFormat.NativeText) for s in action.shortcuts()
-                    if s.count() and s[0].key().value < Qt.Key.Key_F13.value]
+            keys = [s.toString(QKeySequence.SequenceFormat.NativeText) for s in typed_keys(action.shortcuts())]
             if keys:
                 rows.append((menu, action.text().replace("&", ""), ", ".join(keys)))
     return rows

@@ -32,6 +32,8 @@ from app.gui.prompting import PromptDesk
 from app.gui.project import Session, open_project, open_video
 from app.gui.review import ReviewController
 from app.gui.settings import Preferences
+from app.gui.shortcuts import ShortcutEditor, Shortcuts
+from app.gui.track_edits import TrackEditsController
 from app.gui.tracking_worker import ENGINE_LABELS, DeviceProbe, TrackingController
 from app.gui.undo import EditStack, ImportLabels
 from app.review import ReviewItem, next_flagged_frame, step_episode
@@ -93,6 +95,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("Masklet")
         self.preferences = Preferences(settings if settings is not None else QSettings())
+        self.shortcuts = Shortcuts(self.preferences.qsettings)
         self.session: Session | None = None
         self.reader: FrameReader | None = None
         self.selection: list[int] = []
@@ -118,6 +121,7 @@ class MainWindow(QMainWindow):
         self.prompting = PromptDesk(self, self.tracking, self.canvas, self.prompt_panel,
                                      lambda: self.session.doc.categories().get(self._default_category()),
                                      self.preferences)
+        self.track_edits = TrackEditsController(self)
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.timeout.connect(self._apply_changes)
@@ -150,6 +154,7 @@ class MainWindow(QMainWindow):
             action.setStatusTip(tip)
         if slot is not None:
             action.triggered.connect(lambda _checked=False: slot())
+        self.shortcuts.register(action)  # the user's keys replace the defaults
         self.addAction(action)  # shortcuts work wherever the focus is in the window
         return action
 
@@ -176,6 +181,8 @@ class MainWindow(QMainWindow):
         self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         self.act_redo.setIcon(icon("mdi6.redo"))
         self.addActions([self.act_undo, self.act_redo])
+        for action in (self.act_undo, self.act_redo):
+            self.shortcuts.register(action)
         self.act_reassign = a("&Reassign ID From Here…", self.reassign_id, "R", "mdi6.pound",
                               "Give the selected track another id from the current frame on")
         self.act_swap = a("S&wap IDs From Here…", self.swap_ids, "W", "mdi6.swap-horizontal",
@@ -187,18 +194,25 @@ class MainWindow(QMainWindow):
         self.act_delete_box = a("Delete &Box at This Frame", self.delete_box, "Backspace", "mdi6.vector-square-remove")
         self.act_delete_from = a("Delete Track From &Here", self.delete_from_here, "Shift+Delete",
                                  "mdi6.delete-sweep-outline")
-        self.act_delete_track = a("&Delete Track", self.delete_track, QKeySequence.StandardKey.Delete,
+        self.act_delete_frames = a("Delete Frame&s…", self.track_edits.delete_frames, "Ctrl+Del",
+                                   "mdi6.delete-clock-outline", "Delete frames N to M of the selected track (Shift+drag on its timeline lane)")
+        # "Del" alone: the platform's Delete binding may add Ctrl+D, Copy Box to Next Frame's key
+        self.act_delete_track = a("&Delete Track", self.delete_track, "Del",
                                   "mdi6.delete-outline")
         self.act_category = a("Set &Category…", self.set_category, "C", "mdi6.tag-outline")
         self.act_copy_next = a("C&opy Box to Next Frame", self.copy_box_to_next, "Ctrl+D", "mdi6.content-copy",
                                "Copy the selected track's box to the next frame and go there")
         self.act_propagate_box = a("Propagate Bo&x…", self.propagate_box, "Shift+D", "mdi6.content-duplicate",
                                    "Copy the selected track's box to the next N frames")
+        self.act_categories = a("Categor&ies…", self.track_edits.edit_categories, None, "mdi6.tag-multiple-outline",
+                                "Rename and merge categories, their colours, the category of new tracks")
+        self.act_edit_shortcuts = a("Shor&tcuts…", lambda: ShortcutEditor(self.menus, self.shortcuts, self).exec(),
+                                    None, "mdi6.keyboard-settings-outline")
         self.act_preferences = a("Pre&ferences…", self.preferences_dialog, "Ctrl+,",
                                  "mdi6.cog-outline")
         self.id_actions = [self.act_reassign, self.act_swap, self.act_merge, self.act_split, self.act_delete_box,
-                           self.act_delete_from, self.act_delete_track, self.act_category, self.act_copy_next,
-                           self.act_propagate_box]
+                           self.act_delete_from, self.act_delete_frames, self.act_delete_track, self.act_category,
+                           self.act_copy_next, self.act_propagate_box]
         # tools
         self.tool_group = QActionGroup(self)
         self.tool_actions: dict[Tool, QAction] = {}
@@ -248,6 +262,10 @@ class MainWindow(QMainWindow):
             action.setChecked(getattr(self.canvas.layers, name))
             action.toggled.connect(lambda on, name=name: self.canvas.set_layers(**{name: on}))
             self.layer_actions[name] = action
+        self.act_category_colors = a("Colour Tracks by &Category", self.track_edits.show_category_colors, None, None,
+                                     "Boxes, masks and lanes take their category's colour", True)
+        self.act_category_colors.setChecked(self.preferences.color_by_category)
+        self.track_edits.show_category_colors()
         self.sort_group = QActionGroup(self)
         self.sort_actions: dict[str, QAction] = {}
         for key in SORT_KEYS:
@@ -363,7 +381,8 @@ class MainWindow(QMainWindow):
         tools = QMenu("&Tool", self)
         tools.addActions(list(self.tool_actions.values()))
         self.menus["Tool"] = list(self.tool_actions.values())
-        menu("&Edit", self.act_undo, self.act_redo, None, *self.id_actions, None, tools, None, self.act_preferences)
+        menu("&Edit", self.act_undo, self.act_redo, None, *self.id_actions, None, tools, None, self.act_categories,
+             self.act_edit_shortcuts, self.act_preferences)
         run = QMenu("&Run", self)
         run.addActions(list(self.run_actions.values()))
         self.menus["Run"] = list(self.run_actions.values())
@@ -389,7 +408,7 @@ class MainWindow(QMainWindow):
                            self.review_dock.toggleViewAction(), self.events_dock.toggleViewAction(),
                            self.prompt_dock.toggleViewAction()])
         menu("&View", self.act_zoom_in, self.act_zoom_out, self.act_zoom_fit, self.act_zoom_actual, None, layers,
-             tracks, order, play, panels)
+             tracks, self.act_category_colors, order, play, panels)
         menu("&Help", self.act_guide, self.act_shortcuts, None, self.act_about)
         self._rebuild_recent()
 
@@ -879,6 +898,9 @@ class MainWindow(QMainWindow):
             self.stack.apply(SwapIds(track, other, self.frame))
 
     def merge_into(self) -> None:
+        if len(self.selection) > 1:
+            self.track_edits.merge_selected()
+            return
         source = self._one_track()
         if source is None:
             return
@@ -887,12 +909,13 @@ class MainWindow(QMainWindow):
             return
         doc = self.session.doc
         shared = np.intersect1d(doc.track_timeline(target).frames, doc.track_timeline(source).frames)
-        keep = self._ask_overlap_winner(target, source, shared.size) if shared.size else None
+        keep = self._ask_overlap_winner(target, (source,), shared.size) if shared.size else None
         if (keep is not None or not shared.size) and self.stack.apply(MergeTracks(target, source, keep)):
             self.set_selection([target])
 
-    def _ask_overlap_winner(self, target: int, source: int, frames: int) -> str | None:
-        """Which track's boxes win on the frames both tracks have ("target", "source"; None: cancel)."""
+    def _ask_overlap_winner(self, target: int, sources: tuple[int, ...], frames: int) -> str | None:
+        """Which boxes win on the frames merged tracks share ("target", "source"; None: cancel)."""
+        source = ", ".join(map(str, sources))
         box = QMessageBox(QMessageBox.Icon.Question, "Tracks overlap",
                           f"Tracks {target} and {source} both have boxes on {frames} frames. Which boxes stay?",
                           QMessageBox.StandardButton.Cancel, self)
@@ -919,6 +942,8 @@ class MainWindow(QMainWindow):
             self.stack.apply(DeleteTrack(track, start=self.frame))
 
     def delete_track(self) -> None:
+        if self.track_edits.delete_timeline_range():
+            return
         for track in list(self.selection):
             self.stack.apply(DeleteTrack(track))
 
@@ -937,8 +962,10 @@ class MainWindow(QMainWindow):
             self.stack.apply(SetCategory(tuple(tracks), doc.category_id(name.strip())))
 
     def _default_category(self) -> int | None:
-        """The category a new track gets: the selected track's, else the project's most common one."""
+        """The category a new track gets: the project's default, else the selected track's, else the most common."""
         doc = self.session.doc
+        if doc.default_category() is not None:
+            return doc.default_category()
         categories = [t.category_id for t in doc.tracks() if t.category_id is not None]
         chosen = [t.category_id for t in doc.tracks() if t.id in self.selection and t.category_id is not None]
         return chosen[0] if chosen else max(set(categories), key=categories.count, default=None)
@@ -1102,7 +1129,8 @@ class MainWindow(QMainWindow):
 
     # ================================================================== misc
     def preferences_dialog(self) -> None:
-        if PreferencesDialog(self.preferences, self).exec() == QDialog.DialogCode.Accepted:
+        dialog = PreferencesDialog(self.preferences, self, self.act_edit_shortcuts.trigger)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
             self.canvas.mask_opacity = self.preferences.mask_opacity
             self.canvas.invalidate()
             self.canvas.refresh()
@@ -1153,6 +1181,7 @@ class MainWindow(QMainWindow):
                        self.act_prev, self.act_next10, self.act_prev10, self.act_first, self.act_last):
             action.setEnabled(has_doc)
         self.act_import.setEnabled(editable)
+        self.act_categories.setEnabled(editable)
         for tool, action in self.tool_actions.items():
             action.setEnabled(tool is Tool.SELECT or has_video)
         for action in self.run_actions.values():

@@ -62,6 +62,15 @@ class Preferences:
         self.qsettings.setValue("view/labels", bool(value))
 
     @property
+    def color_by_category(self) -> bool:
+        """Draw tracks in their category's colour (View ▸ Colour Tracks by Category)."""
+        return bool(self._get("view/color_by_category", False, bool))
+
+    @color_by_category.setter
+    def color_by_category(self, value: bool) -> None:
+        self.qsettings.setValue("view/color_by_category", value)
+
+    @property
     def run_options(self) -> dict:
         """The run dialog's last choices (engine, detector, classes, SAM2 model, device…)."""
         value = self.qsettings.value("run/options", {})

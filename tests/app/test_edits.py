@@ -11,6 +11,7 @@ from app.edits import (
     Edit,
     EditBox,
     EditError,
+    MergeSeveral,
     MergeTracks,
     ReassignId,
     SetCategory,
@@ -119,8 +120,40 @@ def test_delete_track_and_range() -> None:
     _check_reversible(doc, DeleteTrack(2, start=10))
     assert _frames(doc, 2) == [5, 6, 7, 8, 9] and len(doc.events()) == 1
     doc = _doc()
-    _check_reversible(doc, DeleteTrack(1, start=2, end=4))
+    _check_reversible(doc, DeleteTrack(1, start=2, stop=5))
     assert _frames(doc, 1) == [0, 1, 5, 6, 7, 8, 9]
+
+
+def test_delete_frames_is_a_half_open_range_shown_inclusive() -> None:
+    doc = _doc()
+    edit = DeleteTrack(2, start=6, stop=8)
+    assert edit.text == "Delete track 2 frames 6–7"
+    _check_reversible(doc, edit)
+    assert _frames(doc, 2) == [5, 8, 9, 10, 11, 12, 13, 14]
+    assert doc.events() == []  # the conflict at frame 7 went with the frames
+    with pytest.raises(EditError, match="empty"):
+        DeleteTrack(2, start=9, stop=9).do(doc)
+    doc = _doc()
+    _check_reversible(doc, DeleteTrack(3, start=20, stop=25))
+    assert doc.track(3) is None
+
+
+def test_merge_several_tracks_in_one_step() -> None:
+    doc = _doc()
+    with pytest.raises(EditError, match="overlap"):
+        MergeSeveral(3, (1, 2)).do(doc)
+    assert _frames(doc, 1) == list(range(10))  # refused: nothing changed
+    edit = MergeSeveral(3, (1, 2), keep="source")
+    _check_reversible(doc, edit)
+    assert edit.text == "Merge 1, 2 into 3"
+    assert doc.track(1) is None and doc.track(2) is None
+    assert _frames(doc, 3) == [*range(15), *range(20, 25)]
+    assert doc.observation(3, 7).box[0] == 2.0  # the later source wins where 1 and 2 overlap
+    doc = _doc()
+    MergeSeveral(3, (1, 2), keep="target").do(doc)
+    assert doc.observation(3, 7).box[0] == 1.0
+    with pytest.raises(EditError):
+        MergeSeveral(3, ()).do(doc)
 
 
 def test_set_category() -> None:

@@ -10,7 +10,7 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from app.document import Document, Observation, Source, Timeline
 from tracker.results import ObjectState
 from widgets.style import CONFLICT_COLOR, RESOLVED_CONFLICT_COLOR, STATE_COLORS
-from widgets.timeline import Lane, TimelineData, TimelineWidget, runs_of
+from widgets.timeline import FrameRange, Lane, TimelineData, TimelineWidget, runs_of
 
 R, P, S, L = (int(s) for s in ObjectState)
 
@@ -222,3 +222,25 @@ def test_an_empty_timeline_is_not_one_blue_cursor(qtbot) -> None:
     image = _render(widget)
     pixel = image.pixelColor(300, 150)
     assert pixel.name() == TimelineWidget.BACKGROUND
+
+
+def test_shift_drag_on_a_lane_selects_a_frame_range(qtbot, timeline: TimelineWidget) -> None:
+    ppf = timeline.px_per_frame()
+    x_of = lambda frame: round(timeline.LABEL_WIDTH + (frame + 0.5) * ppf)  # noqa: E731
+    y = timeline.HEADER_HEIGHT + 2 * timeline.LANE_HEIGHT + 3
+    ranges, frames = [], []
+    timeline.rangeChanged.connect(ranges.append)
+    timeline.frameRequested.connect(frames.append)
+    shift = Qt.KeyboardModifier.ShiftModifier
+    qtbot.mousePress(timeline.viewport(), Qt.MouseButton.LeftButton, shift, QPoint(x_of(40), y))
+    qtbot.mouseMove(timeline.viewport(), QPoint(x_of(20), y))
+    qtbot.mouseRelease(timeline.viewport(), Qt.MouseButton.LeftButton, shift, QPoint(x_of(20), y))
+    assert timeline.frame_range == FrameRange(9, 20, 41) and ranges[-1] == timeline.frame_range
+    assert frames == []  # a range drag does not move the current frame
+    assert timeline.frame_range.describe() == "frames 20–40"
+    image = _render(timeline)
+    lane_y = timeline.HEADER_HEIGHT + 2 * timeline.LANE_HEIGHT + timeline.LANE_HEIGHT // 2
+    inside, outside = QColor(image.pixel(x_of(30), lane_y)), QColor(image.pixel(x_of(60), lane_y))
+    assert outside == QColor(STATE_COLORS[ObjectState.RELIABLE]) and inside != outside
+    qtbot.mouseClick(timeline.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x_of(60), y))
+    assert timeline.frame_range is None and ranges[-1] is None
