@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.document import Document, Observation, Scope, Source
-from tracker.geometry import decode_mask
+from tracker.geometry import box_iou, decode_mask, xywh_to_xyxy
 from tracker.results import ObjectState
 from widgets.style import STATE_COLORS, STATE_LETTERS
 
@@ -515,12 +515,12 @@ class VideoCanvas(QGraphicsView):
 
     def _box_prompt(self, rect: QRectF) -> None:
         """A drawn box corrects the track whose box it overlaps most (IoU ≥ 0.5), else starts one."""
+        box = (rect.left(), rect.top(), rect.right(), rect.bottom())
+        ious = box_iou(box, xywh_to_xyxy(np.array([obs.box for obs in self._observations])))[0]
         best, best_iou = None, 0.5
-        for obs in self._observations:
-            iou = _iou(rect, QRectF(*obs.box))
+        for obs, iou in zip(self._observations, ious):
             if iou >= best_iou:
                 best, best_iou = obs.track_id, iou
-        box = (rect.left(), rect.top(), rect.right(), rect.bottom())
         self.promptRequested.emit(Prompt(self._frame, best, box=box))
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
@@ -547,9 +547,3 @@ def _resize(rect: QRectF, handle: int, pos: QPointF) -> QRectF:
         bottom = pos.y()
     return QRectF(QPointF(left, top), QPointF(right, bottom)).normalized()
 
-
-def _iou(a: QRectF, b: QRectF) -> float:
-    inter = a.intersected(b)
-    area = inter.width() * inter.height()
-    union = a.width() * a.height() + b.width() * b.height() - area
-    return area / union if union > 0 else 0.0
