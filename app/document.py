@@ -25,7 +25,7 @@ from app.project_lock import ProjectLock, ReadOnlyProjectError
 from tracker.errors import DiskFullError, MaskletError
 from tracker.files import remove_leftovers, temp_path
 from tracker.results import Event, EventKind, FrameResult, ObjectState, Prompt, PromptKind, Rle, TrackedObject
-from tracker.video import VideoInfo
+from tracker.video_info import VideoInfo
 
 PROJECT_SUFFIX = ".masklet"
 SCHEMA_VERSION = 2

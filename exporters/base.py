@@ -8,10 +8,8 @@ tracks, and go to the ``detections`` meta (see ``store`` and ``load_detections``
 """
 from __future__ import annotations
 
-import configparser
 import logging
 import os
-import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -22,10 +20,11 @@ import numpy as np
 
 from app.document import Document, ObservationArrays
 from exporters.categories import FALLBACK, map_names, placeholder
-from tracker.errors import MaskletError, os_error, os_reason
+from tracker.errors import FormatError, MaskletError, os_error, os_reason
+from tracker.mot_files import detected_frame_base, line_of_row, read_table, sniff_delimiter
 from tracker.files import remove, remove_leftovers, temp_path
 from tracker.geometry import MAX_IMAGE_SIDE, rle_problem
-from tracker.video import VideoInfo
+from tracker.video_info import VideoInfo
 
 _log = logging.getLogger(__name__)
 
@@ -45,15 +44,6 @@ that memory follows the data, never a number in it."""
 def frame_limit(video: VideoInfo | None) -> int:
     """Frames ``0 … frame_limit - 1`` may hold labels: those of a video, and at least ``MAX_FRAMES``."""
     return max(MAX_FRAMES, video.frame_count if video is not None else 0)
-
-
-class FormatError(MaskletError):
-    """A label file is malformed. The message names the file, the line when there is one, and the problem."""
-
-    def __init__(self, path: str | Path, message: str, line: int | None = None) -> None:
-        self.path = Path(path)
-        self.line = line
-        super().__init__(f"{path}{'' if line is None else f':{line}'}: {message}")
 
 
 class ExportError(MaskletError):
@@ -378,72 +368,6 @@ def _replace_entry(source: Path, target: Path) -> None:
 
 
 # --------------------------------------------------------------------------- reading text tables
-def first_line(path: Path) -> str:
-    """The first line with data of a text file (not blank, not a ``#`` comment), stripped (``""`` if none)."""
-    return next((line.strip() for _, line in _data_lines(path)), "")
-
-
-def sniff_delimiter(path: Path) -> str | None:
-    """``","`` if the first data line has a comma, else ``None`` (whitespace)."""
-    return "," if "," in first_line(path) else None
-
-
-def _data_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(line number, text before any ``#``) of the lines with data, as ``read_table`` counts rows."""
-    with open(path, encoding="utf-8", errors="replace") as file:
-        for number, line in enumerate(file, 1):
-            data = line.split("#", 1)[0]
-            if data.strip():
-                yield number, data
-
-
-def line_of_row(path: Path, row: int) -> int:
-    """The line number of data row ``row`` (0-based) of a table file."""
-    for index, (number, _) in enumerate(_data_lines(path)):
-        if index == row:
-            return number
-    raise IndexError(row)
-
-
-def read_table(path: Path, *, min_columns: int, delimiter: str | None = None) -> np.ndarray:
-    """A numeric text table as an N×C float array (``#`` starts a comment); ``FormatError`` naming the first bad
-    line otherwise."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
-            table = np.loadtxt(path, delimiter=delimiter, ndmin=2, dtype=np.float64, comments="#", encoding="utf-8")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise _table_error(path, delimiter, exc) from None
-    except OSError as exc:
-        raise FormatError(path, f"cannot read ({os_reason(exc)})") from None
-    if table.size == 0:
-        return np.empty((0, min_columns))
-    if table.shape[1] < min_columns:
-        raise FormatError(path, f"expected at least {min_columns} fields, found {table.shape[1]}", line_of_row(path, 0))
-    bad = np.argwhere(~np.isfinite(table))
-    if bad.size:
-        row, column = bad[0].tolist()
-        raise FormatError(path, f"field {column + 1} is not a finite number: {table[row, column]}", line_of_row(path, row))
-    return table
-
-
-def _table_error(path: Path, delimiter: str | None, exc: Exception) -> FormatError:
-    """Find the line that ``np.loadtxt`` refused and say what is wrong with it."""
-    columns, first = None, None
-    for number, line in _data_lines(path):
-        fields = line.strip().split(delimiter)
-        if columns is None:
-            columns, first = len(fields), number
-        elif len(fields) != columns:
-            return FormatError(path, f"expected {columns} fields like line {first}, found {len(fields)}", number)
-        for position, value in enumerate(fields, 1):
-            try:
-                float(value)
-            except ValueError:
-                return FormatError(path, f"field {position} is not a number: {value.strip()!r}", number)
-    return FormatError(path, f"unreadable table ({exc})")
-
-
 def integer_column(table: np.ndarray, column: int, path: Path, name: str) -> np.ndarray:
     """A table column that must hold integers, as int64."""
     values = table[:, column]
@@ -496,7 +420,7 @@ def zero_based_frames(frames: np.ndarray, options: ReadOptions, report: ReadRepo
         report.frame_evidence = "given"
     else:
         zeros = int((frames == 0).sum())
-        base = 0 if zeros else 1
+        base = detected_frame_base(frames)
         report.frame_evidence = f"{zeros} rows in frame 0" if zeros else "no frame 0"
         if base == 0:
             report.warn("frames are numbered from 0: read as 0-based (use --frame-base 1 to force 1-based)")
@@ -511,26 +435,6 @@ def zero_based_frames(frames: np.ndarray, options: ReadOptions, report: ReadRepo
         raise FormatError(path, f"frame {frames[row]} is too large: labels may use frames up to {limit - 1 + base} "
                                 "(a video's frames, and at least that many without one)", line and line(row))
     return converted
-
-
-def parse_ini(path: Path) -> configparser.ConfigParser:
-    """An ini file (``seqinfo.ini``) with ``FormatError`` for syntax errors; keys are lower case."""
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise FormatError(path, f"not a text file (byte {exc.start} is not UTF-8)") from None
-    except OSError as exc:
-        raise FormatError(path, f"cannot read ({os_reason(exc)})") from None
-    try:
-        parser.read_string(text, source=str(path))
-    except configparser.MissingSectionHeaderError as exc:
-        raise FormatError(path, "missing a [section] header", exc.lineno) from None
-    except configparser.ParsingError as exc:
-        raise FormatError(path, "expected a [section] or a key=value line", exc.errors[0][0]) from None
-    except configparser.Error as exc:
-        raise FormatError(path, exc.message.splitlines()[0]) from None
-    return parser
 
 
 # --------------------------------------------------------------------------- reading: into a document

@@ -50,7 +50,7 @@ from exporters.base import (
 )
 from tracker.geometry import MAX_IMAGE_SIDE, mask_size_problem, rle_problem
 from tracker.results import Rle
-from tracker.video import DEFAULT_FPS, VideoInfo
+from tracker.video_info import DEFAULT_FPS, VideoInfo
 
 NAME = "cocovid"
 OUTPUT_SUFFIX = ".json"  # what ``write`` makes: one json file

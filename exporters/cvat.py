@@ -39,7 +39,7 @@ from exporters.base import (
     write_text,
 )
 from tracker.errors import os_reason
-from tracker.video import DEFAULT_FPS
+from tracker.video_info import DEFAULT_FPS
 
 NAME = "cvat"
 OUTPUT_SUFFIX = ".xml"  # what ``write`` makes: one XML file

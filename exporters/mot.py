@@ -47,11 +47,7 @@ from exporters.base import (
     format_rows,
     frame_limit,
     integer_column,
-    line_of_row,
-    parse_ini,
-    read_table,
     select,
-    sniff_delimiter,
     store,
     track_categories,
     zero_based_frames,
@@ -65,7 +61,8 @@ from exporters.categories import (
     placeholder_id,
     read_numbering,
 )
-from tracker.video import DEFAULT_FPS, VideoInfo
+from tracker.mot_files import line_of_row, read_seqinfo, read_table, sniff_delimiter
+from tracker.video_info import DEFAULT_FPS, VideoInfo
 
 NAME = "mot"
 OUTPUT_SUFFIX = ""  # what ``write`` makes: a sequence folder
@@ -212,7 +209,7 @@ def read_txt(path: Path, doc: Document | None, options: ReadOptions, name: str) 
         detections = Detections(frame[is_detection], table[is_detection, 2:6], score[is_detection],
                                 category[is_detection])
         return store(doc, rows, track_categories(track_id[tracked], category[tracked], report), report,
-                     read_seqinfo(path), detections)
+                     sequence_video(path), detections)
 
 
 def _sidecars(txt: Path) -> list[tuple[Path, int]]:
@@ -222,22 +219,14 @@ def _sidecars(txt: Path) -> list[tuple[Path, int]]:
             for file, first in ((CVAT_LABELS_FILE, 1), (XANYLABELING_CLASSES_FILE, 0))]
 
 
-def read_seqinfo(txt: Path) -> VideoInfo | None:
+def sequence_video(txt: Path) -> VideoInfo | None:
     """The video a ``seqinfo.ini`` beside ``txt`` (or one folder up) describes, if complete."""
     for folder in (txt.parent, txt.parent.parent):
         ini = folder / "seqinfo.ini"
         if ini.is_file():
-            parser = parse_ini(ini)
-            if not parser.sections():
+            info = read_seqinfo(ini)
+            if None in (info.length, info.width, info.height):
                 return None
-            section = parser[parser.sections()[0]]
-            try:
-                values = [section[key] for key in ("seqlength", "imwidth", "imheight")]
-                fps = float(section.get("framerate", DEFAULT_FPS))
-                count, width, height = (int(value) for value in values)
-            except KeyError:
-                return None
-            except ValueError as exc:
-                raise FormatError(ini, f"not a number: {exc}") from None
-            return described_video(ini, folder, section.get("name", folder.name).strip(), count, fps, width, height)
+            fps = DEFAULT_FPS if info.frame_rate is None else info.frame_rate
+            return described_video(ini, folder, info.name or folder.name, info.length, fps, info.width, info.height)
     return None

@@ -15,12 +15,12 @@ from exporters.base import (
     FrameRange,
     ReadOptions,
     WriteReport,
-    first_line,
     format_rows,
     select,
     write_text,
 )
 from exporters.mot import read_txt
+from tracker.mot_files import first_line
 
 NAME = "mot-results"
 OUTPUT_SUFFIX = ".txt"  # what ``write`` makes: one text file

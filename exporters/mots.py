@@ -31,7 +31,6 @@ from exporters.base import (
     described_video,
     document_categories,
     first_duplicate,
-    first_line,
     format_rows,
     frame_groups,
     frame_limit,
@@ -43,8 +42,9 @@ from exporters.base import (
 )
 from exporters.categories import MOTS_CLASSES, MOTS_IGNORE, fixed_ids
 from tracker.geometry import rle_problem
+from tracker.mot_files import first_line
 from tracker.results import Rle
-from tracker.video import DEFAULT_FPS
+from tracker.video_info import DEFAULT_FPS
 
 NAME = "mots"
 OUTPUT_SUFFIX = ".txt"  # what ``write`` makes: one text file

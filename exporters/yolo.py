@@ -43,8 +43,6 @@ from exporters.base import (
     frame_limit,
     integer_column,
     is_integer,
-    line_of_row,
-    read_table,
     select,
     store,
     track_categories,
@@ -52,8 +50,10 @@ from exporters.base import (
 )
 from exporters.categories import XANYLABELING_CLASSES_FILE, ClassNames, read_numbering
 from tracker.errors import VideoError
+from tracker.mot_files import line_of_row, read_table
 from tracker.opencv import cv2
-from tracker.video import DEFAULT_FPS, VideoInfo, VideoSource
+from tracker.video import VideoSource
+from tracker.video_info import DEFAULT_FPS, VideoInfo
 
 NAME = "yolo"
 OUTPUT_SUFFIX = ""  # what ``write`` makes: a dataset folder

@@ -15,9 +15,10 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from tracker import model_cache
-from tracker.errors import DetectorError
+from tracker.errors import DetectorError, FormatError
 from tracker.geometry import xywh_to_xyxy, xyxy_to_xywh
 from tracker.head_outputs import HeadCapture, RawPredictions
+from tracker.mot_files import detected_frame_base, read_table, sniff_delimiter
 
 DEFAULT_DETECTOR = "yolo11n.pt"
 _log = logging.getLogger(__name__)
@@ -203,9 +204,9 @@ class UltralyticsDetector:
 class MotFileDetector:
     """Precomputed detections from a MOTChallenge ``det.txt`` (``frame,id,x,y,w,h,conf,...``).
 
-    MOTChallenge numbers frames from 1; files that contain a frame 0 are read as 0-based (pass
-    ``frame_base`` to force either). Called with ``frame_index=None`` it returns consecutive frames
-    from 0 (a cursor); given an index it returns that frame and moves the cursor after it.
+    Frames are numbered as ``tracker.mot_files.detected_frame_base`` says (pass ``frame_base`` to force
+    either). Called with ``frame_index=None`` it returns consecutive frames from 0 (a cursor); given an index
+    it returns that frame and moves the cursor after it.
     """
 
     def __init__(
@@ -214,36 +215,18 @@ class MotFileDetector:
         self.path = Path(path)
         self.names = {0: label}
         self.conf = float(conf)
-        rows = self._read(self.path)
+        try:
+            rows = read_table(self.path, min_columns=7, delimiter=sniff_delimiter(self.path))[:, :7]
+        except FileNotFoundError:
+            raise DetectorError(f"detections file {self.path}: no such file") from None
+        except FormatError as exc:
+            raise DetectorError(f"detections file {exc}") from None
         frames = rows[:, 0].astype(np.int64)
-        if frame_base is None:
-            frame_base = 0 if len(frames) and frames.min() == 0 else 1
-        self.frame_base = frame_base
+        self.frame_base = detected_frame_base(frames) if frame_base is None else frame_base
         self._by_frame: dict[int, np.ndarray] = {}
         for frame in np.unique(frames):
-            self._by_frame[int(frame) - frame_base] = rows[frames == frame, 2:7]
+            self._by_frame[int(frame) - self.frame_base] = rows[frames == frame, 2:7]
         self._cursor = 0
-
-    @staticmethod
-    def _read(path: Path) -> np.ndarray:
-        if not path.is_file():
-            raise DetectorError(f"detections file {path}: no such file")
-        rows = []
-        with path.open() as lines:
-            for number, line in enumerate(lines, 1):
-                if not line.strip():
-                    continue
-                try:
-                    values = [float(v) for v in line.replace(" ", "").split(",")]
-                except ValueError:
-                    values = []
-                if len(values) < 7:
-                    raise DetectorError(
-                        f"detections file {path}, line {number}: expected 'frame,id,x,y,w,h,conf,...',"
-                        f" got {line.strip()!r}"
-                    )
-                rows.append(values[:7])
-        return np.asarray(rows, dtype=np.float64).reshape(-1, 7)
 
     def __call__(self, rgb: np.ndarray | None = None, frame_index: int | None = None) -> Detections:
         frame = self._cursor if frame_index is None else frame_index

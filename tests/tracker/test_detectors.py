@@ -150,7 +150,7 @@ def test_mot_file_detector_errors(tmp_path: Path) -> None:
         MotFileDetector(tmp_path / "det.txt")
     bad = tmp_path / "bad.txt"
     bad.write_text("1,-1,1,2,3,4,0.9\n2,-1,oops\n")
-    with pytest.raises(DetectorError, match="bad.txt, line 2"):
+    with pytest.raises(DetectorError, match=r"bad\.txt:2: expected 7 fields like line 1, found 3"):
         MotFileDetector(bad)
 
 
