@@ -20,6 +20,7 @@ import numpy as np
 
 from app.document import Document, ObservationArrays
 from exporters.categories import FALLBACK, map_names, placeholder
+from tracker.detections import Detections
 from tracker.errors import FormatError, MaskletError, os_error, os_reason
 from tracker.mot_files import detected_frame_base, line_of_row, read_table, sniff_delimiter
 from tracker.files import remove, remove_leftovers, temp_path
@@ -476,19 +477,6 @@ def document_categories(doc: Document, file_category: np.ndarray, names: Mapping
     return result
 
 
-@dataclass(frozen=True)
-class Detections:
-    """Boxes without identities (``det.txt``, YOLO files without track ids), by frame."""
-
-    frame: np.ndarray  # int64, 0-based
-    box: np.ndarray  # N×4 (x, y, w, h)
-    score: np.ndarray
-    category: np.ndarray  # -1: none
-
-    def __len__(self) -> int:
-        return len(self.frame)
-
-
 def store(
     doc: Document | None,
     rows: ObservationArrays,
@@ -526,8 +514,8 @@ def store(
         doc.add_observation_arrays(rows)
         if detections is not None and len(detections):
             doc.set_meta("detections", {
-                "source": report.path, "frame": detections.frame.tolist(), "box": detections.box.tolist(),
-                "score": detections.score.tolist(), "category": detections.category.tolist(),
+                "source": report.path, "frame": detections.frame.tolist(), "box": detections.xywh.tolist(),
+                "score": detections.conf.tolist(), "category": detections.cls.tolist(),
             })
             report.detections = len(detections)
             report.warn(f"{len(detections)} rows without a track id kept as detections (document meta 'detections')")
@@ -552,7 +540,7 @@ def validate(rows: ObservationArrays, detections: Detections | None, path: str |
     for name, values, frame, track in (
         ("box", rows.box, rows.frame, rows.track_id), ("score", rows.score, rows.frame, rows.track_id),
         ("visibility", rows.visibility, rows.frame, rows.track_id),
-        *((("box", detections.box, detections.frame, None), ("score", detections.score, detections.frame, None))
+        *((("box", detections.xywh, detections.frame, None), ("score", detections.conf, detections.frame, None))
           if detections is not None else ()),
     ):
         finite = np.isfinite(values) if values.ndim == 1 else np.isfinite(values).all(axis=1)
@@ -592,7 +580,5 @@ def load_detections(doc: Document) -> Detections | None:
     value: dict[str, Any] | None = doc.get_meta("detections")
     if value is None:
         return None
-    return Detections(
-        frame=np.array(value["frame"], np.int64), box=np.array(value["box"], np.float64).reshape(-1, 4),
-        score=np.array(value["score"], np.float64), category=np.array(value["category"], np.int64),
-    )
+    return Detections.from_xywh(np.array(value["frame"], np.int64), np.array(value["box"], np.float64).reshape(-1, 4),
+                                np.array(value["score"], np.float64), np.array(value["category"], np.int64))

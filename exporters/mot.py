@@ -33,7 +33,6 @@ import numpy as np
 
 from app.document import Document, ObservationArrays
 from exporters.base import (
-    Detections,
     FormatError,
     FrameRange,
     ReadOptions,
@@ -61,6 +60,7 @@ from exporters.categories import (
     placeholder_id,
     read_numbering,
 )
+from tracker.detections import Detections
 from tracker.mot_files import line_of_row, read_seqinfo, read_table, sniff_delimiter
 from tracker.video_info import DEFAULT_FPS, VideoInfo
 
@@ -206,8 +206,8 @@ def read_txt(path: Path, doc: Document | None, options: ReadOptions, name: str) 
         category = document_categories(doc, category, names.names or {})
         rows = ObservationArrays(frame[tracked], track_id[tracked], table[tracked, 2:6], score[tracked],
                                  visibility[tracked])
-        detections = Detections(frame[is_detection], table[is_detection, 2:6], score[is_detection],
-                                category[is_detection])
+        detections = Detections.from_xywh(frame[is_detection], table[is_detection, 2:6], score[is_detection],
+                                          category[is_detection])
         return store(doc, rows, track_categories(track_id[tracked], category[tracked], report), report,
                      sequence_video(path), detections)
 

@@ -29,7 +29,6 @@ import yaml
 from app.document import Document, ObservationArrays
 from exporters.base import (
     MAX_EXACT_INTEGER,
-    Detections,
     ExportError,
     FormatError,
     FrameRange,
@@ -49,6 +48,7 @@ from exporters.base import (
     zero_based_frames,
 )
 from exporters.categories import XANYLABELING_CLASSES_FILE, ClassNames, read_numbering
+from tracker.detections import Detections
 from tracker.errors import VideoError
 from tracker.mot_files import line_of_row, read_table
 from tracker.opencv import cv2
@@ -195,7 +195,7 @@ def read(path: str | Path, doc: Document | None = None, **options: object) -> Do
         tracked = track_id >= 0
         count, untracked = int(tracked.sum()), int((~tracked).sum())
         rows = ObservationArrays(frame[tracked], track_id[tracked], box[tracked], np.ones(count), np.ones(count))
-        detections = Detections(frame[~tracked], box[~tracked], np.ones(untracked), category[~tracked])
+        detections = Detections.from_xywh(frame[~tracked], box[~tracked], np.ones(untracked), category[~tracked])
         described = VideoInfo(path=path, name=path.name, frame_count=int(frame.max()) + 1 if len(frame) else 0,
                               fps=DEFAULT_FPS, width=int(width), height=int(height))
         if names.source:

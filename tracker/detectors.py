@@ -6,8 +6,7 @@ Every detector is called once per frame as ``detector(rgb, frame_index)`` and re
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Protocol, runtime_checkable
@@ -15,60 +14,14 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from tracker import model_cache
+from tracker.detections import Detections
 from tracker.errors import DetectorError, FormatError
-from tracker.geometry import xywh_to_xyxy, xyxy_to_xywh
+from tracker.geometry import xywh_to_xyxy
 from tracker.head_outputs import HeadCapture, RawPredictions
 from tracker.mot_files import detected_frame_base, read_table, sniff_delimiter
 
 DEFAULT_DETECTOR = "yolo11n.pt"
 _log = logging.getLogger(__name__)
-
-@dataclass(frozen=True)
-class Detections:
-    """One frame's detections: ``xyxy`` float32 N×4, ``conf`` float32 N, ``cls`` int64 N, class ``names``."""
-
-    xyxy: np.ndarray
-    conf: np.ndarray
-    cls: np.ndarray
-    names: Mapping[int, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "xyxy", np.asarray(self.xyxy, dtype=np.float32).reshape(-1, 4))
-        object.__setattr__(self, "conf", np.asarray(self.conf, dtype=np.float32).reshape(-1))
-        object.__setattr__(self, "cls", np.asarray(self.cls, dtype=np.int64).reshape(-1))
-        if not len(self.xyxy) == len(self.conf) == len(self.cls):
-            raise ValueError("xyxy, conf and cls must have the same length")
-
-    @classmethod
-    def empty(cls, names: Mapping[int, str] | None = None) -> Detections:
-        return cls(np.zeros((0, 4)), np.zeros(0), np.zeros(0), dict(names or {}))
-
-    def __len__(self) -> int:
-        return len(self.conf)
-
-    @property
-    def xywh(self) -> np.ndarray:
-        """Boxes as ``(x, y, w, h)`` (top-left corner and size), float64 N×4."""
-        return xyxy_to_xywh(self.xyxy)
-
-    def label(self, i: int) -> str:
-        """Class name of detection ``i`` (its id as text when the name is unknown)."""
-        cls_id = int(self.cls[i])
-        return self.names.get(cls_id, str(cls_id))
-
-    def select(self, keep: np.ndarray | Sequence[int]) -> Detections:
-        """The detections picked by a boolean mask or an index array."""
-        keep = np.asarray(keep)
-        return Detections(self.xyxy[keep], self.conf[keep], self.cls[keep], self.names)
-
-    def above(self, conf: float) -> Detections:
-        """Detections with confidence ``>= conf``."""
-        return self.select(self.conf >= conf)
-
-    def of_classes(self, class_ids: Iterable[int]) -> Detections:
-        """Detections whose class id is in ``class_ids``."""
-        return self.select(np.isin(self.cls, list(class_ids)))
-
 
 @runtime_checkable
 class Detector(Protocol):

@@ -155,5 +155,5 @@ def test_yolo_without_track_ids_gives_detections(tmp_path: Path) -> None:
     doc = registry.get("yolo").read(tmp_path / "y", image_size=(64, 48))
     detections = load_detections(doc)
     assert doc.tracks() == [] and detections is not None and detections.frame.tolist() == [2, 2]
-    assert detections.box[0].tolist() == [24.0, 12.0, 16.0, 24.0]
-    assert [doc.categories()[c] for c in detections.category.tolist()] == ["person", "car"]
+    assert detections.xywh[0].tolist() == [24.0, 12.0, 16.0, 24.0]
+    assert [doc.categories()[c] for c in detections.cls.tolist()] == ["person", "car"]
