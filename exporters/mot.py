@@ -34,23 +34,19 @@ import numpy as np
 from app.document import Document, ObservationArrays
 from exporters.base import (
     FormatError,
-    FrameRange,
     ReadOptions,
     ReadReport,
-    Selection,
     WriteReport,
-    atomic_dir,
     described_video,
     document_categories,
     first_duplicate,
-    format_rows,
     frame_limit,
     integer_column,
-    select,
     store,
     track_categories,
     zero_based_frames,
 )
+from exporters.writing import Selection, folder_writer, format_rows
 from exporters.categories import (
     CVAT_LABELS_FILE,
     MOT17_CLASSES,
@@ -84,36 +80,20 @@ def sequence_file(folder: Path) -> Path | None:
 
 
 # --------------------------------------------------------------------------- writing
-def write(
-    doc: Document,
-    out_path: str | Path,
-    *,
-    frames: FrameRange | None = None,
-    track_ids: list[int] | None = None,
-    category_ids: list[int] | None = None,
-    clip: bool = False,
-    class_map: dict[str, str] | None = None,
-) -> WriteReport:
+@folder_writer(NAME)
+def write(doc: Document, selection: Selection, report: WriteReport, out_path: Path, folder: Path) -> None:
     """Write a sequence folder ``out_path`` (``gt/gt.txt``, ``gt/labels.txt``, ``seqinfo.ini``) atomically."""
-    out_path = Path(out_path)
-    report = WriteReport(NAME, str(out_path))
-    selection = select(doc, report, frames=frames, track_ids=track_ids, category_ids=category_ids, clip=clip,
-                       class_map=class_map)
     rows = selection.rows
     class_of, labels = class_ids(selection, report)
     classes = np.array([class_of[c] for c in selection.category.tolist()], np.int64)
     gt = format_rows(GT_ROW, [rows.frame + 1, rows.track_id, *rows.box.T, rows.score, classes, rows.visibility])
     seqinfo = seqinfo_text(selection, out_path.name)
-    with atomic_dir(out_path) as temp:
-        (temp / "gt").mkdir()
-        (temp / "gt" / "gt.txt").write_text(gt, encoding="utf-8")
-        if labels is not None:
-            (temp / "gt" / CVAT_LABELS_FILE).write_text("".join(f"{name}\n" for name in labels), encoding="utf-8")
-        (temp / "seqinfo.ini").write_text(seqinfo, encoding="utf-8")
-    if labels is None:  # a names file left from an earlier export would name unnamed classes
-        (out_path / "gt" / CVAT_LABELS_FILE).unlink(missing_ok=True)
+    (folder / "gt").mkdir()
+    (folder / "gt" / "gt.txt").write_text(gt, encoding="utf-8")
+    if labels is not None:
+        (folder / "gt" / CVAT_LABELS_FILE).write_text("".join(f"{name}\n" for name in labels), encoding="utf-8")
+    (folder / "seqinfo.ini").write_text(seqinfo, encoding="utf-8")
     report.boxes, report.files = len(rows), 2 + (labels is not None)
-    return report
 
 
 def class_ids(selection: Selection, report: WriteReport) -> tuple[dict[int, int], list[str] | None]:

@@ -31,22 +31,18 @@ from exporters.base import (
     MAX_EXACT_INTEGER,
     ExportError,
     FormatError,
-    FrameRange,
     ReadOptions,
     ReadReport,
     WriteReport,
-    atomic_dir,
     first_duplicate,
-    format_lines,
-    frame_groups,
     frame_limit,
     integer_column,
     is_integer,
-    select,
     store,
     track_categories,
     zero_based_frames,
 )
+from exporters.writing import Selection, folder_writer, format_lines, frame_groups
 from exporters.categories import XANYLABELING_CLASSES_FILE, ClassNames, read_numbering
 from tracker.detections import Detections
 from tracker.errors import VideoError
@@ -68,23 +64,11 @@ def detect(path: Path) -> bool:
     return path.is_dir() and ((path / "data.yaml").is_file() or (path / "labels").is_dir())
 
 
-def write(
-    doc: Document,
-    out_path: str | Path,
-    *,
-    frames: FrameRange | None = None,
-    track_ids: list[int] | None = None,
-    category_ids: list[int] | None = None,
-    clip: bool = True,
-    class_map: dict[str, str] | None = None,
-    track_id_column: bool = False,
-) -> WriteReport:
+@folder_writer(NAME, clips=True)
+def write(doc: Document, selection: Selection, report: WriteReport, out_path: Path, folder: Path, *,
+          track_id_column: bool = False) -> None:
     """Write the dataset folder ``out_path`` atomically. Boxes are always clipped (``clip`` is accepted for a
     uniform interface): YOLO coordinates lie in 0–1."""
-    out_path = Path(out_path)
-    report = WriteReport(NAME, str(out_path))
-    selection = select(doc, report, frames=frames, track_ids=track_ids, category_ids=category_ids, clip=True,
-                       class_map=class_map)
     if selection.image_size is None:
         raise ExportError(f"{out_path}: YOLO boxes are relative to the image size, and the document has no video")
     width, height = selection.image_size
@@ -97,19 +81,17 @@ def write(
     groups = frame_groups(rows.frame)
     data = {"path": str(out_path.resolve()), "train": "images", "val": "images", "names": dict(enumerate(names)),
             TRACK_IDS: "column 6" if track_id_column else f"{TRACK_IDS}/"}
-    with atomic_dir(out_path) as temp:
-        for folder in ("labels", "images") + (() if track_id_column else (TRACK_IDS,)):
-            (temp / folder).mkdir()
-        for start, end in groups:
-            stem = f"{rows.frame[start] + 1:06d}"
-            (temp / "labels" / f"{stem}.txt").write_text("\n".join(lines[start:end]) + "\n", encoding="utf-8")
-            if not track_id_column:
-                (temp / TRACK_IDS / f"{stem}.txt").write_text(
-                    "".join(f"{tid}\n" for tid in rows.track_id[start:end].tolist()), encoding="utf-8")
-        images = _write_images(doc, temp / "images", selection.first_frame, selection.last_frame, report)
-        (temp / "data.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    for part in ("labels", "images") + (() if track_id_column else (TRACK_IDS,)):
+        (folder / part).mkdir()
+    for start, end in groups:
+        stem = f"{rows.frame[start] + 1:06d}"
+        (folder / "labels" / f"{stem}.txt").write_text("\n".join(lines[start:end]) + "\n", encoding="utf-8")
+        if not track_id_column:
+            (folder / TRACK_IDS / f"{stem}.txt").write_text(
+                "".join(f"{tid}\n" for tid in rows.track_id[start:end].tolist()), encoding="utf-8")
+    images = _write_images(doc, folder / "images", selection.first_frame, selection.last_frame, report)
+    (folder / "data.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     report.boxes, report.files = len(rows), len(groups) * (1 + (not track_id_column)) + images + 1
-    return report
 
 
 def _write_images(doc: Document, folder: Path, first: int, last: int, report: WriteReport) -> int:
