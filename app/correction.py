@@ -40,8 +40,4 @@ def correction_history(doc: Document, track_id: int, frame: int) -> History:
 
 def next_manual_frame(doc: Document, track_id: int, frame: int) -> int | None:
     """The track's first frame after ``frame`` edited by hand (a manual key frame), if any."""
-    row = doc.execute(
-        "SELECT min(frame) FROM observations WHERE track_id = ? AND frame > ? AND source = ?",
-        (track_id, frame, int(Source.MANUAL)),
-    ).fetchone()
-    return None if row[0] is None else int(row[0])
+    return doc.first_frame_after(track_id, frame, Source.MANUAL)

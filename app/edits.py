@@ -61,27 +61,16 @@ def _require_track(doc: Document, track_id: int) -> Track:
 
 def _overlap(doc: Document, a: int, b: int, start: int = 0) -> list[int]:
     """Frames ≥ ``start`` where both tracks have an observation."""
-    rows = doc.execute(
-        "SELECT o.frame FROM observations o JOIN observations p ON p.frame = o.frame AND p.track_id = ?"
-        " WHERE o.track_id = ? AND o.frame >= ? ORDER BY o.frame",
-        (b, a, start),
-    )
-    return [r[0] for r in rows]
+    return doc.shared_frames(a, b, start)
 
 
 def _rename(doc: Document, old: int, new: int, start: int) -> None:
     """Give ``old``'s observations and events from ``start`` on the id ``new``."""
-    doc.execute("UPDATE observations SET track_id = ? WHERE track_id = ? AND frame >= ?", (new, old, start))
-    for column in ("track_id", "other_id", "loser_id"):
-        doc.execute(f"UPDATE events SET {column} = ? WHERE {column} = ? AND frame >= ?", (new, old, start))
-    doc.execute("UPDATE prompts SET track_id = ? WHERE track_id = ? AND frame >= ?", (new, old, start))
+    doc.reassign_frames(old, new, start)
 
 
 def _drop_if_empty(doc: Document, track_id: int) -> None:
-    doc.execute(
-        "DELETE FROM tracks WHERE id = ? AND NOT EXISTS (SELECT 1 FROM observations WHERE track_id = ?)",
-        (track_id, track_id),
-    )
+    doc.drop_track_if_empty(track_id)
 
 
 @dataclass
@@ -182,10 +171,9 @@ class MergeTracks(Edit):
                 " choose which one wins"
             )
         loser = self.source if self.keep == "target" else self.target
-        marks = ", ".join("?" * len(shared))
-        doc.execute(f"DELETE FROM observations WHERE track_id = ? AND frame IN ({marks})", (loser, *shared))
+        doc.delete_observations(loser, shared)
         _rename(doc, self.source, self.target, 0)
-        doc.execute("DELETE FROM tracks WHERE id = ?", (self.source,))
+        _drop_if_empty(doc, self.source)  # all of it moved to the target
 
 
 @dataclass
@@ -207,11 +195,7 @@ class DeleteTrack(Edit):
 
     def apply(self, doc: Document) -> None:
         _require_track(doc, self.track_id)
-        frames, params = self.scope(doc).where()
-        doc.execute(f"DELETE FROM observations WHERE track_id = ? AND {frames}", (self.track_id, *params))
-        for column in ("track_id", "other_id", "loser_id"):
-            doc.execute(f"DELETE FROM events WHERE {column} = ? AND {frames}", (self.track_id, *params))
-        doc.execute(f"DELETE FROM prompts WHERE track_id = ? AND {frames}", (self.track_id, *params))
+        doc.delete_track_frames(self.track_id, self.start, self.end)
         _drop_if_empty(doc, self.track_id)
 
 
@@ -235,7 +219,7 @@ class SetCategory(Edit):
         if self.category_id is not None and self.category_id not in doc.categories():
             raise EditError(f"category {self.category_id} does not exist")
         for track_id in self.track_ids:
-            doc.execute("UPDATE tracks SET category_id = ? WHERE id = ?", (self.category_id, track_id))
+            doc.set_track_category(track_id, self.category_id)
 
 
 @dataclass
@@ -346,7 +330,7 @@ class DeleteObservation(Edit):
     def apply(self, doc: Document) -> None:
         if doc.observation(self.track_id, self.frame) is None:
             raise EditError(f"track {self.track_id} has no box at frame {self.frame}")
-        doc.execute("DELETE FROM observations WHERE track_id = ? AND frame = ?", (self.track_id, self.frame))
+        doc.delete_observations(self.track_id, [self.frame])
         _drop_if_empty(doc, self.track_id)
 
 

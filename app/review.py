@@ -123,8 +123,7 @@ def _away_from_border(box: np.ndarray, size: tuple[int, int], margin: float) -> 
 
 def risk_items(doc: Document, config: RiskConfig = RiskConfig()) -> list[ReviewItem]:
     """Every risk item of a project, in queue order (reviewed ones included)."""
-    rows = np.array(doc.execute("SELECT track_id, frame, state, x, y, w, h FROM observations"
-                                " ORDER BY track_id, frame").fetchall(), np.float64).reshape(-1, 7)
+    rows = doc.observation_states()
     items = [ReviewItem("conflict", e.track_id, e.frame, e.frame + 1, e.other_id, config.risks["conflict"])
              for e in doc.events(kind=EventKind.CONFLICT) if e.other_id is not None]
     if rows.size:

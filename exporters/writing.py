@@ -154,10 +154,7 @@ def select(
         if (wanted_tracks is None or t.id in wanted_tracks)
         and (wanted_categories is None or t.category_id in wanted_categories)
     }
-    empty = doc.execute(
-        "SELECT id FROM tracks t WHERE NOT EXISTS (SELECT 1 FROM observations o WHERE o.track_id = t.id)"
-    ).fetchall()
-    report.empty_tracks = sum(tid in category_of for (tid,) in empty)
+    report.empty_tracks = sum(tid in category_of for tid in doc.empty_track_ids())
     if report.empty_tracks:
         report.warn(f"{report.empty_tracks} tracks have no observations and are left out")
     ids = np.fromiter(category_of, np.int64, len(category_of))
