@@ -19,7 +19,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from app.document import Document, ObservationArrays
+from app.document import Document
+from app.model import AnnotationModel, ObservationArrays
 from exporters.categories import placeholder
 from tracker.detections import Detections
 from tracker.errors import FormatError, MaskletError, os_error
@@ -128,7 +129,7 @@ class Reader(Protocol):
     def __call__(self, path: str | Path, doc: Document | None = None, **options: object) -> Document: ...
 
 
-def read_report(doc: Document) -> ReadReport | None:
+def read_report(doc: AnnotationModel) -> ReadReport | None:
     """The report of the last import into ``doc``."""
     value = doc.get_meta("import")
     return None if value is None else ReadReport(**value)
@@ -424,7 +425,7 @@ def track_categories(track_id: np.ndarray, category: np.ndarray, report: ReadRep
     return dict(sorted(result.items()))
 
 
-def load_detections(doc: Document) -> Detections | None:
+def load_detections(doc: AnnotationModel) -> Detections | None:
     """The detections an import stored in ``doc``, or None."""
     value: dict[str, Any] | None = doc.get_meta("detections")
     if value is None:

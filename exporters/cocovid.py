@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from app.document import Document, ObservationArrays
+from app.document import Document
+from app.model import AnnotationModel, ObservationArrays
 from exporters.base import (
     MAX_FRAMES,
     FormatError,
@@ -64,7 +65,7 @@ def detect(path: Path) -> bool:
 
 # --------------------------------------------------------------------------- writing
 @file_writer(NAME, masks=True)
-def write(doc: Document, selection: Selection, report: WriteReport, out_path: Path) -> str:
+def write(doc: AnnotationModel, selection: Selection, report: WriteReport, out_path: Path) -> str:
     """Write one COCO-VID json (one video) atomically; boxes as they are unless ``clip``."""
     rows = selection.rows
     video = selection.video

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from app.document import Document, ObservationArrays
+from app.document import Document
+from app.model import AnnotationModel, ObservationArrays
 from exporters.base import (
     MAX_EXACT_INTEGER,
     FormatError,
@@ -58,7 +59,7 @@ def detect(path: Path) -> bool:
 
 # --------------------------------------------------------------------------- writing
 @file_writer(NAME)
-def write(doc: Document, selection: Selection, report: WriteReport, out_path: Path) -> str:
+def write(doc: AnnotationModel, selection: Selection, report: WriteReport, out_path: Path) -> str:
     """Write one CVAT for video 1.1 XML file atomically."""
     rows, video = selection.rows, selection.video
     names, index = selection.free_names()

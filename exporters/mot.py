@@ -31,7 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from app.document import Document, ObservationArrays
+from app.document import Document
+from app.model import AnnotationModel, ObservationArrays
 from exporters.base import (
     FormatError,
     ReadOptions,
@@ -81,7 +82,7 @@ def sequence_file(folder: Path) -> Path | None:
 
 # --------------------------------------------------------------------------- writing
 @folder_writer(NAME)
-def write(doc: Document, selection: Selection, report: WriteReport, out_path: Path, folder: Path) -> None:
+def write(doc: AnnotationModel, selection: Selection, report: WriteReport, out_path: Path, folder: Path) -> None:
     """Write a sequence folder ``out_path`` (``gt/gt.txt``, ``gt/labels.txt``, ``seqinfo.ini``) atomically."""
     rows = selection.rows
     class_of, labels = class_ids(selection, report)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.document import Document
+from app.model import AnnotationModel
 from exporters.base import (
     ReadOptions,
     WriteReport,
@@ -35,7 +36,7 @@ def detect(path: Path) -> bool:
 
 
 @file_writer(NAME)
-def write(doc: Document, selection: Selection, report: WriteReport, out_path: Path) -> str:
+def write(doc: AnnotationModel, selection: Selection, report: WriteReport, out_path: Path) -> str:
     """Write one results txt atomically (``class_map`` is accepted for a uniform interface: results have no
     class)."""
     rows = selection.rows

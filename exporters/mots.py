@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from app.document import Document, ObservationArrays
+from app.document import Document
+from app.model import AnnotationModel, ObservationArrays
 from exporters.base import (
     MAX_EXACT_INTEGER,
     ExportError,
@@ -58,7 +59,7 @@ def detect(path: Path) -> bool:
 
 
 @file_writer(NAME, masks=True, clips=False)
-def write(doc: Document, selection: Selection, report: WriteReport, out_path: Path) -> str:
+def write(doc: AnnotationModel, selection: Selection, report: WriteReport, out_path: Path) -> str:
     """Write the selected observations that have masks as one MOTS txt, atomically (``clip`` is accepted for a
     uniform interface: masks lie in the image)."""
     has_mask = np.array([m is not None for m in selection.rows.masks], bool)

@@ -11,7 +11,7 @@ from typing import Protocol
 
 import numpy as np
 
-from app.document import Document, ObservationArrays
+from app.model import AnnotationModel, ObservationArrays
 from exporters.base import (
     ExportError,
     FrameRange,
@@ -37,7 +37,7 @@ class Writer(Protocol):
 
     def __call__(
         self,
-        doc: Document,
+        doc: AnnotationModel,
         out_path: str | Path,
         *,
         frames: FrameRange | None = None,
@@ -60,7 +60,7 @@ def _writer(name: str, masks: bool, clips: bool | None, output: Callable[..., No
     loaded; boxes clipped as the caller asks, or always / never where ``clips`` says so), then
     ``output(doc, selection, report, out_path, **format_options)``."""
 
-    def write(doc: Document, out_path: str | Path, *, frames: FrameRange | None = None,
+    def write(doc: AnnotationModel, out_path: str | Path, *, frames: FrameRange | None = None,
               track_ids: Sequence[int] | None = None, category_ids: Sequence[int] | None = None, clip: bool = False,
               class_map: dict[str, str] | None = None, **format_options: object) -> WriteReport:
         out_path = Path(out_path)
@@ -78,7 +78,7 @@ def file_writer(name: str, *, masks: bool = False, clips: bool | None = None) ->
     """Make a format's ``write`` from the function that renders its one file's text."""
 
     def decorate(render: FileRender) -> Writer:
-        def output(doc: Document, selection: Selection, report: WriteReport, out_path: Path, **options: object) -> None:
+        def output(doc: AnnotationModel, selection: Selection, report: WriteReport, out_path: Path, **options: object) -> None:
             write_text(out_path, render(doc, selection, report, out_path, **options))
 
         return functools.wraps(render)(_writer(name, masks, clips, output))
@@ -90,7 +90,7 @@ def folder_writer(name: str, *, masks: bool = False, clips: bool | None = None) 
     """Make a format's ``write`` from the function that fills its output folder."""
 
     def decorate(render: FolderRender) -> Writer:
-        def output(doc: Document, selection: Selection, report: WriteReport, out_path: Path, **options: object) -> None:
+        def output(doc: AnnotationModel, selection: Selection, report: WriteReport, out_path: Path, **options: object) -> None:
             with atomic_dir(out_path) as folder:
                 render(doc, selection, report, out_path, folder, **options)
 
@@ -134,7 +134,7 @@ class Selection:
 
 
 def select(
-    doc: Document,
+    doc: AnnotationModel,
     report: WriteReport,
     *,
     frames: FrameRange | None = None,

@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from app.document import Document, ObservationArrays
+from app.document import Document
+from app.model import AnnotationModel, ObservationArrays
 from exporters.base import (
     MAX_EXACT_INTEGER,
     ExportError,
@@ -65,7 +66,7 @@ def detect(path: Path) -> bool:
 
 
 @folder_writer(NAME, clips=True)
-def write(doc: Document, selection: Selection, report: WriteReport, out_path: Path, folder: Path, *,
+def write(doc: AnnotationModel, selection: Selection, report: WriteReport, out_path: Path, folder: Path, *,
           track_id_column: bool = False) -> None:
     """Write the dataset folder ``out_path`` atomically. Boxes are always clipped (``clip`` is accepted for a
     uniform interface): YOLO coordinates lie in 0–1."""
@@ -94,7 +95,7 @@ def write(doc: Document, selection: Selection, report: WriteReport, out_path: Pa
     report.boxes, report.files = len(rows), len(groups) * (1 + (not track_id_column)) + images + 1
 
 
-def _write_images(doc: Document, folder: Path, first: int, last: int, report: WriteReport) -> int:
+def _write_images(doc: AnnotationModel, folder: Path, first: int, last: int, report: WriteReport) -> int:
     """Frames ``first``–``last`` of the document's video into ``folder``: links to its image files, or JPEGs
     decoded from a video file. Returns the number written; a missing video is reported, not an error."""
     path = doc.resolve_video_path()

@@ -17,7 +17,7 @@ from PySide6.QtCore import QLineF, QPoint, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import QAbstractScrollArea, QWidget
 
-from app.document import Document, Timeline
+from app.model import AnnotationModel, Timeline
 from tracker.results import EventKind, ObjectState
 from widgets.style import CONFLICT_COLOR, CURSOR_COLOR, MANUAL_COLOR, REVIEWED_COLOR, STATE_COLORS, argb
 
@@ -207,7 +207,7 @@ class TimelineData:
         return np.concatenate(lane_index), np.clip(x0, 0, width), np.clip(x1, 0, width)
 
 
-def load_lanes(doc: Document, track_ids: Iterable[int] | None = None) -> tuple[list[Lane], list[int]]:
+def load_lanes(doc: AnnotationModel, track_ids: Iterable[int] | None = None) -> tuple[list[Lane], list[int]]:
     """Lanes of the given tracks (every track when None) and the ids of those that no longer exist."""
     if track_ids is None:
         tracks = doc.tracks()
@@ -222,7 +222,7 @@ def load_lanes(doc: Document, track_ids: Iterable[int] | None = None) -> tuple[l
     return lanes, removed
 
 
-def conflict_rows(doc: Document) -> list[tuple[int, int, int]]:
+def conflict_rows(doc: AnnotationModel) -> list[tuple[int, int, int]]:
     """Every conflict event of a document as ``(frame, track_a, track_b)``."""
     return [
         (e.frame, e.track_id, e.other_id) for e in doc.events(kind=EventKind.CONFLICT) if e.other_id is not None
@@ -263,7 +263,7 @@ class TimelineWidget(QAbstractScrollArea):
         self.setMouseTracking(True)
 
     # ------------------------------------------------------------------ data
-    def load(self, doc: Document, track_ids: Iterable[int] | None = None) -> None:
+    def load(self, doc: AnnotationModel, track_ids: Iterable[int] | None = None) -> None:
         """Reload every lane (``track_ids=None``) or only the given tracks' lanes, and the conflicts."""
         video = doc.video
         lanes, removed = load_lanes(doc, track_ids)

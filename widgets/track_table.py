@@ -11,7 +11,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLineEdit, QTableView, QVBoxLayout, QWidget
 
-from app.document import TrackSummary
+from app.model import TrackSummary
 from tracker.results import ObjectState
 from widgets.style import STATE_COLORS
 

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QStyleOptionGraphicsItem, QWidget,
 )
 
-from app.document import Document, Observation, Scope, Source
+from app.model import AnnotationModel, Observation, Scope, Source
 from tracker.geometry import box_iou, decode_mask, xywh_to_xyxy
 from tracker.results import ObjectState
 from widgets.style import STATE_COLORS, STATE_LETTERS
@@ -209,7 +209,7 @@ class VideoCanvas(QGraphicsView):
         self.layers = Layers()
         self.mask_opacity = 0.45
         self.tool = Tool.SELECT
-        self._doc: Document | None = None
+        self._doc: AnnotationModel | None = None
         self._frame = -1
         self._rgb: np.ndarray | None = None
         self._observations: list[Observation] = []
@@ -228,7 +228,7 @@ class VideoCanvas(QGraphicsView):
         self._track_items: list[QGraphicsItem] = []
 
     # ------------------------------------------------------------------ data
-    def set_document(self, doc: Document | None) -> None:
+    def set_document(self, doc: AnnotationModel | None) -> None:
         self._doc = doc
         self._fit = True  # a new video starts fitted, whatever the zoom of the last one
         self._frame = -1
