@@ -1,5 +1,9 @@
 """Online multi-object SAM2 tracking built directly on the model (``SAM2Base``).
 
+Three parts: what each object keeps and the rules of keeping it (``tracker.sam2_memory``: key-frame
+selection, pruning, restore points; pure, no model), the model itself, and the orchestration here
+(frames, prompts, batching, corrections, outputs).
+
 Frames arrive one at a time (``step``); the image encoder runs once per frame and all objects are
 propagated together: memory attention batched over objects whose memories have the same token
 counts, the mask decoder and the memory encoder over all objects. Unlike ``SAM2VideoPredictor``
@@ -55,7 +59,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -64,7 +68,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from sam2.modeling.sam2_base import SAM2Base
-from sam2.modeling.sam2_utils import get_1d_sine_pe, select_closest_cond_frames
+from sam2.modeling.sam2_utils import get_1d_sine_pe
 
 from tracker import model_cache
 from tracker.errors import MaskletError
@@ -72,6 +76,7 @@ from tracker.opencv import cv2
 from tracker.geometry import decode_mask, encode_mask, mask_to_xywh
 from tracker.models import MODEL_NAMES, checkpoint_info, config_for_file, ensure_checkpoint, load_weights
 from tracker.results import Prompt, PromptKind
+from tracker.sam2_memory import MemoryBounds, ObjectMemory, PendingOutput
 
 _log = logging.getLogger(__name__)
 
@@ -118,91 +123,6 @@ class _Features:
 
     def high(self, batch: int) -> list[torch.Tensor]:
         return [x.expand(batch, -1, -1, -1) for x in self.high_res]
-
-
-@dataclass(frozen=True, slots=True)
-class _Keyframe:
-    maskmem: torch.Tensor
-    ptr: torch.Tensor
-    filled: torch.Tensor
-    score: torch.Tensor
-    automatic: bool  # made by add_object / refresh_keyframe (a detector box), not by correct
-    replaced_at: int | None = None  # conditioning up to this frame only; an ordinary memory after it
-
-    def conditions(self, frame: int) -> bool:
-        """Whether this key frame is a conditioning frame when ``frame`` is tracked."""
-        return self.replaced_at is None or frame <= self.replaced_at
-
-
-@dataclass(slots=True)
-class _Output:
-    """An object's result at its latest frame; its memory is written lazily (``committed``)."""
-
-    frame: int
-    filled: torch.Tensor  # low-res logits after hole filling: what is shown
-    ptr: torch.Tensor
-    score: torch.Tensor
-    prompted: bool
-    automatic: bool = False  # a prompt from add_object / refresh_keyframe
-    high_res: torch.Tensor | None = None  # a tracked frame's memory is encoded from this decoder mask
-    skip: bool = False
-    committed: bool = False
-
-    @classmethod
-    def of_keyframe(cls, frame: int, key: _Keyframe) -> _Output:
-        return cls(frame, key.filled, key.ptr, key.score, prompted=True, automatic=key.automatic, committed=True)
-
-
-class _FramePool:
-    """Up to ``capacity`` same-shaped per-frame tensors in one block allocated once: frames come and
-    go without allocating long-lived memory, which would fragment the heap and make RSS creep."""
-
-    def __init__(self, capacity: int, dtype: torch.dtype) -> None:
-        self._capacity, self._dtype = capacity, dtype
-        self._data: torch.Tensor | None = None
-        self._slots: dict[int, int] = {}
-        self._free = list(range(capacity))
-
-    def __contains__(self, frame: int) -> bool:
-        return frame in self._slots
-
-    def __len__(self) -> int:
-        return len(self._slots)
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(list(self._slots))
-
-    def get(self, frame: int) -> torch.Tensor | None:
-        slot = self._slots.get(frame)
-        return None if slot is None else self._data[slot : slot + 1]
-
-    def put(self, frame: int, value: torch.Tensor) -> None:
-        """Store ``value`` (batch of one) for ``frame``."""
-        if self._data is None:
-            self._data = value.new_empty((self._capacity, *value.shape[1:]), dtype=self._dtype)
-        slot = self._slots.get(frame)
-        if slot is None:
-            slot = self._slots[frame] = self._free.pop()
-        self._data[slot] = value[0]
-
-    def discard(self, frame: int) -> None:
-        slot = self._slots.pop(frame, None)
-        if slot is not None:
-            self._free.append(slot)
-
-    def retain(self, keep: Callable[[int], bool]) -> None:
-        for frame in [f for f in self._slots if not keep(f)]:
-            self.discard(frame)
-
-
-@dataclass(slots=True)
-class _Track:
-    position: int  # latest frame processed
-    memories: _FramePool  # spatial memory (bf16) of non-key frames
-    pointers: _FramePool  # object pointer of non-key frames
-    output: _Output | None = None  # result at ``position`` when known
-    keyframes: dict[int, _Keyframe] = field(default_factory=dict)
-    skipped: set[int] = field(default_factory=set)  # frames kept out of memory
 
 
 class SAM2Engine:
@@ -259,7 +179,7 @@ class SAM2Engine:
         self.num_frames = num_frames
         self._mean = torch.tensor(_IMG_MEAN, dtype=torch.float32)[:, None, None]
         self._std = torch.tensor(_IMG_STD, dtype=torch.float32)[:, None, None]
-        self._tracks: dict[int, _Track] = {}
+        self._tracks: dict[int, ObjectMemory] = {}
         self._maskmem_pos: torch.Tensor | None = None  # same for every frame and object
         self._video_hw: tuple[int, int] | None = None
         self._rgb: np.ndarray | None = None
@@ -285,6 +205,12 @@ class SAM2Engine:
         max_ptrs = self.sam.max_obj_ptrs_in_encoder
         self._num_frames = value
         self._max_ptrs = min(value, max_ptrs) if value else max_ptrs
+
+    @property
+    def memory_bounds(self) -> MemoryBounds:
+        """What each object's memory bank keeps (``tracker.sam2_memory``)."""
+        return MemoryBounds(self.sam.num_maskmem, self._max_ptrs, self.correction_window, self.snapshot_interval,
+                            self.max_conditioning_frames)
 
     # ------------------------------------------------------------------ public API
 
@@ -337,9 +263,7 @@ class SAM2Engine:
         if output.prompted:
             raise ValueError(f"frame {frame} is a key frame of object {obj_id}; it cannot be skipped")
         output.skip = True
-        track.skipped.add(frame)
-        track.memories.discard(frame)
-        track.pointers.discard(frame)
+        track.skip(frame)
         self._record(PromptKind.SKIP, obj_id, frame)
 
     def refresh_keyframe(self, obj_id: int, box: Sequence[float] | np.ndarray) -> ObjectOutput:
@@ -347,9 +271,7 @@ class SAM2Engine:
         replacing the object's earlier automatic ones (they stay ordinary memories)."""
         track, frame = self._track_of(obj_id), self._require_frame()
         output = self._prompt_at(obj_id, frame, None, None, box, None, None, automatic=True)
-        for t, key in track.keyframes.items():
-            if t < frame and key.automatic and key.replaced_at is None:
-                track.keyframes[t] = replace(key, replaced_at=frame)
+        track.replace_automatic_keyframes(frame)
         self._record(PromptKind.REFRESH, obj_id, frame, box)
         return output
 
@@ -415,7 +337,7 @@ class SAM2Engine:
         if frame_index < current and frames is None:
             raise ValueError("correcting a past frame needs frames (frame index -> RGB image)")
         points_in, mask_in = self._prompt_inputs(box, points, labels, mask)
-        track = self._tracks.get(obj_id) or self._new_track(frame_index - 1)
+        track = self._tracks.get(obj_id) or ObjectMemory.empty(frame_index - 1, self.memory_bounds)
         if frame_index > track.position + (obj_id not in self._tracks):
             raise ValueError(f"object {obj_id} is at frame {track.position}: repropagate it first")
         with self._compute():
@@ -525,7 +447,7 @@ class SAM2Engine:
 
     # ------------------------------------------------------------------ tracking
 
-    def _advance(self, items: list[tuple[int, _Track]], feats: _Features) -> dict[int, ObjectOutput]:
+    def _advance(self, items: list[tuple[int, ObjectMemory]], feats: _Features) -> dict[int, ObjectOutput]:
         """Move objects at ``feats.frame - 1`` into ``feats.frame``: key frames there are reused,
         the other objects are tracked."""
         frame = feats.frame
@@ -535,12 +457,12 @@ class SAM2Engine:
             if key is None:
                 to_track.append(track)
             else:
-                track.output, track.position = _Output.of_keyframe(frame, key), frame
+                track.output, track.position = PendingOutput.of_keyframe(frame, key), frame
         if to_track:
             self._track(to_track, feats)
         return {obj_id: self._to_output(obj_id, track.output) for obj_id, track in items}
 
-    def _track(self, tracks: list[_Track], feats: _Features) -> None:
+    def _track(self, tracks: list[ObjectMemory], feats: _Features) -> None:
         """Propagate ``tracks`` into ``feats.frame`` (memory attention + decoder, batched)."""
         fused = self._condition(tracks, feats)
         multimask = self.sam._use_multimask(False, None)
@@ -553,12 +475,12 @@ class SAM2Engine:
             filled = self._fill_holes(low)
             for k, i in enumerate(chunk):
                 one = slice(k, k + 1)
-                tracks[i].output = _Output(
+                tracks[i].output = PendingOutput(
                     feats.frame, filled[one], ptr[one], score[one], prompted=False, high_res=high[one]
                 )
                 tracks[i].position = feats.frame
 
-    def _condition(self, tracks: list[_Track], feats: _Features) -> torch.Tensor:
+    def _condition(self, tracks: list[ObjectMemory], feats: _Features) -> torch.Tensor:
         """Memory-conditioned features ``N×C×H×W``; objects with equal memory token counts share
         one memory-attention pass."""
         memories = [self._memory_tokens(track, feats.frame) for track in tracks]
@@ -582,12 +504,12 @@ class SAM2Engine:
         stacked = torch.cat([fused[i] for i in range(len(tracks))], dim=1)  # (HW)NC, as SAM2 lays it out
         return stacked.permute(1, 2, 0).view(len(tracks), channels, height, width)
 
-    def _memory_tokens(self, track: _Track, frame: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+    def _memory_tokens(self, track: ObjectMemory, frame: int) -> tuple[torch.Tensor, torch.Tensor, int]:
         """The memory one object attends to at ``frame`` (``L×1×C`` tokens, their positional
         encodings, the number of pointer tokens), ordered as in ``SAM2Base``'s
         ``_prepare_memory_conditioned_features`` for forward tracking."""
         sam, num_maskmem = self.sam, self.sam.num_maskmem
-        selected, unselected = self._select_keyframes(track, frame)
+        selected, unselected = track.select_keyframes(frame, self.memory_bounds)
         spatial = [(0, key.maskmem) for key in selected.values()]
         for t_pos in range(1, num_maskmem):
             t = frame - (num_maskmem - t_pos)
@@ -627,15 +549,6 @@ class SAM2Engine:
             n_ptr_tokens = obj_ptrs.shape[0]
         return torch.cat(tokens), torch.cat(positions), n_ptr_tokens
 
-    def _select_keyframes(self, track: _Track, frame: int) -> tuple[dict[int, _Keyframe], dict[int, _Keyframe]]:
-        """Key frames before ``frame`` attended as conditioning frames (SAM2's selection, in the
-        order SAM2 keeps them: the order they were prompted) and the others (replaced, or not
-        selected), which are attended as ordinary memories when recent."""
-        past = {t: key for t, key in track.keyframes.items() if t < frame}
-        conditioning = {t: key for t, key in past.items() if key.conditions(frame)}
-        selected, _ = select_closest_cond_frames(frame, conditioning, self.max_conditioning_frames or -1)
-        return selected, {t: key for t, key in past.items() if t not in selected}
-
     # ------------------------------------------------------------------ prompts
 
     def _prompt_inputs(
@@ -674,33 +587,33 @@ class SAM2Engine:
             "point_labels": torch.from_numpy(np.concatenate(codes))[None].to(self.device),
         }, None
 
-    def _previous_logits(self, track: _Track, feats: _Features) -> torch.Tensor | None:
+    def _previous_logits(self, track: ObjectMemory, feats: _Features) -> torch.Tensor | None:
         """The object's mask logits at ``feats.frame`` before the new clicks (tracked if needed)."""
         frame = feats.frame
         key = track.keyframes.get(frame)
         if key is not None and (track.output is None or track.output.frame != frame):
             return key.filled.clamp(-_PREV_LOGIT_CLAMP, _PREV_LOGIT_CLAMP)
         if track.output is None or track.output.frame != frame:
-            if not any(t < frame for t in track.keyframes):
+            if track.is_new(frame):
                 return None  # a new object: nothing to refine
             self._track([track], feats)
         return track.output.filled.clamp(-_PREV_LOGIT_CLAMP, _PREV_LOGIT_CLAMP)
 
     def _prompt(
         self,
-        track: _Track,
+        track: ObjectMemory,
         feats: _Features,
         point_inputs: dict[str, torch.Tensor] | None,
         mask_inputs: torch.Tensor | None,
         prev_logits: torch.Tensor | None,
-    ) -> _Output:
+    ) -> PendingOutput:
         """Segment one object from a prompt at ``feats.frame`` (SAM2Base ``_track_step``)."""
         sam = self.sam
         if mask_inputs is not None and sam.use_mask_input_as_output_without_sam:
             pix = feats.vision_feats[-1].permute(1, 2, 0).view(1, sam.hidden_dim, *feats.sizes[-1])
             outputs = sam._use_mask_as_output(pix, feats.high_res, mask_inputs)
         else:
-            initial = not any(t < feats.frame for t in track.keyframes)
+            initial = track.is_new(feats.frame)
             if initial:
                 pix = sam._prepare_memory_conditioned_features(
                     feats.frame, True, feats.vision_feats[-1:], feats.vision_pos[-1:], feats.sizes[-1:], {}, 1
@@ -715,7 +628,7 @@ class SAM2Engine:
                 multimask_output=sam._use_multimask(initial, point_inputs),
             )
         _, _, _, low, _, ptr, score = outputs
-        return _Output(feats.frame, self._fill_holes(low), ptr, score, prompted=True)
+        return PendingOutput(feats.frame, self._fill_holes(low), ptr, score, prompted=True)
 
     # ------------------------------------------------------------------ memory
 
@@ -724,7 +637,7 @@ class SAM2Engine:
         if self._feats is not None:
             self._commit_tracks(list(self._tracks.values()), self._feats)
 
-    def _commit_tracks(self, tracks: list[_Track], feats: _Features) -> None:
+    def _commit_tracks(self, tracks: list[ObjectMemory], feats: _Features) -> None:
         """Encode the memories of ``tracks``' pending results at ``feats.frame`` (batched)."""
         due = [
             t for t in tracks if t.output is not None and t.output.frame == feats.frame and not t.output.committed
@@ -741,12 +654,13 @@ class SAM2Engine:
                 if self._maskmem_pos is None:
                     self._maskmem_pos = maskmem_pos[-1][:1].flatten(2).permute(2, 0, 1).clone()
                 for k, track in enumerate(chunk):
-                    self._store(track, maskmem[k : k + 1].to(torch.bfloat16))
+                    track.store(maskmem[k : k + 1].to(torch.bfloat16))
+        bounds = self.memory_bounds
         for track in due:
             track.output.committed, track.output.high_res = True, None  # free the mask before the next frame
-            self._prune(track)
+            track.prune(bounds)
 
-    def _memory_mask(self, output: _Output) -> torch.Tensor:
+    def _memory_mask(self, output: PendingOutput) -> torch.Tensor:
         """The image-size mask SAM2 encodes: the decoder's for a tracked frame, the upsampled
         hole-filled low-res mask for a prompt (``propagate_in_video_preflight``)."""
         if output.high_res is not None:
@@ -754,79 +668,16 @@ class SAM2Engine:
         size = self.image_size
         return F.interpolate(output.filled, size=(size, size), mode="bilinear", align_corners=False)
 
-    @staticmethod
-    def _store(track: _Track, maskmem: torch.Tensor) -> None:
-        output = track.output
-        frame = output.frame
-        if output.prompted:
-            track.keyframes[frame] = _Keyframe(
-                maskmem.clone(), output.ptr.clone(), output.filled, output.score, output.automatic
-            )
-            track.memories.discard(frame)
-            track.pointers.discard(frame)
-            track.skipped.discard(frame)
-        else:
-            track.memories.put(frame, maskmem)
-            track.pointers.put(frame, output.ptr)
-
-    def _new_track(self, position: int) -> _Track:
-        """An object without memory; its pools hold what ``_prune`` keeps (see the module docstring)."""
-        window, interval, span = self.correction_window, self.snapshot_interval, self.sam.num_maskmem - 1
-        spatial = min(window + interval + span, span * (window // interval + 3))
-        return _Track(
-            position,
-            memories=_FramePool(spatial + 1, torch.bfloat16),  # + 1: a new frame arrives before pruning
-            pointers=_FramePool(window + self._max_ptrs + 1, torch.float32),
-        )
-
-    def _prune(self, track: _Track) -> None:
-        """Drop what neither the next frame nor a restore point of the correction window needs."""
-        position, num_maskmem, interval = track.position, self.sam.num_maskmem, self.snapshot_interval
-        horizon = position - self.correction_window
-        oldest = horizon - (self._max_ptrs - 1)
-
-        def needed(t: int) -> bool:
-            if t > position - num_maskmem + 1:
-                return True  # attended by the next frame
-            lo, hi = max(t + 1, horizon - interval + 1), min(t + num_maskmem - 1, position)
-            return lo <= hi and hi // interval * interval >= lo  # attended by a restore point
-
-        track.memories.retain(needed)
-        track.pointers.retain(lambda t: t >= oldest)
-        track.skipped = {t for t in track.skipped if t >= oldest}
-        # Key frames before the window that still condition frames from its start on: all of them,
-        # or the closest ones (the most recent); and every key frame a restore point may attend.
-        conditioning = sorted(t for t, key in track.keyframes.items() if t < horizon and key.conditions(horizon))
-        if self.max_conditioning_frames:
-            conditioning = conditioning[-self.max_conditioning_frames :]
-        keep = set(conditioning) | {t for t in track.keyframes if t >= oldest}
-        track.keyframes = {t: key for t, key in track.keyframes.items() if t in keep}  # SAM2's order kept
-
-    def _restorable(self, track: _Track, frame: int) -> bool:
-        """Whether everything ``frame`` attends to is stored (or was skipped)."""
-        first = min(track.keyframes, default=frame)
-        for t in range(max(frame - self._max_ptrs + 1, first), frame):
-            if t in track.keyframes or t in track.skipped:
-                continue
-            if t not in track.pointers or (t > frame - self.sam.num_maskmem and t not in track.memories):
-                return False
-        return True
-
-    def _rewind(self, obj_id: int, track: _Track, frame: int, frames: Frames) -> None:
+    def _rewind(self, obj_id: int, track: ObjectMemory, frame: int, frames: Frames) -> None:
         """Restore ``track`` to its state just before ``frame``: from the nearest restore point,
         re-track the frames in between."""
-        candidates = range(frame, frame - self.snapshot_interval, -1)
-        start = next((s for s in candidates if self._restorable(track, s)), None)
+        start = track.rewind_to_restore_point(frame, self.memory_bounds)
         if start is None:
             oldest = self.current_frame - self.correction_window
             raise CorrectionWindowError(
                 f"cannot go back to frame {frame} for object {obj_id}: memory is kept for frames "
                 f">= {oldest} only (raise correction_window)"
             )
-        track.memories.retain(lambda t: t < start)
-        track.pointers.retain(lambda t: t < start)
-        track.skipped = {t for t in track.skipped if t < frame}
-        track.position, track.output = start - 1, None
         for t in range(start, frame):
             track.position = t
             if t not in track.keyframes and t not in track.skipped:
@@ -840,7 +691,7 @@ class SAM2Engine:
 
     # ------------------------------------------------------------------ helpers
 
-    def _to_output(self, obj_id: int, output: _Output) -> ObjectOutput:
+    def _to_output(self, obj_id: int, output: PendingOutput) -> ObjectOutput:
         logits = F.interpolate(output.filled.float(), size=self._video_hw, mode="bilinear", align_corners=False)
         logits = logits[0, 0].cpu().numpy()
         mask = logits > 0
@@ -869,7 +720,7 @@ class SAM2Engine:
             raise ValueError("no frame yet: call step() first")
         return self.current_frame
 
-    def _track_of(self, obj_id: int) -> _Track:
+    def _track_of(self, obj_id: int) -> ObjectMemory:
         try:
             return self._tracks[obj_id]
         except KeyError:
