@@ -55,10 +55,8 @@ the same holes whether or not the extension was built.
 """
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -66,28 +64,19 @@ from typing import TypeVar
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 from sam2.modeling.sam2_base import SAM2Base
 from sam2.modeling.sam2_utils import get_1d_sine_pe
 
-from tracker import model_cache
 from tracker.errors import MaskletError
-from tracker.opencv import cv2
 from tracker.geometry import decode_mask, encode_mask, mask_to_xywh
-from tracker.models import MODEL_NAMES, checkpoint_info, config_for_file, ensure_checkpoint, load_weights
 from tracker.results import Prompt, PromptKind
 from tracker.sam2_memory import MemoryBounds, ObjectMemory, PendingOutput
+from tracker.sam2_model import Features, SAM2Model, fill_holes
 
-_log = logging.getLogger(__name__)
-
-_IMG_MEAN = (0.485, 0.456, 0.406)
-_IMG_STD = (0.229, 0.224, 0.225)
 _CPU_BATCH = 4
 _ACCELERATOR_BATCH = 16
 _PREV_LOGIT_CLAMP = 32.0
 """``SAM2VideoPredictor`` clamps the previous mask logits it feeds back with new clicks."""
-_HOLE_SCORE = 0.1
-"""The logit SAM2 gives filled holes."""
 
 Frames = Callable[[int], np.ndarray]
 _T = TypeVar("_T")
@@ -106,23 +95,6 @@ class ObjectOutput:
     mask: np.ndarray
     box: tuple[float, float, float, float] | None
     object_score_logit: float
-
-
-@dataclass(frozen=True, slots=True)
-class _Features:
-    """Image features of one frame (batch 1; ``top``/``high`` expand them to a batch)."""
-
-    frame: int
-    vision_feats: list[torch.Tensor]
-    vision_pos: list[torch.Tensor]
-    sizes: list[tuple[int, int]]
-    high_res: list[torch.Tensor]
-
-    def top(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.vision_feats[-1].expand(-1, batch, -1), self.vision_pos[-1].expand(-1, batch, -1)
-
-    def high(self, batch: int) -> list[torch.Tensor]:
-        return [x.expand(batch, -1, -1, -1) for x in self.high_res]
 
 
 class SAM2Engine:
@@ -161,29 +133,20 @@ class SAM2Engine:
             raise ValueError("max_conditioning_frames must be None (all) or >= 2, as in SAM2")
         if snapshot_interval < 1 or correction_window < 0 or (max_batch is not None and max_batch < 1):
             raise ValueError("snapshot_interval and max_batch must be >= 1, correction_window >= 0")
-        self.device = resolve_device(device)
-        if isinstance(model, SAM2Base):
-            if image_size is not None:
-                raise ValueError("image_size applies only to models the engine builds")
-            self.sam = model
-        else:
-            key = ("sam2", str(model), version, config, image_size, random_init, seed)
-            self.sam = model_cache.load(key, lambda: _build_model(model, version, config, image_size, random_init, seed))
-        self.sam.to(self.device).eval()
-        self._autocast_dtype = _autocast_dtype(self.device)
+        self.model = SAM2Model(model, device, version=version, config=config, image_size=image_size,
+                               random_init=random_init, seed=seed)
+        self.sam, self.device = self.model.sam, self.model.device
         self.max_conditioning_frames = max_conditioning_frames
         self.snapshot_interval = snapshot_interval
         self.correction_window = correction_window
         self.max_batch = max_batch or (_CPU_BATCH if self.device.type == "cpu" else _ACCELERATOR_BATCH)
         self.fill_hole_area = fill_hole_area
         self.num_frames = num_frames
-        self._mean = torch.tensor(_IMG_MEAN, dtype=torch.float32)[:, None, None]
-        self._std = torch.tensor(_IMG_STD, dtype=torch.float32)[:, None, None]
         self._tracks: dict[int, ObjectMemory] = {}
         self._maskmem_pos: torch.Tensor | None = None  # same for every frame and object
         self._video_hw: tuple[int, int] | None = None
         self._rgb: np.ndarray | None = None
-        self._feats: _Features | None = None
+        self._feats: Features | None = None
         self._prompts: list[Prompt] = []
         self.current_frame: int | None = None
 
@@ -193,7 +156,7 @@ class SAM2Engine:
 
     @property
     def image_size(self) -> int:
-        return int(self.sam.image_size)
+        return self.model.image_size
 
     @property
     def num_frames(self) -> int | None:
@@ -223,7 +186,7 @@ class SAM2Engine:
             if frame_index != self.current_frame + 1:
                 raise ValueError(f"frame {frame_index} does not follow frame {self.current_frame}")
             self._check_not_lagging()
-        with self._compute():
+        with self.model.compute():
             self._commit()
             self.current_frame, self._rgb, self._feats = frame_index, rgb, None
             if not self._tracks:
@@ -336,17 +299,17 @@ class SAM2Engine:
             raise ValueError(f"frame {frame_index} has not been reached (current frame {current})")
         if frame_index < current and frames is None:
             raise ValueError("correcting a past frame needs frames (frame index -> RGB image)")
-        points_in, mask_in = self._prompt_inputs(box, points, labels, mask)
+        points_in, mask_in = self.model.prompt_inputs(self._video_hw, box, points, labels, mask)
         track = self._tracks.get(obj_id) or ObjectMemory.empty(frame_index - 1, self.memory_bounds)
         if frame_index > track.position + (obj_id not in self._tracks):
             raise ValueError(f"object {obj_id} is at frame {track.position}: repropagate it first")
-        with self._compute():
+        with self.model.compute():
             if frame_index == current:
                 feats = self._features()
             else:
                 self._commit()
                 self._rewind(obj_id, track, frame_index, frames)
-                feats = self._encode(frame_index, self._frame(frames, frame_index))
+                feats = self.model.encode(frame_index, self._frame(frames, frame_index))
             prev = None
             if points_in is not None:
                 prev = self._previous_logits(track, feats)
@@ -392,7 +355,7 @@ class SAM2Engine:
                 raise ValueError(
                     f"object {obj_id} is at frame {track.position}: repropagate from {track.position}"
                 )
-        with self._compute():
+        with self.model.compute():
             self._commit()
             if end < current:
                 for obj_id, track in self._tracks.items():
@@ -402,7 +365,7 @@ class SAM2Engine:
 
     def commit(self) -> None:
         """Write the current frame's pending results into the objects' memories now."""
-        with self._compute():
+        with self.model.compute():
             self._commit()
 
     # ------------------------------------------------------------------ frames and features
@@ -410,17 +373,17 @@ class SAM2Engine:
     def _repropagate(
         self, frame_index: int, frames: Frames, end: int
     ) -> Iterator[tuple[int, dict[int, ObjectOutput]]]:
-        feats: _Features | None = None
+        feats: Features | None = None
         for frame in range(frame_index + 1, end + 1):
             movers = [(i, t) for i, t in self._tracks.items() if t.position == frame - 1]
             if not movers:
                 yield frame, {}
                 continue
-            with self._compute():
+            with self.model.compute():
                 if feats is not None:
                     self._commit_tracks([t for _, t in movers], feats)
                 rgb = self._frame(frames, frame)
-                feats = self._encode(frame, rgb)
+                feats = self.model.encode(frame, rgb)
                 outputs = self._advance(movers, feats)
             if frame == end:
                 self.current_frame, self._rgb, self._feats = end, rgb, feats
@@ -428,26 +391,15 @@ class SAM2Engine:
         if self.current_frame != end:  # nothing moved at ``end``: its features are encoded on use
             self.current_frame, self._rgb, self._feats = end, self._frame(frames, end), None
 
-    def _features(self) -> _Features:
+    def _features(self) -> Features:
         """Features of the current frame, encoded on first use."""
         if self._feats is None:
-            self._feats = self._encode(self.current_frame, self._rgb)
+            self._feats = self.model.encode(self.current_frame, self._rgb)
         return self._feats
-
-    def _encode(self, frame: int, rgb: np.ndarray) -> _Features:
-        """Run the image encoder on one frame, preprocessed exactly like SAM2's frame loader."""
-        size = self.image_size
-        resized = np.asarray(Image.fromarray(rgb).resize((size, size)))
-        image = torch.from_numpy(resized / 255.0).permute(2, 0, 1).float()
-        image = ((image - self._mean) / self._std).to(self.device).unsqueeze(0)
-        backbone_out = self.sam.forward_image(image)
-        _, feats, pos, sizes = self.sam._prepare_backbone_features(backbone_out)
-        high_res = [x.permute(1, 2, 0).view(x.size(1), x.size(2), *s) for x, s in zip(feats[:-1], sizes[:-1])]
-        return _Features(frame, feats, pos, sizes, high_res)
 
     # ------------------------------------------------------------------ tracking
 
-    def _advance(self, items: list[tuple[int, ObjectMemory]], feats: _Features) -> dict[int, ObjectOutput]:
+    def _advance(self, items: list[tuple[int, ObjectMemory]], feats: Features) -> dict[int, ObjectOutput]:
         """Move objects at ``feats.frame - 1`` into ``feats.frame``: key frames there are reused,
         the other objects are tracked."""
         frame = feats.frame
@@ -462,7 +414,7 @@ class SAM2Engine:
             self._track(to_track, feats)
         return {obj_id: self._to_output(obj_id, track.output) for obj_id, track in items}
 
-    def _track(self, tracks: list[ObjectMemory], feats: _Features) -> None:
+    def _track(self, tracks: list[ObjectMemory], feats: Features) -> None:
         """Propagate ``tracks`` into ``feats.frame`` (memory attention + decoder, batched)."""
         fused = self._condition(tracks, feats)
         multimask = self.sam._use_multimask(False, None)
@@ -480,7 +432,7 @@ class SAM2Engine:
                 )
                 tracks[i].position = feats.frame
 
-    def _condition(self, tracks: list[ObjectMemory], feats: _Features) -> torch.Tensor:
+    def _condition(self, tracks: list[ObjectMemory], feats: Features) -> torch.Tensor:
         """Memory-conditioned features ``N×C×H×W``; objects with equal memory token counts share
         one memory-attention pass."""
         memories = [self._memory_tokens(track, feats.frame) for track in tracks]
@@ -551,43 +503,7 @@ class SAM2Engine:
 
     # ------------------------------------------------------------------ prompts
 
-    def _prompt_inputs(
-        self,
-        box: Sequence[float] | np.ndarray | None,
-        points: np.ndarray | None,
-        labels: np.ndarray | None,
-        mask: np.ndarray | None,
-    ) -> tuple[dict[str, torch.Tensor] | None, torch.Tensor | None]:
-        """SAM2 point inputs (box corners first, labels 2/3) in model coordinates, or a mask input."""
-        if (points is None) != (labels is None):
-            raise ValueError("points and labels must be given together")
-        if mask is not None and (box is not None or points is not None):
-            raise ValueError("give either a mask or a box and/or points")
-        if mask is None and box is None and points is None:
-            raise ValueError("a prompt needs a box, points or a mask")
-        height, width = self._video_hw
-        size = self.image_size
-        if mask is not None:
-            mask = np.asarray(mask, dtype=bool)
-            if mask.shape != (height, width):
-                raise ValueError(f"mask is {mask.shape}, the video is {(height, width)}")
-            mask_in = torch.from_numpy(mask)[None, None].float().to(self.device)
-            mask_in = F.interpolate(mask_in, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
-            return None, (mask_in >= 0.5).float()
-        coords, codes = [], []
-        if box is not None:
-            coords.append(np.asarray(box, dtype=np.float32).reshape(2, 2))
-            codes.append(np.array([2, 3], dtype=np.int32))
-        if points is not None:
-            coords.append(np.asarray(points, dtype=np.float32).reshape(-1, 2))
-            codes.append(np.asarray(labels, dtype=np.int32).reshape(-1))
-        xy = torch.from_numpy(np.concatenate(coords))[None] / torch.tensor([width, height]) * size
-        return {
-            "point_coords": xy.to(self.device),
-            "point_labels": torch.from_numpy(np.concatenate(codes))[None].to(self.device),
-        }, None
-
-    def _previous_logits(self, track: ObjectMemory, feats: _Features) -> torch.Tensor | None:
+    def _previous_logits(self, track: ObjectMemory, feats: Features) -> torch.Tensor | None:
         """The object's mask logits at ``feats.frame`` before the new clicks (tracked if needed)."""
         frame = feats.frame
         key = track.keyframes.get(frame)
@@ -602,7 +518,7 @@ class SAM2Engine:
     def _prompt(
         self,
         track: ObjectMemory,
-        feats: _Features,
+        feats: Features,
         point_inputs: dict[str, torch.Tensor] | None,
         mask_inputs: torch.Tensor | None,
         prev_logits: torch.Tensor | None,
@@ -637,7 +553,7 @@ class SAM2Engine:
         if self._feats is not None:
             self._commit_tracks(list(self._tracks.values()), self._feats)
 
-    def _commit_tracks(self, tracks: list[ObjectMemory], feats: _Features) -> None:
+    def _commit_tracks(self, tracks: list[ObjectMemory], feats: Features) -> None:
         """Encode the memories of ``tracks``' pending results at ``feats.frame`` (batched)."""
         due = [
             t for t in tracks if t.output is not None and t.output.frame == feats.frame and not t.output.committed
@@ -681,7 +597,7 @@ class SAM2Engine:
         for t in range(start, frame):
             track.position = t
             if t not in track.keyframes and t not in track.skipped:
-                feats = self._encode(t, self._frame(frames, t))
+                feats = self.model.encode(t, self._frame(frames, t))
                 self._track([track], feats)
                 self._commit_tracks([track], feats)
         track.output = None
@@ -726,13 +642,6 @@ class SAM2Engine:
         except KeyError:
             raise KeyError(f"unknown object {obj_id}") from None
 
-    @contextmanager
-    def _compute(self) -> Iterator[None]:
-        """Inference mode; bf16 autocast on CUDA GPUs that support it, fp32 elsewhere."""
-        dtype = self._autocast_dtype
-        autocast = torch.autocast(self.device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None)
-        with torch.inference_mode(), autocast:
-            yield
 
 
 def _chunks(items: Sequence[_T], size: int) -> list[Sequence[_T]]:
@@ -742,65 +651,3 @@ def _chunks(items: Sequence[_T], size: int) -> list[Sequence[_T]]:
     return [items[total * i // count : total * (i + 1) // count] for i in range(count)]
 
 
-def resolve_device(device: str) -> torch.device:
-    """``auto``: CUDA if available, else MPS, else CPU."""
-    if device != "auto":
-        return torch.device(device)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
-def fill_holes(logits: torch.Tensor, max_area: int) -> torch.Tensor:
-    """SAM2's ``fill_holes_in_mask_scores`` without its CUDA extension: in each N×1×H×W mask, the
-    8-connected background components (logit ≤ 0) of at most ``max_area`` pixels get logit 0.1."""
-    background = (logits <= 0).to("cpu", torch.uint8).numpy()
-    holes = np.zeros(background.shape, dtype=bool)
-    for i, plane in enumerate(background[:, 0]):
-        _, labels, stats, _ = cv2.connectedComponentsWithStats(plane, connectivity=8)
-        areas = stats[:, cv2.CC_STAT_AREA]
-        holes[i, 0] = plane.astype(bool) & (areas[labels] <= max_area)
-    if not holes.any():
-        return logits
-    return torch.where(torch.from_numpy(holes).to(logits.device), _HOLE_SCORE, logits)
-
-
-def _autocast_dtype(device: torch.device) -> torch.dtype | None:
-    """What SAM2's own examples do on CUDA: bf16 autocast, with TF32 matmuls on Ampere and later.
-    Older GPUs (no bf16) and other devices run in fp32."""
-    if device.type != "cuda":
-        return None
-    if torch.cuda.get_device_properties(device).major >= 8:
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-    if not torch.cuda.is_bf16_supported(including_emulation=False):
-        _log.info("%s has no bfloat16 support: SAM2 runs in float32", torch.cuda.get_device_name(device))
-        return None
-    return torch.bfloat16
-
-
-def _build_model(
-    model: str | Path, version: str, config: str | None, image_size: int | None, random_init: bool, seed: int
-) -> SAM2Base:
-    """Build SAM2 from the package config (as ``build_sam2_video_predictor`` configures it) and
-    load the checkpoint unless ``random_init``."""
-    from sam2.build_sam import build_sam2
-
-    if str(model) in MODEL_NAMES:
-        info = checkpoint_info(str(model), version)
-        config = config or info.config
-        checkpoint = None if random_init else ensure_checkpoint(info.name, version=version)
-    else:
-        config = config or config_for_file(model)
-        checkpoint = None if random_init else ensure_checkpoint(model)
-    overrides = ["++model.binarize_mask_from_pts_for_mem_enc=true"]
-    if image_size is not None:
-        overrides.append(f"++model.image_size={image_size}")
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        sam = build_sam2(config, None, device="cpu", hydra_overrides_extra=overrides)
-    if checkpoint is not None:
-        load_weights(sam, checkpoint)
-    return sam
