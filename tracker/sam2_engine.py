@@ -1,8 +1,9 @@
 """Online multi-object SAM2 tracking built directly on the model (``SAM2Base``).
 
 Three parts: what each object keeps and the rules of keeping it (``tracker.sam2_memory``: key-frame
-selection, pruning, restore points; pure, no model), the model itself, and the orchestration here
-(frames, prompts, batching, corrections, outputs).
+selection, pruning, restore points; pure, no model), a thin adapter over the model (``tracker.sam2_model``:
+building, preprocessing, the heads SAM2Base runs), and the orchestration here (frames, prompts, batching,
+corrections, outputs).
 
 Frames arrive one at a time (``step``); the image encoder runs once per frame and all objects are
 propagated together: memory attention batched over objects whose memories have the same token
@@ -65,7 +66,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sam2.modeling.sam2_base import SAM2Base
-from sam2.modeling.sam2_utils import get_1d_sine_pe
 
 from tracker.errors import MaskletError
 from tracker.geometry import decode_mask, encode_mask, mask_to_xywh
@@ -143,7 +143,6 @@ class SAM2Engine:
         self.fill_hole_area = fill_hole_area
         self.num_frames = num_frames
         self._tracks: dict[int, ObjectMemory] = {}
-        self._maskmem_pos: torch.Tensor | None = None  # same for every frame and object
         self._video_hw: tuple[int, int] | None = None
         self._rgb: np.ndarray | None = None
         self._feats: Features | None = None
@@ -417,13 +416,8 @@ class SAM2Engine:
     def _track(self, tracks: list[ObjectMemory], feats: Features) -> None:
         """Propagate ``tracks`` into ``feats.frame`` (memory attention + decoder, batched)."""
         fused = self._condition(tracks, feats)
-        multimask = self.sam._use_multimask(False, None)
         for chunk in _chunks(range(len(tracks)), self.max_batch):
-            _, _, _, low, high, ptr, score = self.sam._forward_sam_heads(
-                fused[chunk.start : chunk.stop],
-                high_res_features=feats.high(len(chunk)),
-                multimask_output=multimask,
-            )
+            low, high, ptr, score = self.model.decode_tracked(fused[chunk.start : chunk.stop], feats)
             filled = self._fill_holes(low)
             for k, i in enumerate(chunk):
                 one = slice(k, k + 1)
@@ -443,13 +437,11 @@ class SAM2Engine:
         fused: dict[int, torch.Tensor] = {}
         for (_, n_ptr), members in groups.items():
             for chunk in _chunks(members, self.max_batch):
-                curr, curr_pos = feats.top(len(chunk))
-                out = self.sam.memory_attention(
-                    curr=[curr],
-                    curr_pos=[curr_pos],
-                    memory=torch.cat([memories[i][0] for i in chunk], dim=1),
-                    memory_pos=torch.cat([memories[i][1] for i in chunk], dim=1),
-                    num_obj_ptr_tokens=n_ptr,
+                out = self.model.attend(
+                    feats,
+                    torch.cat([memories[i][0] for i in chunk], dim=1),
+                    torch.cat([memories[i][1] for i in chunk], dim=1),
+                    n_ptr,
                 )
                 for k, i in enumerate(chunk):
                     fused[i] = out[:, k : k + 1]
@@ -460,7 +452,7 @@ class SAM2Engine:
         """The memory one object attends to at ``frame`` (``L×1×C`` tokens, their positional
         encodings, the number of pointer tokens), ordered as in ``SAM2Base``'s
         ``_prepare_memory_conditioned_features`` for forward tracking."""
-        sam, num_maskmem = self.sam, self.sam.num_maskmem
+        num_maskmem = self.sam.num_maskmem
         selected, unselected = track.select_keyframes(frame, self.memory_bounds)
         spatial = [(0, key.maskmem) for key in selected.values()]
         for t_pos in range(1, num_maskmem):
@@ -470,8 +462,6 @@ class SAM2Engine:
                 maskmem = unselected[t].maskmem
             if maskmem is not None:
                 spatial.append((t_pos, maskmem))
-        tokens = [m.flatten(2).permute(2, 0, 1).float() for _, m in spatial]
-        positions = [self._maskmem_pos + sam.maskmem_tpos_enc[num_maskmem - t_pos - 1] for t_pos, _ in spatial]
         pointers = [(frame - t, key.ptr) for t, key in selected.items()]
         for t_diff in range(1, self._max_ptrs):
             t = frame - t_diff
@@ -482,24 +472,7 @@ class SAM2Engine:
                 ptr = unselected[t].ptr
             if ptr is not None:
                 pointers.append((t_diff, ptr))
-        n_ptr_tokens = 0
-        if sam.use_obj_ptrs_in_encoder and pointers:
-            channels, mem_dim = sam.hidden_dim, sam.mem_dim
-            obj_ptrs = torch.stack([ptr for _, ptr in pointers])
-            if sam.add_tpos_enc_to_obj_ptrs:
-                t_diffs = torch.tensor([t_diff for t_diff, _ in pointers], device=self.device)
-                tpos_dim = channels if sam.proj_tpos_enc_in_obj_ptrs else mem_dim
-                obj_pos = sam.obj_ptr_tpos_proj(get_1d_sine_pe(t_diffs / (self._max_ptrs - 1), dim=tpos_dim))
-                obj_pos = obj_pos.unsqueeze(1)
-            else:
-                obj_pos = obj_ptrs.new_zeros(len(pointers), 1, mem_dim)
-            if mem_dim < channels:  # a pointer becomes channels // mem_dim tokens
-                obj_ptrs = obj_ptrs.reshape(-1, 1, channels // mem_dim, mem_dim).permute(0, 2, 1, 3).flatten(0, 1)
-                obj_pos = obj_pos.repeat_interleave(channels // mem_dim, dim=0)
-            tokens.append(obj_ptrs)
-            positions.append(obj_pos)
-            n_ptr_tokens = obj_ptrs.shape[0]
-        return torch.cat(tokens), torch.cat(positions), n_ptr_tokens
+        return self.model.memory_tokens(spatial, pointers, self._max_ptrs)
 
     # ------------------------------------------------------------------ prompts
 
@@ -524,26 +497,13 @@ class SAM2Engine:
         prev_logits: torch.Tensor | None,
     ) -> PendingOutput:
         """Segment one object from a prompt at ``feats.frame`` (SAM2Base ``_track_step``)."""
-        sam = self.sam
-        if mask_inputs is not None and sam.use_mask_input_as_output_without_sam:
-            pix = feats.vision_feats[-1].permute(1, 2, 0).view(1, sam.hidden_dim, *feats.sizes[-1])
-            outputs = sam._use_mask_as_output(pix, feats.high_res, mask_inputs)
+        if self.model.mask_is_output(mask_inputs):
+            low, ptr, score = self.model.mask_as_output(feats, mask_inputs)
         else:
-            initial = track.is_new(feats.frame)
-            if initial:
-                pix = sam._prepare_memory_conditioned_features(
-                    feats.frame, True, feats.vision_feats[-1:], feats.vision_pos[-1:], feats.sizes[-1:], {}, 1
-                )
-            else:
-                pix = self._condition([track], feats)
-            outputs = sam._forward_sam_heads(
-                pix,
-                point_inputs=point_inputs,
-                mask_inputs=mask_inputs if prev_logits is None else prev_logits,
-                high_res_features=feats.high_res,
-                multimask_output=sam._use_multimask(initial, point_inputs),
+            conditioned = None if track.is_new(feats.frame) else self._condition([track], feats)
+            low, ptr, score = self.model.decode_prompt(
+                feats, conditioned, point_inputs, mask_inputs if prev_logits is None else prev_logits
             )
-        _, _, _, low, _, ptr, score = outputs
         return PendingOutput(feats.frame, self._fill_holes(low), ptr, score, prompted=True)
 
     # ------------------------------------------------------------------ memory
@@ -563,14 +523,9 @@ class SAM2Engine:
             group = [t for t in pending if t.output.prompted == prompted]
             for chunk in _chunks(group, self.max_batch):
                 masks = torch.cat([self._memory_mask(t.output) for t in chunk])
-                curr, _ = feats.top(len(chunk))
-                maskmem, maskmem_pos = self.sam._encode_new_memory(
-                    [curr], feats.sizes[-1:], masks, torch.cat([t.output.score for t in chunk]), prompted
-                )
-                if self._maskmem_pos is None:
-                    self._maskmem_pos = maskmem_pos[-1][:1].flatten(2).permute(2, 0, 1).clone()
+                maskmem = self.model.encode_memories(feats, masks, torch.cat([t.output.score for t in chunk]), prompted)
                 for k, track in enumerate(chunk):
-                    track.store(maskmem[k : k + 1].to(torch.bfloat16))
+                    track.store(maskmem[k : k + 1])
         bounds = self.memory_bounds
         for track in due:
             track.output.committed, track.output.high_res = True, None  # free the mask before the next frame

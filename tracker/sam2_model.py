@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from sam2.modeling.sam2_base import SAM2Base
+from sam2.modeling.sam2_utils import get_1d_sine_pe
 
 from tracker import model_cache
 from tracker.models import MODEL_NAMES, checkpoint_info, config_for_file, ensure_checkpoint, load_weights
@@ -72,6 +73,7 @@ class SAM2Model:
         self._autocast_dtype = _autocast_dtype(self.device)
         self._mean = torch.tensor(_IMG_MEAN, dtype=torch.float32)[:, None, None]
         self._std = torch.tensor(_IMG_STD, dtype=torch.float32)[:, None, None]
+        self._maskmem_pos: torch.Tensor | None = None  # same for every frame and object
 
     @property
     def image_size(self) -> int:
@@ -95,6 +97,100 @@ class SAM2Model:
         _, feats, pos, sizes = self.sam._prepare_backbone_features(backbone_out)
         high_res = [x.permute(1, 2, 0).view(x.size(1), x.size(2), *s) for x, s in zip(feats[:-1], sizes[:-1])]
         return Features(frame, feats, pos, sizes, high_res)
+
+    def memory_tokens(
+        self, spatial: list[tuple[int, torch.Tensor]], pointers: list[tuple[int, torch.Tensor]], max_ptrs: int
+    ) -> tuple[torch.Tensor, torch.Tensor, int]:
+        """Memory-attention input of one object, as ``SAM2Base._prepare_memory_conditioned_features`` lays it
+        out: ``spatial`` memories ``(t_pos, maskmem)`` (0: a conditioning frame, else ``num_maskmem - t_pos``
+        frames back) and object ``pointers`` ``(frames back, pointer)`` → ``L×1×C`` tokens, their positional
+        encodings and the number of pointer tokens."""
+        sam, num_maskmem = self.sam, self.sam.num_maskmem
+        tokens = [m.flatten(2).permute(2, 0, 1).float() for _, m in spatial]
+        positions = [self._maskmem_pos + sam.maskmem_tpos_enc[num_maskmem - t_pos - 1] for t_pos, _ in spatial]
+        n_ptr_tokens = 0
+        if sam.use_obj_ptrs_in_encoder and pointers:
+            channels, mem_dim = sam.hidden_dim, sam.mem_dim
+            obj_ptrs = torch.stack([ptr for _, ptr in pointers])
+            if sam.add_tpos_enc_to_obj_ptrs:
+                t_diffs = torch.tensor([t_diff for t_diff, _ in pointers], device=self.device)
+                tpos_dim = channels if sam.proj_tpos_enc_in_obj_ptrs else mem_dim
+                obj_pos = sam.obj_ptr_tpos_proj(get_1d_sine_pe(t_diffs / (max_ptrs - 1), dim=tpos_dim))
+                obj_pos = obj_pos.unsqueeze(1)
+            else:
+                obj_pos = obj_ptrs.new_zeros(len(pointers), 1, mem_dim)
+            if mem_dim < channels:  # a pointer becomes channels // mem_dim tokens
+                obj_ptrs = obj_ptrs.reshape(-1, 1, channels // mem_dim, mem_dim).permute(0, 2, 1, 3).flatten(0, 1)
+                obj_pos = obj_pos.repeat_interleave(channels // mem_dim, dim=0)
+            tokens.append(obj_ptrs)
+            positions.append(obj_pos)
+            n_ptr_tokens = obj_ptrs.shape[0]
+        return torch.cat(tokens), torch.cat(positions), n_ptr_tokens
+
+    def attend(self, feats: Features, memory: torch.Tensor, memory_pos: torch.Tensor, n_ptr: int) -> torch.Tensor:
+        """Memory attention of the frame's features to a batch of objects' memories (``(HW)×N×C``)."""
+        curr, curr_pos = feats.top(memory.shape[1])
+        return self.sam.memory_attention(
+            curr=[curr], curr_pos=[curr_pos], memory=memory, memory_pos=memory_pos, num_obj_ptr_tokens=n_ptr
+        )
+
+    def decode_tracked(
+        self, conditioned: torch.Tensor, feats: Features
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The mask decoder on memory-conditioned features ``N×C×H×W`` without prompts: low-res logits,
+        image-size logits, object pointers, object scores."""
+        _, _, _, low, high, ptr, score = self.sam._forward_sam_heads(
+            conditioned,
+            high_res_features=feats.high(len(conditioned)),
+            multimask_output=self.sam._use_multimask(False, None),
+        )
+        return low, high, ptr, score
+
+    def mask_is_output(self, mask_inputs: torch.Tensor | None) -> bool:
+        """Whether SAM2 takes a mask prompt as the result as it is (``use_mask_input_as_output_without_sam``)."""
+        return mask_inputs is not None and self.sam.use_mask_input_as_output_without_sam
+
+    def mask_as_output(
+        self, feats: Features, mask_inputs: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """A mask prompt as the result: low-res logits, object pointer, object score."""
+        pix = feats.vision_feats[-1].permute(1, 2, 0).view(1, self.sam.hidden_dim, *feats.sizes[-1])
+        _, _, _, low, _, ptr, score = self.sam._use_mask_as_output(pix, feats.high_res, mask_inputs)
+        return low, ptr, score
+
+    def decode_prompt(
+        self,
+        feats: Features,
+        conditioned: torch.Tensor | None,
+        point_inputs: dict[str, torch.Tensor] | None,
+        mask_inputs: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One object's mask from a prompt (``SAM2Base._track_step``): on its memory-conditioned features, or
+        (``conditioned`` None: its first frame) on the frame's own; low-res logits, object pointer, score."""
+        sam, initial = self.sam, conditioned is None
+        if initial:
+            conditioned = sam._prepare_memory_conditioned_features(
+                feats.frame, True, feats.vision_feats[-1:], feats.vision_pos[-1:], feats.sizes[-1:], {}, 1
+            )
+        _, _, _, low, _, ptr, score = sam._forward_sam_heads(
+            conditioned,
+            point_inputs=point_inputs,
+            mask_inputs=mask_inputs,
+            high_res_features=feats.high_res,
+            multimask_output=sam._use_multimask(initial, point_inputs),
+        )
+        return low, ptr, score
+
+    def encode_memories(
+        self, feats: Features, masks: torch.Tensor, scores: torch.Tensor, prompted: bool
+    ) -> torch.Tensor:
+        """Spatial memories (bf16, as SAM2 stores them) of a batch of image-size masks at ``feats.frame``;
+        prompts' masks are binarized, tracked ones taken through a sigmoid, as in SAM2."""
+        curr, _ = feats.top(len(masks))
+        maskmem, maskmem_pos = self.sam._encode_new_memory([curr], feats.sizes[-1:], masks, scores, prompted)
+        if self._maskmem_pos is None:
+            self._maskmem_pos = maskmem_pos[-1][:1].flatten(2).permute(2, 0, 1).clone()
+        return maskmem.to(torch.bfloat16)
 
     def prompt_inputs(
         self,
