@@ -63,17 +63,11 @@ def refresh_conflicts(doc: Document, scope: Scope, threshold: float = CONFLICT_I
     tracks = set(scope.track_ids)
     if not tracks:
         return
-    ids = ", ".join("?" * len(tracks))
-    frames_where, params = scope.where()
     by_frame: dict[int, list[Observation]] = {}
     for obs in doc.observations_beside(scope):
         by_frame.setdefault(obs.frame, []).append(obs)
     recorded: dict[int, list[tuple[int, int, int | None]]] = {}
-    for event_id, frame, track_id, other_id in doc.execute(
-        f"SELECT id, frame, track_id, other_id FROM events WHERE kind = ? AND (track_id IN ({ids})"
-        f" OR other_id IN ({ids})) AND {frames_where} ORDER BY id",
-        [EventKind.CONFLICT.value, *tracks, *tracks, *params],
-    ):
+    for event_id, frame, track_id, other_id in doc.conflict_events(scope):
         recorded.setdefault(frame, []).append((event_id, track_id, other_id))
     stale, added = [], []
     for frame in sorted(by_frame.keys() | recorded.keys()):
@@ -85,22 +79,14 @@ def refresh_conflicts(doc: Document, scope: Scope, threshold: float = CONFLICT_I
                 stale.append(event_id)
         added += [Event(frame, EventKind.CONFLICT, a, other_id=b, detail=f"{detail}, after an edit")
                   for (a, b), detail in pairs.items()]
-    for first in range(0, len(stale), 500):  # SQLite binds a limited number of parameters
-        chunk = stale[first:first + 500]
-        doc.execute(f"DELETE FROM events WHERE id IN ({', '.join('?' * len(chunk))})", chunk)
+    doc.delete_events(stale)
     doc.add_events(added)
 
 
 def conflict_rows(doc: Document) -> np.ndarray:
     """The recorded conflicts where both tracks have a box, as sorted unique rows ``(track_a, track_b, frame)``
     with ``track_a`` < ``track_b``."""
-    rows = doc.execute(
-        "SELECT DISTINCT min(e.track_id, e.other_id), max(e.track_id, e.other_id), e.frame FROM events e"
-        " WHERE e.kind = ? AND e.other_id IS NOT NULL AND e.other_id != e.track_id"
-        " AND EXISTS (SELECT 1 FROM observations o WHERE o.track_id = e.track_id AND o.frame = e.frame)"
-        " AND EXISTS (SELECT 1 FROM observations o WHERE o.track_id = e.other_id AND o.frame = e.frame)",
-        [EventKind.CONFLICT.value],
-    ).fetchall()
+    rows = doc.boxed_conflicts()
     data = np.array(rows, np.int64).reshape(-1, 3)
     return data[np.lexsort((data[:, 2], data[:, 1], data[:, 0]))]
 

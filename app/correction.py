@@ -41,20 +41,12 @@ def correction_history(doc: Document, track_id: int, frame: int) -> History:
 
 def next_manual_frame(doc: Document, track_id: int, frame: int) -> int | None:
     """The track's first frame after ``frame`` edited by hand (a manual key frame), if any."""
-    row = doc.execute(
-        "SELECT min(frame) FROM observations WHERE track_id = ? AND frame > ? AND source = ?",
-        (track_id, frame, int(Source.MANUAL)),
-    ).fetchone()
-    return None if row[0] is None else int(row[0])
+    return doc.first_frame_after(track_id, frame, Source.MANUAL)
 
 
 def previous_manual_frame(doc: Document, track_id: int, frame: int) -> int | None:
     """The track's last frame before ``frame`` edited by hand (a manual key frame), if any."""
-    row = doc.execute(
-        "SELECT max(frame) FROM observations WHERE track_id = ? AND frame < ? AND source = ?",
-        (track_id, frame, int(Source.MANUAL)),
-    ).fetchone()
-    return None if row[0] is None else int(row[0])
+    return doc.last_frame_before(track_id, frame, Source.MANUAL)
 
 
 class Reach(str, Enum):

@@ -11,21 +11,21 @@ import functools
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass
-from enum import IntEnum
 from itertools import chain
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from app.model import Observation, ObservationArrays, Scope, Source, Timeline, Track, TrackSummary
 from app.project_lock import ProjectLock, ReadOnlyProjectError
 from tracker.errors import DiskFullError, MaskletError
 from tracker.files import remove_leftovers, temp_path
 from tracker.results import Event, EventKind, FrameResult, ObjectState, Prompt, PromptKind, Rle, TrackedObject
-from tracker.video import VideoInfo
+from tracker.video_info import VideoInfo
 
 PROJECT_SUFFIX = ".masklet"
 SCHEMA_VERSION = 2
@@ -157,120 +157,6 @@ def _decoding(method: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-class Source(IntEnum):
-    """Where an observation came from."""
-
-    AUTO = 0
-    MANUAL = 1
-    IMPORTED = 2
-    INTERPOLATED = 3  # between two manual boxes (key frames) of its track; made manual by an edit
-
-
-@dataclass(frozen=True, slots=True)
-class Track:
-    """One object identity."""
-
-    id: int
-    category_id: int | None
-    color: str
-    note: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class TrackSummary:
-    """What the track table shows for a track."""
-
-    id: int
-    category_id: int | None
-    color: str
-    first_frame: int | None
-    last_frame: int | None
-    frame_count: int
-    conflict_count: int
-    states: frozenset[ObjectState] = frozenset()  # every state the track has at some frame
-
-
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """One track at one frame. ``box`` is ``(x, y, w, h)``; ``frame`` is 0-based."""
-
-    frame: int
-    track_id: int
-    box: tuple[float, float, float, float]
-    score: float = 1.0
-    logit: float | None = None
-    state: ObjectState = ObjectState.RELIABLE
-    source: Source = Source.AUTO
-    visibility: float = 1.0
-    mask: Rle | None = None
-
-    def to_row(self) -> tuple:
-        mask = self.mask
-        return (
-            self.track_id, self.frame, *map(float, self.box), float(self.score),
-            None if self.logit is None else float(self.logit), int(self.state), int(self.source),
-            float(self.visibility), mask and mask.height, mask and mask.width, mask and mask.counts,
-        )
-
-    @classmethod
-    def from_row(cls, row: tuple) -> Observation:
-        track_id, frame, x, y, w, h, score, logit, state, source, visibility, mh, mw, counts = row
-        return cls(
-            frame=frame, track_id=track_id, box=(x, y, w, h), score=score, logit=logit,
-            state=ObjectState(state), source=Source(source), visibility=visibility,
-            mask=None if counts is None else Rle(mh, mw, bytes(counts)),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class ObservationArrays:
-    """Many observations as columns (row ``i`` is one observation): the bulk path of importers/exporters."""
-
-    frame: np.ndarray  # int64, 0-based
-    track_id: np.ndarray  # int64
-    box: np.ndarray  # float64, N×4 (x, y, w, h)
-    score: np.ndarray  # float64
-    visibility: np.ndarray  # float64
-    masks: list[Rle | None] | None = None  # None: no masks (or not loaded)
-
-    def __len__(self) -> int:
-        return len(self.frame)
-
-    def take(self, index: np.ndarray) -> ObservationArrays:
-        """The rows selected by an index or boolean array."""
-        index = np.asarray(index)
-        rows = np.flatnonzero(index) if index.dtype == bool else index
-        masks = None if self.masks is None else [self.masks[i] for i in rows.tolist()]
-        return ObservationArrays(
-            self.frame[rows], self.track_id[rows], self.box[rows], self.score[rows], self.visibility[rows], masks
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Timeline:
-    """One track's frames with their states, sorted by frame (the timeline lane's data)."""
-
-    frames: np.ndarray  # int64
-    states: np.ndarray  # int8, ObjectState values
-    manual: np.ndarray  # bool: observation edited by hand (a key frame)
-    interpolated: np.ndarray  # bool: observation interpolated between two key frames
-
-
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """Tracks and an inclusive frame range (``end=None``: to the last frame) touched by a change."""
-
-    track_ids: tuple[int, ...]
-    start: int = 0
-    end: int | None = None
-
-    def where(self, frame_column: str = "frame") -> tuple[str, list[int]]:
-        """SQL condition on the frame column and its parameters."""
-        if self.end is None:
-            return f"{frame_column} >= ?", [self.start]
-        return f"{frame_column} BETWEEN ? AND ?", [self.start, self.end]
-
-
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     """The rows inside a scope, as they were before a change (what undo restores)."""
@@ -391,6 +277,13 @@ DEFAULT_CATEGORY_KEY = "default_category"
 """Meta key of the label schema's category for new tracks."""
 
 
+def _frames_where(start: int, end: int | None) -> tuple[str, list[int]]:
+    """SQL condition on the ``frame`` column for an inclusive range (``end=None``: to the last frame)."""
+    if end is None:
+        return "frame >= ?", [start]
+    return "frame BETWEEN ? AND ?", [start, end]
+
+
 def track_color(track_id: int) -> str:
     """A stable, well-spread colour for a track id (golden-ratio hue walk)."""
     hue = (track_id * 0.618033988749895) % 1.0
@@ -414,7 +307,6 @@ class Document:
         self._depth = 0
         self.listeners: list[Callable[[Scope | None], None]] = []
         conn.owner = self.where  # type: ignore[attr-defined]
-        self._categories: dict[str, int] = self._read_categories()
 
     def damaged(self, exc: Exception) -> DamagedProjectError:
         """The error for a value of this project that cannot be decoded."""
@@ -424,10 +316,6 @@ class Document:
     def where(self) -> str:
         """How messages name this document: its file, or what an in-memory document is."""
         return str(self.path) if self.path is not None else "labels in memory"
-
-    @_decoding
-    def _read_categories(self) -> dict[str, int]:
-        return {str(name): int(cid) for cid, name in self._conn.execute("SELECT id, name FROM categories")}
 
     # ----------------------------------------------------------------- lifecycle
     @classmethod
@@ -546,7 +434,7 @@ class Document:
             raise
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[None]:
         """One atomic write; nested uses join the outer transaction."""
         if self.read_only:
             raise DocumentError(f"{self.path}: opened read-only, changes are not possible")
@@ -554,7 +442,7 @@ class Document:
             self._conn.execute("BEGIN IMMEDIATE")
         self._depth += 1
         try:
-            yield self._conn
+            yield
         except BaseException:
             self._depth -= 1
             if self._depth == 0:
@@ -585,12 +473,12 @@ class Document:
             raise DamagedProjectError(f"{self.where}: damaged project (meta {key!r} is not json: {exc})") from None
 
     def delete_meta(self, key: str) -> None:
-        with self.transaction() as conn:
-            conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+        with self.transaction():
+            self._conn.execute("DELETE FROM meta WHERE key = ?", (key,))
 
     def set_meta(self, key: str, value: Any) -> None:
-        with self.transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+        with self.transaction():
+            self._conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
 
     @property
     @_decoding
@@ -620,26 +508,39 @@ class Document:
     # ----------------------------------------------------------------- categories and tracks
     def category_id(self, name: str) -> int:
         """The id of a category, created if new."""
-        if name not in self._categories:
-            with self.transaction() as conn:
-                cursor = conn.execute("INSERT INTO categories (name) VALUES (?)", (name,))
-            self._categories[name] = int(cursor.lastrowid)
-        return self._categories[name]
+        row = self._conn.execute("SELECT id FROM categories WHERE name = ?", (name,)).fetchone()
+        if row is not None:
+            return int(row[0])
+        with self.transaction():
+            return int(self._conn.execute("INSERT INTO categories (name) VALUES (?)", (name,)).lastrowid)
 
     def add_category(self, name: str, category_id: int) -> None:
         """Add a category with a fixed id (importers keep the file's ids)."""
-        with self.transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO categories VALUES (?, ?)", (category_id, name))
-        self._categories = {n: c for n, c in self._categories.items() if c != category_id}
-        self._categories[name] = category_id
+        with self.transaction():
+            self._conn.execute("INSERT OR REPLACE INTO categories VALUES (?, ?)", (category_id, name))
 
-    def categories(self) -> dict[int, str]:
-        """Category id → name."""
-        return {cid: name for name, cid in self._categories.items()}
+    def rename_category(self, category_id: int, name: str) -> None:
+        with self.transaction():
+            self._conn.execute("UPDATE categories SET name = ? WHERE id = ?", (name, category_id))
 
-    def reload_categories(self) -> None:
-        """Read the category names again (after an edit or an undo changed the table directly)."""
-        self._categories = self._read_categories()
+    def merge_categories(self, target: int, sources: Sequence[int]) -> None:
+        """Tracks of the ``sources`` categories move to ``target``; the sources are removed."""
+        marks = ", ".join("?" * len(sources))
+        with self.transaction():
+            self._conn.execute(f"UPDATE tracks SET category_id = ? WHERE category_id IN ({marks})", (target, *sources))
+            self._conn.execute(f"DELETE FROM categories WHERE id IN ({marks})", tuple(sources))
+
+    def category_assignments(self) -> list[tuple[int | None, int]]:
+        """Every track's ``(category_id, track_id)``."""
+        return [(row[0], int(row[1])) for row in self._conn.execute("SELECT category_id, id FROM tracks")]
+
+    def replace_categories(self, categories: dict[int, str], assignments: Iterable[tuple[int | None, int]]) -> None:
+        """Set the category table to ``categories`` and the tracks' categories to ``assignments``
+        (``(category_id, track_id)`` rows, as ``category_assignments`` gives them)."""
+        with self.transaction():
+            self._conn.execute("DELETE FROM categories")
+            self._conn.executemany("INSERT INTO categories (id, name) VALUES (?, ?)", list(categories.items()))
+            self._conn.executemany("UPDATE tracks SET category_id = ? WHERE id = ?", list(assignments))
 
     @_decoding
     def category_colors(self) -> dict[int, str]:
@@ -657,13 +558,18 @@ class Document:
         colors = self.category_colors() if by_category else {}
         return {t.id: colors.get(t.category_id, t.color) for t in self.tracks()}
 
+    @_decoding
+    def categories(self) -> dict[int, str]:
+        """Category id → name."""
+        return {int(cid): str(name) for cid, name in self._conn.execute("SELECT id, name FROM categories ORDER BY id")}
+
     def add_track(
         self, track_id: int | None = None, category_id: int | None = None, color: str | None = None, note: str = ""
     ) -> int:
         """Create a track (a new id when ``track_id`` is None) and return its id."""
         track_id = self.next_track_id() if track_id is None else int(track_id)
-        with self.transaction() as conn:
-            conn.execute(
+        with self.transaction():
+            self._conn.execute(
                 "INSERT INTO tracks VALUES (?, ?, ?, ?)",
                 (track_id, category_id, color or track_color(track_id), note),
             )
@@ -712,16 +618,16 @@ class Document:
 
     def set_track(self, track: Track) -> None:
         """Insert or replace a track row."""
-        with self.transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO tracks VALUES (?, ?, ?, ?)", (track.id, track.category_id, track.color, track.note))
+        with self.transaction():
+            self._conn.execute("INSERT OR REPLACE INTO tracks VALUES (?, ?, ?, ?)", (track.id, track.category_id, track.color, track.note))
         self.notify(Scope((track.id,)))
 
     # ----------------------------------------------------------------- observations
     def add_observations(self, observations: Iterable[Observation]) -> int:
         """Insert or replace observations in one transaction; tracks are created as needed."""
         rows = [obs.to_row() for obs in observations]
-        with self.transaction() as conn:
-            conn.executemany(_UPSERT_OBSERVATIONS, rows)
+        with self.transaction():
+            self._conn.executemany(_UPSERT_OBSERVATIONS, rows)
             self.ensure_tracks({row[0] for row in rows})
         self.notify()
         return len(rows)
@@ -735,11 +641,11 @@ class Document:
 
     def write_frame(self, result: FrameResult) -> None:
         """Store one engine frame (observations, events, new tracks) in one transaction."""
-        with self.transaction() as conn:
+        with self.transaction():
             for obj in result.objects:
                 category = None if obj.label is None else self.category_id(obj.label)
                 self.ensure_tracks([obj.obj_id], category)
-            conn.executemany(
+            self._conn.executemany(
                 _UPSERT_OBSERVATIONS,
                 [
                     Observation(
@@ -779,7 +685,7 @@ class Document:
     @_decoding
     def track_observations(self, track_id: int, start: int = 0, end: int | None = None) -> list[Observation]:
         """One track's observations in an inclusive frame range, by frame."""
-        condition, params = Scope((track_id,), start, end).where()
+        condition, params = _frames_where(start, end)
         rows = self._conn.execute(
             f"SELECT {_OBS_COLUMNS} FROM observations WHERE track_id = ? AND {condition} ORDER BY frame",
             [track_id, *params],
@@ -788,7 +694,7 @@ class Document:
 
     def iter_observations(self, start: int = 0, end: int | None = None) -> Iterator[Observation]:
         """Every observation in an inclusive frame range, by frame then track id."""
-        condition, params = Scope((), start, end).where()
+        condition, params = _frames_where(start, end)
         rows = self._conn.execute(
             f"SELECT {_OBS_COLUMNS} FROM observations WHERE {condition} ORDER BY frame, track_id", params
         )
@@ -799,25 +705,13 @@ class Document:
             raise self.damaged(exc) from exc
 
     @_decoding
-    def observations_beside(self, scope: Scope) -> list[Observation]:
-        """Every observation at the frames in ``scope`` where one of its tracks has one, by frame then track id."""
-        ids = ", ".join("?" * len(scope.track_ids))
-        condition, params = scope.where()
-        rows = self._conn.execute(
-            f"SELECT {_OBS_COLUMNS} FROM observations WHERE frame IN"
-            f" (SELECT frame FROM observations WHERE track_id IN ({ids}) AND {condition}) ORDER BY frame, track_id",
-            [*scope.track_ids, *params],
-        )
-        return [Observation.from_row(row) for row in rows]
-
-    @_decoding
     def observation_arrays(self, start: int = 0, end: int | None = None, *, masks: bool = False) -> ObservationArrays:
         """Every observation in an inclusive frame range as columns, by frame then track id (bulk export)."""
         columns = "frame, track_id, x, y, w, h, score, visibility" + (", mask_h, mask_w, mask" if masks else "")
         if start <= 0 and end is None:  # a table scan in key order beats the frame index for everything
             rows = self._conn.execute(f"SELECT {columns} FROM observations").fetchall()
         else:
-            condition, params = Scope((), start, end).where()
+            condition, params = _frames_where(start, end)
             rows = self._conn.execute(f"SELECT {columns} FROM observations WHERE {condition}", params).fetchall()
         numbers = (row[:8] for row in rows) if masks else rows
         data = np.fromiter(chain.from_iterable(numbers), np.float64, count=8 * len(rows)).reshape(-1, 8)
@@ -841,8 +735,8 @@ class Document:
             columns += [[m and m.height for m in arrays.masks], [m and m.width for m in arrays.masks],
                         [m and m.counts for m in arrays.masks]]
         values = f"?, ?, ?, ?, ?, ?, ?, NULL, {int(ObjectState.RELIABLE)}, {int(Source(source))}, ?, {masks}"
-        with self.transaction() as conn:
-            conn.executemany(f"INSERT OR REPLACE INTO observations ({_OBS_COLUMNS}) VALUES ({values})", zip(*columns))
+        with self.transaction():
+            self._conn.executemany(f"INSERT OR REPLACE INTO observations ({_OBS_COLUMNS}) VALUES ({values})", zip(*columns))
             self.ensure_tracks(np.unique(arrays.track_id).tolist())
         self.notify()
         return len(arrays)
@@ -857,6 +751,51 @@ class Document:
         frames, states, sources = data[:, 0], data[:, 1].astype(np.int8), data[:, 2]
         return Timeline(frames, states, sources == Source.MANUAL, sources == Source.INTERPOLATED)
 
+    def first_frame_after(self, track_id: int, frame: int, source: Source) -> int | None:
+        """The track's first frame after ``frame`` whose observation came from ``source``, if any."""
+        row = self._conn.execute(
+            "SELECT min(frame) FROM observations WHERE track_id = ? AND frame > ? AND source = ?",
+            (track_id, frame, int(source)),
+        ).fetchone()
+        return None if row[0] is None else int(row[0])
+
+    def last_frame_before(self, track_id: int, frame: int, source: Source) -> int | None:
+        """The track's last frame before ``frame`` whose observation came from ``source``, if any."""
+        row = self._conn.execute(
+            "SELECT max(frame) FROM observations WHERE track_id = ? AND frame < ? AND source = ?",
+            (track_id, frame, int(source)),
+        ).fetchone()
+        return None if row[0] is None else int(row[0])
+
+    @_decoding
+    def observations_beside(self, scope: Scope) -> list[Observation]:
+        """Every observation at the frames in ``scope`` where one of its tracks has one, by frame then track id."""
+        ids = ", ".join("?" * len(scope.track_ids))
+        condition, params = _frames_where(scope.start, scope.end)
+        rows = self._conn.execute(
+            f"SELECT {_OBS_COLUMNS} FROM observations WHERE frame IN"
+            f" (SELECT frame FROM observations WHERE track_id IN ({ids}) AND {condition}) ORDER BY frame, track_id",
+            [*scope.track_ids, *params],
+        )
+        return [Observation.from_row(row) for row in rows]
+
+    def observation_states(self) -> np.ndarray:
+        """Every observation as a row ``track_id, frame, state, x, y, w, h`` (float64 N×7), by track, then frame."""
+        rows = self._conn.execute("SELECT track_id, frame, state, x, y, w, h FROM observations"
+                                  " ORDER BY track_id, frame").fetchall()
+        return np.array(rows, np.float64).reshape(-1, 7)
+
+    def has_masks(self) -> bool:
+        """Whether any observation has a mask."""
+        return self._conn.execute("SELECT 1 FROM observations WHERE mask IS NOT NULL LIMIT 1").fetchone() is not None
+
+    def empty_track_ids(self) -> list[int]:
+        """The tracks without any observation."""
+        rows = self._conn.execute(
+            "SELECT id FROM tracks t WHERE NOT EXISTS (SELECT 1 FROM observations o WHERE o.track_id = t.id)"
+        )
+        return [int(row[0]) for row in rows]
+
     def observation_count(self) -> int:
         return int(self._conn.execute("SELECT count(*) FROM observations").fetchone()[0])
 
@@ -868,8 +807,8 @@ class Document:
 
     # ----------------------------------------------------------------- events
     def add_events(self, events: Iterable[Event]) -> None:
-        with self.transaction() as conn:
-            conn.executemany(
+        with self.transaction():
+            self._conn.executemany(
                 "INSERT INTO events (frame, kind, track_id, other_id, loser_id, detail) VALUES (?, ?, ?, ?, ?, ?)",
                 [(e.frame, EventKind(e.kind).value, e.track_id, e.other_id, e.loser_id, e.detail) for e in events],
             )
@@ -877,7 +816,7 @@ class Document:
     @_decoding
     def events(self, start: int = 0, end: int | None = None, kind: EventKind | None = None) -> list[Event]:
         """Events in an inclusive frame range (optionally of one kind), by frame."""
-        condition, params = Scope((), start, end).where()
+        condition, params = _frames_where(start, end)
         if kind is not None:
             condition += " AND kind = ?"
             params.append(EventKind(kind).value)
@@ -887,6 +826,35 @@ class Document:
         )
         return [Event(frame, EventKind(k), tid, other, loser, detail) for frame, k, tid, other, loser, detail in rows]
 
+    def conflict_events(self, scope: Scope) -> list[tuple[int, int, int, int | None]]:
+        """The CONFLICT events involving the scope's tracks in its frames, as ``(event id, frame, track_id,
+        other_id)`` rows, in the order they were recorded."""
+        ids = ", ".join("?" * len(scope.track_ids))
+        frames, params = _frames_where(scope.start, scope.end)
+        rows = self._conn.execute(
+            f"SELECT id, frame, track_id, other_id FROM events WHERE kind = ? AND (track_id IN ({ids})"
+            f" OR other_id IN ({ids})) AND {frames} ORDER BY id",
+            [EventKind.CONFLICT.value, *scope.track_ids, *scope.track_ids, *params],
+        )
+        return [(int(i), int(f), int(t), None if o is None else int(o)) for i, f, t, o in rows]
+
+    def boxed_conflicts(self) -> list[tuple[int, int, int]]:
+        """The recorded conflicts where both tracks have a box, as distinct ``(lower id, higher id, frame)``."""
+        return self._conn.execute(
+            "SELECT DISTINCT min(e.track_id, e.other_id), max(e.track_id, e.other_id), e.frame FROM events e"
+            " WHERE e.kind = ? AND e.other_id IS NOT NULL AND e.other_id != e.track_id"
+            " AND EXISTS (SELECT 1 FROM observations o WHERE o.track_id = e.track_id AND o.frame = e.frame)"
+            " AND EXISTS (SELECT 1 FROM observations o WHERE o.track_id = e.other_id AND o.frame = e.frame)",
+            [EventKind.CONFLICT.value],
+        ).fetchall()
+
+    def delete_events(self, event_ids: Sequence[int]) -> None:
+        """Remove events by id."""
+        with self.transaction():
+            for first in range(0, len(event_ids), 500):  # SQLite binds a limited number of parameters
+                chunk = list(event_ids[first:first + 500])
+                self._conn.execute(f"DELETE FROM events WHERE id IN ({', '.join('?' * len(chunk))})", chunk)
+
     # ----------------------------------------------------------------- prompts
     def add_prompts(self, prompts: Iterable[Prompt]) -> None:
         """Append prompts in the order they were given to SAM2."""
@@ -895,15 +863,15 @@ class Document:
             data = {"box": p.box, "points": p.points, "labels": p.labels}
             mask = (None, None, None) if p.mask is None else (p.mask.height, p.mask.width, p.mask.counts)
             rows.append((p.frame, p.track_id, PromptKind(p.kind).value, json.dumps(data), *mask))
-        with self.transaction() as conn:
-            conn.executemany(
+        with self.transaction():
+            self._conn.executemany(
                 "INSERT INTO prompts (frame, track_id, kind, data, mask_h, mask_w, mask) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
 
     def prompts(self, track_id: int, start: int = 0, end: int | None = None) -> list[Prompt]:
         """One track's prompts in an inclusive frame range, in the order they were given."""
-        condition, params = Scope((track_id,), start, end).where()
+        condition, params = _frames_where(start, end)
         rows = self._conn.execute(
             f"SELECT frame, kind, data, mask_h, mask_w, mask FROM prompts WHERE track_id = ? AND {condition}"
             " ORDER BY id",
@@ -921,14 +889,64 @@ class Document:
             ))
         return prompts
 
-    # ----------------------------------------------------------------- snapshots (for reversible edits)
-    def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
-        """Run one SQL statement (edits use it inside ``transaction()``)."""
-        return self._conn.execute(sql, list(params))
+    # ----------------------------------------------------------------- what reversible edits change
+    def shared_frames(self, a: int, b: int, start: int = 0) -> list[int]:
+        """Frames ≥ ``start`` where both tracks have an observation."""
+        rows = self._conn.execute(
+            "SELECT o.frame FROM observations o JOIN observations p ON p.frame = o.frame AND p.track_id = ?"
+            " WHERE o.track_id = ? AND o.frame >= ? ORDER BY o.frame",
+            (b, a, start),
+        )
+        return [int(r[0]) for r in rows]
 
+    def reassign_frames(self, old: int, new: int, start: int) -> None:
+        """Give ``old``'s observations, events and prompts from frame ``start`` on the id ``new``."""
+        with self.transaction():
+            self._conn.execute("UPDATE observations SET track_id = ? WHERE track_id = ? AND frame >= ?", (new, old, start))
+            for column in ("track_id", "other_id", "loser_id"):
+                self._conn.execute(f"UPDATE events SET {column} = ? WHERE {column} = ? AND frame >= ?", (new, old, start))
+            self._conn.execute("UPDATE prompts SET track_id = ? WHERE track_id = ? AND frame >= ?", (new, old, start))
+
+    def delete_observations(self, track_id: int, frames: Sequence[int]) -> None:
+        """Remove a track's observations at ``frames``."""
+        with self.transaction():
+            self._conn.executemany("DELETE FROM observations WHERE track_id = ? AND frame = ?",
+                                   [(track_id, frame) for frame in frames])
+
+    def delete_track_frames(self, track_id: int, start: int = 0, stop: int | None = None) -> None:
+        """Remove a track's observations, events and prompts in the half-open frame range ``[start, stop)``
+        (``stop=None``: to the last frame)."""
+        frames, params = _frames_where(start, None if stop is None else stop - 1)
+        with self.transaction():
+            self._conn.execute(f"DELETE FROM observations WHERE track_id = ? AND {frames}", (track_id, *params))
+            for column in ("track_id", "other_id", "loser_id"):
+                self._conn.execute(f"DELETE FROM events WHERE {column} = ? AND {frames}", (track_id, *params))
+            self._conn.execute(f"DELETE FROM prompts WHERE track_id = ? AND {frames}", (track_id, *params))
+
+    def delete_conflicts_between(self, a: int, b: int) -> None:
+        """Remove the conflict events between tracks ``a`` and ``b``."""
+        with self.transaction():
+            self._conn.execute(
+                "DELETE FROM events WHERE kind = ? AND ((track_id = ? AND other_id = ?) OR (track_id = ? AND"
+                " other_id = ?))", (EventKind.CONFLICT.value, a, b, b, a))
+
+    def drop_track_if_empty(self, track_id: int) -> None:
+        """Remove a track that has no observation left."""
+        with self.transaction():
+            self._conn.execute(
+                "DELETE FROM tracks WHERE id = ? AND NOT EXISTS (SELECT 1 FROM observations WHERE track_id = ?)",
+                (track_id, track_id),
+            )
+
+    def set_track_category(self, track_id: int, category_id: int | None) -> None:
+        """Give a track a category (None: none)."""
+        with self.transaction():
+            self._conn.execute("UPDATE tracks SET category_id = ? WHERE id = ?", (category_id, track_id))
+
+    # ----------------------------------------------------------------- snapshots (for reversible edits)
     def _scope_sql(self, scope: Scope, columns: tuple[str, ...]) -> tuple[str, list[int]]:
         ids = ", ".join("?" * len(scope.track_ids))
-        frames, params = scope.where()
+        frames, params = _frames_where(scope.start, scope.end)
         tracks = " OR ".join(f"{column} IN ({ids})" for column in columns)
         return f"({tracks}) AND {frames}", [*scope.track_ids * len(columns), *params]
 
@@ -955,15 +973,15 @@ class Document:
         ids = ", ".join("?" * len(scope.track_ids))
         obs_where, obs_params = self._scope_sql(scope, ("track_id",))
         ev_where, ev_params = self._scope_sql(scope, ("track_id", "other_id", "loser_id"))
-        with self.transaction() as conn:
-            conn.execute(f"DELETE FROM observations WHERE {obs_where}", obs_params)
-            conn.execute(f"DELETE FROM events WHERE {ev_where}", ev_params)
-            conn.execute(f"DELETE FROM prompts WHERE {obs_where}", obs_params)
-            conn.execute(f"DELETE FROM tracks WHERE id IN ({ids})", scope.track_ids)
-            conn.executemany("INSERT INTO tracks VALUES (?, ?, ?, ?)", snapshot.tracks)
-            conn.executemany(
+        with self.transaction():
+            self._conn.execute(f"DELETE FROM observations WHERE {obs_where}", obs_params)
+            self._conn.execute(f"DELETE FROM events WHERE {ev_where}", ev_params)
+            self._conn.execute(f"DELETE FROM prompts WHERE {obs_where}", obs_params)
+            self._conn.execute(f"DELETE FROM tracks WHERE id IN ({ids})", scope.track_ids)
+            self._conn.executemany("INSERT INTO tracks VALUES (?, ?, ?, ?)", snapshot.tracks)
+            self._conn.executemany(
                 f"INSERT INTO observations ({_OBS_COLUMNS}) VALUES ({', '.join('?' * 14)})", snapshot.observations
             )
-            conn.executemany(f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", snapshot.events)
-            conn.executemany(f"INSERT INTO prompts ({_PROMPT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", snapshot.prompts)
+            self._conn.executemany(f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", snapshot.events)
+            self._conn.executemany(f"INSERT INTO prompts ({_PROMPT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", snapshot.prompts)
         self.notify(scope)

@@ -74,27 +74,16 @@ def _require_track(doc: Document, track_id: int) -> Track:
 
 def _overlap(doc: Document, a: int, b: int, start: int = 0) -> list[int]:
     """Frames ≥ ``start`` where both tracks have an observation."""
-    rows = doc.execute(
-        "SELECT o.frame FROM observations o JOIN observations p ON p.frame = o.frame AND p.track_id = ?"
-        " WHERE o.track_id = ? AND o.frame >= ? ORDER BY o.frame",
-        (b, a, start),
-    )
-    return [r[0] for r in rows]
+    return doc.shared_frames(a, b, start)
 
 
 def _rename(doc: Document, old: int, new: int, start: int) -> None:
     """Give ``old``'s observations and events from ``start`` on the id ``new``."""
-    doc.execute("UPDATE observations SET track_id = ? WHERE track_id = ? AND frame >= ?", (new, old, start))
-    for column in ("track_id", "other_id", "loser_id"):
-        doc.execute(f"UPDATE events SET {column} = ? WHERE {column} = ? AND frame >= ?", (new, old, start))
-    doc.execute("UPDATE prompts SET track_id = ? WHERE track_id = ? AND frame >= ?", (new, old, start))
+    doc.reassign_frames(old, new, start)
 
 
 def _drop_if_empty(doc: Document, track_id: int) -> None:
-    doc.execute(
-        "DELETE FROM tracks WHERE id = ? AND NOT EXISTS (SELECT 1 FROM observations WHERE track_id = ?)",
-        (track_id, track_id),
-    )
+    doc.drop_track_if_empty(track_id)
 
 
 @dataclass
@@ -199,12 +188,10 @@ class MergeTracks(Edit):
             )
         loser = self.source if self.keep == "target" else self.target
         self._shared = shared
-        marks = ", ".join("?" * len(shared))
-        doc.execute(f"DELETE FROM observations WHERE track_id = ? AND frame IN ({marks})", (loser, *shared))
-        doc.execute("DELETE FROM events WHERE kind = ? AND ((track_id = ? AND other_id = ?) OR (track_id = ? AND"
-                    " other_id = ?))", (EventKind.CONFLICT.value, self.target, self.source, self.source, self.target))
+        doc.delete_observations(loser, shared)
+        doc.delete_conflicts_between(self.target, self.source)
         _rename(doc, self.source, self.target, 0)
-        doc.execute("DELETE FROM tracks WHERE id = ?", (self.source,))
+        _drop_if_empty(doc, self.source)  # all of it moved to the target
 
     def conflict_scope(self, scope: Scope) -> Scope:
         """The shared frames, where one of the two boxes was dropped (elsewhere only ids changed)."""
@@ -256,11 +243,7 @@ class DeleteTrack(Edit):
         _require_track(doc, self.track_id)
         if self.stop is not None and self.stop <= self.start:
             raise EditError(f"no frames to delete: frame range [{self.start}, {self.stop}) is empty")
-        frames, params = self.scope(doc).where()
-        doc.execute(f"DELETE FROM observations WHERE track_id = ? AND {frames}", (self.track_id, *params))
-        for column in ("track_id", "other_id", "loser_id"):
-            doc.execute(f"DELETE FROM events WHERE {column} = ? AND {frames}", (self.track_id, *params))
-        doc.execute(f"DELETE FROM prompts WHERE track_id = ? AND {frames}", (self.track_id, *params))
+        doc.delete_track_frames(self.track_id, self.start, self.stop)
         _drop_if_empty(doc, self.track_id)
 
 
@@ -284,7 +267,7 @@ class SetCategory(Edit):
         if self.category_id is not None and self.category_id not in doc.categories():
             raise EditError(f"category {self.category_id} does not exist")
         for track_id in self.track_ids:
-            doc.execute("UPDATE tracks SET category_id = ? WHERE id = ?", (self.category_id, track_id))
+            doc.set_track_category(track_id, self.category_id)
 
 
 @dataclass
@@ -400,7 +383,7 @@ class DeleteObservation(Edit):
     def apply(self, doc: Document) -> None:
         if doc.observation(self.track_id, self.frame) is None:
             raise EditError(f"track {self.track_id} has no box at frame {self.frame}")
-        doc.execute("DELETE FROM observations WHERE track_id = ? AND frame = ?", (self.track_id, self.frame))
+        doc.delete_observations(self.track_id, [self.frame])
         _drop_if_empty(doc, self.track_id)
 
 
@@ -432,8 +415,8 @@ _COLOR = re.compile(r"#[0-9a-fA-F]{6}$")
 class SchemaSnapshot:
     """The label schema as it was before a change: categories, every track's category, colours, default."""
 
-    categories: list[tuple]
-    track_categories: list[tuple]
+    categories: dict[int, str]
+    track_categories: list[tuple[int | None, int]]
     meta: dict[str, object]
 
 
@@ -447,16 +430,11 @@ class SchemaEdit(Edit):
         return Scope(tuple(t.id for t in doc.tracks()))
 
     def do(self, doc: Document) -> None:
-        try:
-            with doc.transaction():
-                snapshot = SchemaSnapshot(
-                    doc.execute("SELECT id, name FROM categories").fetchall(),
-                    doc.execute("SELECT category_id, id FROM tracks").fetchall(),
-                    {key: doc.get_meta(key) for key in _SCHEMA_KEYS},
-                )
-                self.apply(doc)
-        finally:
-            doc.reload_categories()
+        with doc.transaction():
+            snapshot = SchemaSnapshot(
+                doc.categories(), doc.category_assignments(), {key: doc.get_meta(key) for key in _SCHEMA_KEYS}
+            )
+            self.apply(doc)
         self._schema = snapshot
         doc.notify(None)
 
@@ -464,16 +442,13 @@ class SchemaEdit(Edit):
         snapshot = self._schema
         if snapshot is None:
             raise EditError(f"cannot undo '{self.text}': it was not applied")
-        with doc.transaction() as conn:
-            conn.execute("DELETE FROM categories")
-            conn.executemany("INSERT INTO categories (id, name) VALUES (?, ?)", snapshot.categories)
-            conn.executemany("UPDATE tracks SET category_id = ? WHERE id = ?", snapshot.track_categories)
+        with doc.transaction():
+            doc.replace_categories(snapshot.categories, snapshot.track_categories)
             for key, value in snapshot.meta.items():
                 if value is None:
-                    doc.execute("DELETE FROM meta WHERE key = ?", (key,))
+                    doc.delete_meta(key)
                 else:
                     doc.set_meta(key, value)
-        doc.reload_categories()
         self._schema = None
         doc.notify(None)
 
@@ -509,7 +484,7 @@ class AddCategory(SchemaEdit):
             raise EditError(f"category {name!r} already exists")
         if not self.category_id:
             self.category_id = max(doc.categories(), default=0) + 1
-        doc.execute("INSERT INTO categories (id, name) VALUES (?, ?)", (self.category_id, name))
+        doc.add_category(name, self.category_id)
 
 
 @dataclass
@@ -529,7 +504,7 @@ class RenameCategory(SchemaEdit):
         others = {n for c, n in doc.categories().items() if c != self.category_id}
         if name in others:
             raise EditError(f"category {name!r} already exists: merge the two instead")
-        doc.execute("UPDATE categories SET name = ? WHERE id = ?", (name, self.category_id))
+        doc.rename_category(self.category_id, name)
 
 
 @dataclass
@@ -549,9 +524,7 @@ class MergeCategories(SchemaEdit):
             _require_category(doc, source)
         if not self.sources or self.target in self.sources:
             raise EditError("merge other categories into the target")
-        marks = ", ".join("?" * len(self.sources))
-        doc.execute(f"UPDATE tracks SET category_id = ? WHERE category_id IN ({marks})", (self.target, *self.sources))
-        doc.execute(f"DELETE FROM categories WHERE id IN ({marks})", self.sources)
+        doc.merge_categories(self.target, self.sources)
         colors = {str(c): v for c, v in doc.category_colors().items() if c not in self.sources}
         doc.set_meta(CATEGORY_COLORS_KEY, colors)
         if doc.default_category() in self.sources:
@@ -591,7 +564,7 @@ class SetDefaultCategory(SchemaEdit):
 
     def apply(self, doc: Document) -> None:
         if self.category_id is None:
-            doc.execute("DELETE FROM meta WHERE key = ?", (DEFAULT_CATEGORY_KEY,))
+            doc.delete_meta(DEFAULT_CATEGORY_KEY)
         else:
             _require_category(doc, self.category_id)
             doc.set_meta(DEFAULT_CATEGORY_KEY, self.category_id)

@@ -242,7 +242,7 @@ def propagates(config: EffortConfig, pred: Document) -> bool:
     """Whether a prompt fixes a whole run: as configured, else where the predictions hold masks (SAM2)."""
     if config.propagate is not None:
         return config.propagate
-    return pred.execute("SELECT 1 FROM observations WHERE mask IS NOT NULL LIMIT 1").fetchone() is not None
+    return pred.has_masks()
 
 
 def report(efforts: dict[str, Effort], config: EffortConfig) -> dict[str, Any]:

@@ -128,8 +128,7 @@ def _away_from_border(box: np.ndarray, size: tuple[int, int], margin: float) -> 
 
 def risk_items(doc: Document, config: RiskConfig = RiskConfig()) -> list[ReviewItem]:
     """Every risk item of a project, in queue order (reviewed ones included)."""
-    rows = np.array(doc.execute("SELECT track_id, frame, state, x, y, w, h FROM observations"
-                                " ORDER BY track_id, frame").fetchall(), np.float64).reshape(-1, 7)
+    rows = doc.observation_states()
     items = [episode.item for episode in conflict_episodes(doc, config)]
     if rows.size:
         video = doc.video

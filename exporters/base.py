@@ -1,5 +1,6 @@
-"""What every label format shares: errors, reports, the selection and validation of what gets written,
-atomic files and folders, fast numeric text tables, frame numbering, categories and storing what was read.
+"""What every label format shares: errors, reports, atomic files and folders, and the reading half: the
+``Reader`` protocol, integer columns, frame numbering, categories and storing what was read (the writing half
+is ``exporters.writing``; MOTChallenge text tables are read by ``tracker.mot_files``).
 
 Conventions of all readers: a malformed file raises ``FormatError`` naming the file and line; a
 ``ReadReport`` (what was read, the frame base used, warnings) is stored in the document's ``import``
@@ -8,33 +9,30 @@ tracks, and go to the ``detections`` meta (see ``store`` and ``load_detections``
 """
 from __future__ import annotations
 
-import configparser
 import logging
 import os
-import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from app.document import Document, ObservationArrays
-from exporters.categories import FALLBACK, map_names, placeholder
-from tracker.errors import MaskletError, os_error, os_reason
+from app.document import Document
+from app.model import AnnotationModel, ObservationArrays
+from exporters.categories import placeholder
+from tracker.detections import Detections
+from tracker.errors import FormatError, MaskletError, os_error
+from tracker.mot_files import detected_frame_base, line_of_row
 from tracker.files import remove, remove_leftovers, temp_path
 from tracker.geometry import MAX_IMAGE_SIDE, rle_problem
-from tracker.video import VideoInfo
+from tracker.video_info import VideoInfo
 
 _log = logging.getLogger(__name__)
 
 FrameRange = tuple[int, int | None]
 """An inclusive 0-based frame range ``(start, end)``; ``end=None``: to the last frame."""
-UNCATEGORISED = "object"
-"""The name formats that hold any name write for tracks without a category (unless ``--class-map *=NAME``)."""
-CLIP_TOLERANCE = 1e-6
-"""Boxes may exceed the image by this many pixels (rounding) before they are clipped."""
 MAX_EXACT_INTEGER = 2**53
 """Integers read as text numbers are kept exactly below this size."""
 MAX_FRAMES = 1_000_000
@@ -45,15 +43,6 @@ that memory follows the data, never a number in it."""
 def frame_limit(video: VideoInfo | None) -> int:
     """Frames ``0 … frame_limit - 1`` may hold labels: those of a video, and at least ``MAX_FRAMES``."""
     return max(MAX_FRAMES, video.frame_count if video is not None else 0)
-
-
-class FormatError(MaskletError):
-    """A label file is malformed. The message names the file, the line when there is one, and the problem."""
-
-    def __init__(self, path: str | Path, message: str, line: int | None = None) -> None:
-        self.path = Path(path)
-        self.line = line
-        super().__init__(f"{path}{'' if line is None else f':{line}'}: {message}")
 
 
 class ExportError(MaskletError):
@@ -133,165 +122,17 @@ class ReadReport(Report):
         return f"read {', '.join(parts)} from {self.path} ({self.format})"
 
 
-def read_report(doc: Document) -> ReadReport | None:
+class Reader(Protocol):
+    """A format's ``read``: a label file or folder into ``doc`` (a new in-memory document when None), in one
+    transaction; ``options`` are ``ReadOptions``' fields; malformed input is a ``FormatError``."""
+
+    def __call__(self, path: str | Path, doc: Document | None = None, **options: object) -> Document: ...
+
+
+def read_report(doc: AnnotationModel) -> ReadReport | None:
     """The report of the last import into ``doc``."""
     value = doc.get_meta("import")
     return None if value is None else ReadReport(**value)
-
-
-# --------------------------------------------------------------------------- writing: selection and validation
-@dataclass(frozen=True)
-class Selection:
-    """The validated observations to write (by frame, then track id) and what describes them."""
-
-    video: VideoInfo | None
-    rows: ObservationArrays
-    category: np.ndarray  # per row: the track's category id, -1 for none
-    categories: dict[int, str]  # id → name to write (class map applied) of the selected tracks' categories
-    track_categories: dict[int, int | None]  # selected tracks that have rows → category id
-    first_frame: int  # inclusive span of the output (the video's frames, or the annotated ones)
-    last_frame: int
-    fallback: str | None = None  # the class map's ``*``: the name for names a format cannot hold, and for none
-
-    @property
-    def image_size(self) -> tuple[int, int] | None:
-        return None if self.video is None else (self.video.width, self.video.height)
-
-    def names(self) -> dict[int, str | None]:
-        """Category id → name to write, with -1 → None when some track has no category."""
-        names: dict[int, str | None] = dict(self.categories)
-        if (self.category < 0).any():
-            names[-1] = None
-        return names
-
-    def free_names(self) -> tuple[list[str], np.ndarray]:
-        """For formats that hold any name: the distinct names to write (project order) and each row's index
-        into them; tracks without a category get the fallback name, else ``UNCATEGORISED``."""
-        names = {cid: name if name is not None else self.fallback or UNCATEGORISED for cid, name in self.names().items()}
-        distinct = list(dict.fromkeys(names.values()))
-        lookup = {cid: distinct.index(name) for cid, name in names.items()}
-        index = np.array([lookup[c] for c in self.category.tolist()], np.int64)
-        return distinct, index
-
-
-def select(
-    doc: Document,
-    report: WriteReport,
-    *,
-    frames: FrameRange | None = None,
-    track_ids: Sequence[int] | None = None,
-    category_ids: Sequence[int] | None = None,
-    masks: bool = False,
-    clip: bool = False,
-    class_map: dict[str, str] | None = None,
-) -> Selection:
-    """The observations to write: filtered, invalid boxes dropped, with ``clip`` boxes clipped to the image
-    (and boxes entirely outside dropped); counts in ``report``."""
-    start, end = frames if frames is not None else (0, None)
-    wanted_tracks = None if track_ids is None else set(track_ids)
-    wanted_categories = None if category_ids is None else set(category_ids)
-    category_of = {
-        t.id: t.category_id for t in doc.tracks()
-        if (wanted_tracks is None or t.id in wanted_tracks)
-        and (wanted_categories is None or t.category_id in wanted_categories)
-    }
-    empty = doc.execute(
-        "SELECT id FROM tracks t WHERE NOT EXISTS (SELECT 1 FROM observations o WHERE o.track_id = t.id)"
-    ).fetchall()
-    report.empty_tracks = sum(tid in category_of for (tid,) in empty)
-    if report.empty_tracks:
-        report.warn(f"{report.empty_tracks} tracks have no observations and are left out")
-    ids = np.fromiter(category_of, np.int64, len(category_of))
-    rows = doc.observation_arrays(start, end, masks=masks)
-    rows = rows.take(np.isin(rows.track_id, ids))
-    box = rows.box
-    valid = np.isfinite(box).all(axis=1) & (box[:, 2] > 0) & (box[:, 3] > 0)
-    if not valid.all():
-        report.dropped += int((~valid).sum())
-        report.warn(f"{int((~valid).sum())} boxes with non-finite or non-positive size left out")
-        rows = rows.take(valid)
-    video = doc.video
-    if clip:
-        if video is None:
-            raise ExportError(f"{report.path}: clipping needs the image size, and the document has no video")
-        rows = _clip(rows, video.width, video.height, report)
-    categories = np.array([-1 if c is None else c for c in category_of.values()], np.int64)
-    row_category = categories[np.searchsorted(ids, rows.track_id)] if len(ids) else np.empty(0, np.int64)
-    present = np.unique(rows.track_id).tolist()
-    names = doc.categories()
-    used = sorted({c for c in (category_of[t] for t in present) if c is not None})
-    first, last = _span(rows, video, start, end, explicit=frames is not None)
-    if last - first >= frame_limit(video):
-        raise ExportError(f"{report.path}: the labels span frames {first}–{last}, more than the {frame_limit(video)} "
-                          "frames labels may span without a video that long")
-    class_map = class_map or {}
-    return Selection(
-        video=video, rows=rows, category=row_category,
-        categories=map_names({cid: names.get(cid, placeholder(cid)) for cid in used}, class_map),
-        track_categories={t: category_of[t] for t in present}, first_frame=first, last_frame=last,
-        fallback=class_map.get(FALLBACK),
-    )
-
-
-def _span(rows: ObservationArrays, video: VideoInfo | None, start: int, end: int | None, explicit: bool) -> tuple[int, int]:
-    """The inclusive frames an output describes: the requested range, else the video's frames, else the
-    annotated ones; always covering the rows."""
-    annotated = (int(rows.frame.min()), int(rows.frame.max())) if len(rows) else None
-    first = start if explicit or video is not None or annotated is None else annotated[0]
-    known = max(video.frame_count - 1 if video is not None else -1, annotated[1] if annotated else first)
-    last = known if end is None else min(end, known)  # an --end past everything: to the end
-    return (first, last) if annotated is None else (min(first, annotated[0]), max(last, annotated[1]))
-
-
-def _clip(rows: ObservationArrays, width: int, height: int, report: WriteReport) -> ObservationArrays:
-    """Clip boxes to the image; boxes with nothing inside it are left out. Unchanged boxes keep their values."""
-    box = rows.box
-    x1 = np.maximum(box[:, 0], 0.0)
-    y1 = np.maximum(box[:, 1], 0.0)
-    x2 = np.minimum(box[:, 0] + box[:, 2], width)
-    y2 = np.minimum(box[:, 1] + box[:, 3], height)
-    outside = (x2 <= x1) | (y2 <= y1)
-    low, high_x, high_y = -CLIP_TOLERANCE, width + CLIP_TOLERANCE, height + CLIP_TOLERANCE
-    changed = ~outside & ((box[:, 0] < low) | (box[:, 1] < low) | (box[:, 0] + box[:, 2] > high_x)
-                          | (box[:, 1] + box[:, 3] > high_y))
-    if changed.any():
-        box = box.copy()
-        box[changed] = np.stack([x1, y1, x2 - x1, y2 - y1], axis=1)[changed]
-        report.clipped = int(changed.sum())
-        report.warn(f"{report.clipped} boxes extend beyond the {width}×{height} image and were clipped")
-        rows = ObservationArrays(rows.frame, rows.track_id, box, rows.score, rows.visibility, rows.masks)
-    if outside.any():
-        report.dropped += int(outside.sum())
-        report.warn(f"{int(outside.sum())} boxes lie entirely outside the {width}×{height} image and are left out")
-        rows = rows.take(~outside)
-    return rows
-
-
-def frame_groups(frame: np.ndarray) -> list[tuple[int, int]]:
-    """``(start, end)`` row ranges of equal frames in frame-sorted rows."""
-    bounds = np.flatnonzero(np.diff(frame)) + 1
-    return list(zip(np.r_[0, bounds].tolist(), np.r_[bounds, len(frame)].tolist())) if len(frame) else []
-
-
-def format_lines(template: str, columns: Sequence[np.ndarray | list]) -> list[str]:
-    """``template % row`` for each row of the columns. Float columns are written exactly and shortest
-    (``repr``), integral values without a decimal point: use ``%s`` for them in the template."""
-    values = [c if isinstance(c, list) else _exact(c) if c.dtype.kind == "f" else c.tolist() for c in columns]
-    return list(map(template.__mod__, zip(*values)))
-
-
-def format_rows(template: str, columns: Sequence[np.ndarray | list]) -> str:
-    """The lines of ``format_lines``, each ending in a newline."""
-    lines = format_lines(template, columns)
-    return "\n".join(lines) + "\n" if lines else ""
-
-
-def _exact(column: np.ndarray) -> list:
-    """A float column as Python numbers: ints where the value is integral, floats elsewhere."""
-    integral = np.isfinite(column) & (column == np.round(column)) & (np.abs(column) < 2**53)
-    values = column.astype(object)
-    values[integral] = column[integral].astype(np.int64)
-    return values.tolist()
 
 
 # --------------------------------------------------------------------------- atomic files and folders
@@ -378,72 +219,6 @@ def _replace_entry(source: Path, target: Path) -> None:
 
 
 # --------------------------------------------------------------------------- reading text tables
-def first_line(path: Path) -> str:
-    """The first line with data of a text file (not blank, not a ``#`` comment), stripped (``""`` if none)."""
-    return next((line.strip() for _, line in _data_lines(path)), "")
-
-
-def sniff_delimiter(path: Path) -> str | None:
-    """``","`` if the first data line has a comma, else ``None`` (whitespace)."""
-    return "," if "," in first_line(path) else None
-
-
-def _data_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(line number, text before any ``#``) of the lines with data, as ``read_table`` counts rows."""
-    with open(path, encoding="utf-8", errors="replace") as file:
-        for number, line in enumerate(file, 1):
-            data = line.split("#", 1)[0]
-            if data.strip():
-                yield number, data
-
-
-def line_of_row(path: Path, row: int) -> int:
-    """The line number of data row ``row`` (0-based) of a table file."""
-    for index, (number, _) in enumerate(_data_lines(path)):
-        if index == row:
-            return number
-    raise IndexError(row)
-
-
-def read_table(path: Path, *, min_columns: int, delimiter: str | None = None) -> np.ndarray:
-    """A numeric text table as an N×C float array (``#`` starts a comment); ``FormatError`` naming the first bad
-    line otherwise."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
-            table = np.loadtxt(path, delimiter=delimiter, ndmin=2, dtype=np.float64, comments="#", encoding="utf-8")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise _table_error(path, delimiter, exc) from None
-    except OSError as exc:
-        raise FormatError(path, f"cannot read ({os_reason(exc)})") from None
-    if table.size == 0:
-        return np.empty((0, min_columns))
-    if table.shape[1] < min_columns:
-        raise FormatError(path, f"expected at least {min_columns} fields, found {table.shape[1]}", line_of_row(path, 0))
-    bad = np.argwhere(~np.isfinite(table))
-    if bad.size:
-        row, column = bad[0].tolist()
-        raise FormatError(path, f"field {column + 1} is not a finite number: {table[row, column]}", line_of_row(path, row))
-    return table
-
-
-def _table_error(path: Path, delimiter: str | None, exc: Exception) -> FormatError:
-    """Find the line that ``np.loadtxt`` refused and say what is wrong with it."""
-    columns, first = None, None
-    for number, line in _data_lines(path):
-        fields = line.strip().split(delimiter)
-        if columns is None:
-            columns, first = len(fields), number
-        elif len(fields) != columns:
-            return FormatError(path, f"expected {columns} fields like line {first}, found {len(fields)}", number)
-        for position, value in enumerate(fields, 1):
-            try:
-                float(value)
-            except ValueError:
-                return FormatError(path, f"field {position} is not a number: {value.strip()!r}", number)
-    return FormatError(path, f"unreadable table ({exc})")
-
-
 def integer_column(table: np.ndarray, column: int, path: Path, name: str) -> np.ndarray:
     """A table column that must hold integers, as int64."""
     values = table[:, column]
@@ -496,7 +271,7 @@ def zero_based_frames(frames: np.ndarray, options: ReadOptions, report: ReadRepo
         report.frame_evidence = "given"
     else:
         zeros = int((frames == 0).sum())
-        base = 0 if zeros else 1
+        base = detected_frame_base(frames)
         report.frame_evidence = f"{zeros} rows in frame 0" if zeros else "no frame 0"
         if base == 0:
             report.warn("frames are numbered from 0: read as 0-based (use --frame-base 1 to force 1-based)")
@@ -511,26 +286,6 @@ def zero_based_frames(frames: np.ndarray, options: ReadOptions, report: ReadRepo
         raise FormatError(path, f"frame {frames[row]} is too large: labels may use frames up to {limit - 1 + base} "
                                 "(a video's frames, and at least that many without one)", line and line(row))
     return converted
-
-
-def parse_ini(path: Path) -> configparser.ConfigParser:
-    """An ini file (``seqinfo.ini``) with ``FormatError`` for syntax errors; keys are lower case."""
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise FormatError(path, f"not a text file (byte {exc.start} is not UTF-8)") from None
-    except OSError as exc:
-        raise FormatError(path, f"cannot read ({os_reason(exc)})") from None
-    try:
-        parser.read_string(text, source=str(path))
-    except configparser.MissingSectionHeaderError as exc:
-        raise FormatError(path, "missing a [section] header", exc.lineno) from None
-    except configparser.ParsingError as exc:
-        raise FormatError(path, "expected a [section] or a key=value line", exc.errors[0][0]) from None
-    except configparser.Error as exc:
-        raise FormatError(path, exc.message.splitlines()[0]) from None
-    return parser
 
 
 # --------------------------------------------------------------------------- reading: into a document
@@ -572,19 +327,6 @@ def document_categories(doc: Document, file_category: np.ndarray, names: Mapping
     return result
 
 
-@dataclass(frozen=True)
-class Detections:
-    """Boxes without identities (``det.txt``, YOLO files without track ids), by frame."""
-
-    frame: np.ndarray  # int64, 0-based
-    box: np.ndarray  # N×4 (x, y, w, h)
-    score: np.ndarray
-    category: np.ndarray  # -1: none
-
-    def __len__(self) -> int:
-        return len(self.frame)
-
-
 def store(
     doc: Document | None,
     rows: ObservationArrays,
@@ -622,8 +364,8 @@ def store(
         doc.add_observation_arrays(rows)
         if detections is not None and len(detections):
             doc.set_meta("detections", {
-                "source": report.path, "frame": detections.frame.tolist(), "box": detections.box.tolist(),
-                "score": detections.score.tolist(), "category": detections.category.tolist(),
+                "source": report.path, "frame": detections.frame.tolist(), "box": detections.xywh.tolist(),
+                "score": detections.conf.tolist(), "category": detections.cls.tolist(),
             })
             report.detections = len(detections)
             report.warn(f"{len(detections)} rows without a track id kept as detections (document meta 'detections')")
@@ -648,7 +390,7 @@ def validate(rows: ObservationArrays, detections: Detections | None, path: str |
     for name, values, frame, track in (
         ("box", rows.box, rows.frame, rows.track_id), ("score", rows.score, rows.frame, rows.track_id),
         ("visibility", rows.visibility, rows.frame, rows.track_id),
-        *((("box", detections.box, detections.frame, None), ("score", detections.score, detections.frame, None))
+        *((("box", detections.xywh, detections.frame, None), ("score", detections.conf, detections.frame, None))
           if detections is not None else ()),
     ):
         finite = np.isfinite(values) if values.ndim == 1 else np.isfinite(values).all(axis=1)
@@ -683,12 +425,10 @@ def track_categories(track_id: np.ndarray, category: np.ndarray, report: ReadRep
     return dict(sorted(result.items()))
 
 
-def load_detections(doc: Document) -> Detections | None:
+def load_detections(doc: AnnotationModel) -> Detections | None:
     """The detections an import stored in ``doc``, or None."""
     value: dict[str, Any] | None = doc.get_meta("detections")
     if value is None:
         return None
-    return Detections(
-        frame=np.array(value["frame"], np.int64), box=np.array(value["box"], np.float64).reshape(-1, 4),
-        score=np.array(value["score"], np.float64), category=np.array(value["category"], np.int64),
-    )
+    return Detections.from_xywh(np.array(value["frame"], np.int64), np.array(value["box"], np.float64).reshape(-1, 4),
+                                np.array(value["score"], np.float64), np.array(value["category"], np.int64))

@@ -30,11 +30,11 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from app.document import Document, ObservationArrays
+from app.document import Document
+from app.model import AnnotationModel, ObservationArrays
 from exporters.base import (
     MAX_FRAMES,
     FormatError,
-    FrameRange,
     ReadOptions,
     ReadReport,
     WriteReport,
@@ -43,14 +43,13 @@ from exporters.base import (
     first_duplicate,
     is_integer,
     is_number,
-    select,
     store,
     track_categories,
-    write_text,
 )
+from exporters.writing import Selection, file_writer
 from tracker.geometry import MAX_IMAGE_SIDE, mask_size_problem, rle_problem
 from tracker.results import Rle
-from tracker.video import DEFAULT_FPS, VideoInfo
+from tracker.video_info import DEFAULT_FPS, VideoInfo
 
 NAME = "cocovid"
 OUTPUT_SUFFIX = ".json"  # what ``write`` makes: one json file
@@ -65,24 +64,13 @@ def detect(path: Path) -> bool:
 
 
 # --------------------------------------------------------------------------- writing
-def write(
-    doc: Document,
-    out_path: str | Path,
-    *,
-    frames: FrameRange | None = None,
-    track_ids: list[int] | None = None,
-    category_ids: list[int] | None = None,
-    clip: bool = False,
-    class_map: dict[str, str] | None = None,
-) -> WriteReport:
+@file_writer(NAME, masks=True)
+def write(doc: AnnotationModel, selection: Selection, report: WriteReport, out_path: Path) -> str:
     """Write one COCO-VID json (one video) atomically; boxes as they are unless ``clip``."""
-    report = WriteReport(NAME, str(out_path))
-    selection = select(doc, report, frames=frames, track_ids=track_ids, category_ids=category_ids, masks=True,
-                       clip=clip, class_map=class_map)
     rows = selection.rows
     video = selection.video
     kept = Kept(doc.get_meta(META) or {})
-    name = video.name if video is not None else Path(out_path).stem
+    name = video.name if video is not None else out_path.stem
     size = {} if video is None else {"width": video.width, "height": video.height}
     video_entry = kept.video or {"id": 1, "name": name, **size, **({} if video is None else {"fps": video.fps})}
     video_id = video_entry.get("id")
@@ -107,9 +95,8 @@ def write(
             for tid, cid in selection.track_categories.items()
         ],
     }
-    write_text(out_path, json.dumps(data, separators=(",", ":")))
     report.boxes, report.files = len(rows), 1
-    return report
+    return json.dumps(data, separators=(",", ":"))
 
 
 def _annotations(

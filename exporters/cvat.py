@@ -24,22 +24,21 @@ from pathlib import Path
 
 import numpy as np
 
-from app.document import Document, ObservationArrays
+from app.document import Document
+from app.model import AnnotationModel, ObservationArrays
 from exporters.base import (
     MAX_EXACT_INTEGER,
     FormatError,
-    FrameRange,
     ReadOptions,
     ReadReport,
     WriteReport,
     described_video,
     frame_limit,
-    select,
     store,
-    write_text,
 )
+from exporters.writing import Selection, file_writer
 from tracker.errors import os_reason
-from tracker.video import DEFAULT_FPS
+from tracker.video_info import DEFAULT_FPS
 
 NAME = "cvat"
 OUTPUT_SUFFIX = ".xml"  # what ``write`` makes: one XML file
@@ -59,26 +58,15 @@ def detect(path: Path) -> bool:
 
 
 # --------------------------------------------------------------------------- writing
-def write(
-    doc: Document,
-    out_path: str | Path,
-    *,
-    frames: FrameRange | None = None,
-    track_ids: list[int] | None = None,
-    category_ids: list[int] | None = None,
-    clip: bool = False,
-    class_map: dict[str, str] | None = None,
-) -> WriteReport:
+@file_writer(NAME)
+def write(doc: AnnotationModel, selection: Selection, report: WriteReport, out_path: Path) -> str:
     """Write one CVAT for video 1.1 XML file atomically."""
-    report = WriteReport(NAME, str(out_path))
-    selection = select(doc, report, frames=frames, track_ids=track_ids, category_ids=category_ids, clip=clip,
-                       class_map=class_map)
     rows, video = selection.rows, selection.video
     names, index = selection.free_names()
     root = ET.Element("annotations")
     ET.SubElement(root, "version").text = VERSION
     task = ET.SubElement(ET.SubElement(root, "meta"), "task")
-    for key, value in (("name", video.name if video else Path(out_path).stem),
+    for key, value in (("name", video.name if video else out_path.stem),
                        ("size", selection.last_frame - selection.first_frame + 1), ("mode", "interpolation"),
                        ("start_frame", selection.first_frame), ("stop_frame", selection.last_frame)):
         ET.SubElement(task, key).text = str(value)
@@ -106,9 +94,8 @@ def write(
             if (following is None and frame < selection.last_frame) or (following is not None and following > frame + 1):
                 _box(track, frame + 1, rows.box[row], float(rows.visibility[row]), outside=True)
     ET.indent(root)
-    write_text(out_path, '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n")
     report.boxes, report.files = len(rows), 1
-    return report
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
 def _box(track: ET.Element, frame: int, box: np.ndarray, visibility: float, outside: bool) -> None:

@@ -31,31 +31,23 @@ from pathlib import Path
 
 import numpy as np
 
-from app.document import Document, ObservationArrays
+from app.document import Document
+from app.model import AnnotationModel, ObservationArrays
 from exporters.base import (
-    Detections,
     FormatError,
-    FrameRange,
     ReadOptions,
     ReadReport,
-    Selection,
     WriteReport,
-    atomic_dir,
     described_video,
     document_categories,
     first_duplicate,
-    format_rows,
     frame_limit,
     integer_column,
-    line_of_row,
-    parse_ini,
-    read_table,
-    select,
-    sniff_delimiter,
     store,
     track_categories,
     zero_based_frames,
 )
+from exporters.writing import Selection, folder_writer, format_rows
 from exporters.categories import (
     CVAT_LABELS_FILE,
     MOT17_CLASSES,
@@ -65,7 +57,9 @@ from exporters.categories import (
     placeholder_id,
     read_numbering,
 )
-from tracker.video import DEFAULT_FPS, VideoInfo
+from tracker.detections import Detections
+from tracker.mot_files import line_of_row, read_seqinfo, read_table, sniff_delimiter
+from tracker.video_info import DEFAULT_FPS, VideoInfo
 
 NAME = "mot"
 OUTPUT_SUFFIX = ""  # what ``write`` makes: a sequence folder
@@ -87,36 +81,20 @@ def sequence_file(folder: Path) -> Path | None:
 
 
 # --------------------------------------------------------------------------- writing
-def write(
-    doc: Document,
-    out_path: str | Path,
-    *,
-    frames: FrameRange | None = None,
-    track_ids: list[int] | None = None,
-    category_ids: list[int] | None = None,
-    clip: bool = False,
-    class_map: dict[str, str] | None = None,
-) -> WriteReport:
+@folder_writer(NAME)
+def write(doc: AnnotationModel, selection: Selection, report: WriteReport, out_path: Path, folder: Path) -> None:
     """Write a sequence folder ``out_path`` (``gt/gt.txt``, ``gt/labels.txt``, ``seqinfo.ini``) atomically."""
-    out_path = Path(out_path)
-    report = WriteReport(NAME, str(out_path))
-    selection = select(doc, report, frames=frames, track_ids=track_ids, category_ids=category_ids, clip=clip,
-                       class_map=class_map)
     rows = selection.rows
     class_of, labels = class_ids(selection, report)
     classes = np.array([class_of[c] for c in selection.category.tolist()], np.int64)
     gt = format_rows(GT_ROW, [rows.frame + 1, rows.track_id, *rows.box.T, rows.score, classes, rows.visibility])
     seqinfo = seqinfo_text(selection, out_path.name)
-    with atomic_dir(out_path) as temp:
-        (temp / "gt").mkdir()
-        (temp / "gt" / "gt.txt").write_text(gt, encoding="utf-8")
-        if labels is not None:
-            (temp / "gt" / CVAT_LABELS_FILE).write_text("".join(f"{name}\n" for name in labels), encoding="utf-8")
-        (temp / "seqinfo.ini").write_text(seqinfo, encoding="utf-8")
-    if labels is None:  # a names file left from an earlier export would name unnamed classes
-        (out_path / "gt" / CVAT_LABELS_FILE).unlink(missing_ok=True)
+    (folder / "gt").mkdir()
+    (folder / "gt" / "gt.txt").write_text(gt, encoding="utf-8")
+    if labels is not None:
+        (folder / "gt" / CVAT_LABELS_FILE).write_text("".join(f"{name}\n" for name in labels), encoding="utf-8")
+    (folder / "seqinfo.ini").write_text(seqinfo, encoding="utf-8")
     report.boxes, report.files = len(rows), 2 + (labels is not None)
-    return report
 
 
 def class_ids(selection: Selection, report: WriteReport) -> tuple[dict[int, int], list[str] | None]:
@@ -209,10 +187,10 @@ def read_txt(path: Path, doc: Document | None, options: ReadOptions, name: str) 
         category = document_categories(doc, category, names.names or {})
         rows = ObservationArrays(frame[tracked], track_id[tracked], table[tracked, 2:6], score[tracked],
                                  visibility[tracked])
-        detections = Detections(frame[is_detection], table[is_detection, 2:6], score[is_detection],
-                                category[is_detection])
+        detections = Detections.from_xywh(frame[is_detection], table[is_detection, 2:6], score[is_detection],
+                                          category[is_detection])
         return store(doc, rows, track_categories(track_id[tracked], category[tracked], report), report,
-                     read_seqinfo(path), detections)
+                     sequence_video(path), detections)
 
 
 def _sidecars(txt: Path) -> list[tuple[Path, int]]:
@@ -222,22 +200,14 @@ def _sidecars(txt: Path) -> list[tuple[Path, int]]:
             for file, first in ((CVAT_LABELS_FILE, 1), (XANYLABELING_CLASSES_FILE, 0))]
 
 
-def read_seqinfo(txt: Path) -> VideoInfo | None:
+def sequence_video(txt: Path) -> VideoInfo | None:
     """The video a ``seqinfo.ini`` beside ``txt`` (or one folder up) describes, if complete."""
     for folder in (txt.parent, txt.parent.parent):
         ini = folder / "seqinfo.ini"
         if ini.is_file():
-            parser = parse_ini(ini)
-            if not parser.sections():
+            info = read_seqinfo(ini)
+            if None in (info.length, info.width, info.height):
                 return None
-            section = parser[parser.sections()[0]]
-            try:
-                values = [section[key] for key in ("seqlength", "imwidth", "imheight")]
-                fps = float(section.get("framerate", DEFAULT_FPS))
-                count, width, height = (int(value) for value in values)
-            except KeyError:
-                return None
-            except ValueError as exc:
-                raise FormatError(ini, f"not a number: {exc}") from None
-            return described_video(ini, folder, section.get("name", folder.name).strip(), count, fps, width, height)
+            fps = DEFAULT_FPS if info.frame_rate is None else info.frame_rate
+            return described_video(ini, folder, info.name or folder.name, info.length, fps, info.width, info.height)
     return None

@@ -11,16 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.document import Document
+from app.model import AnnotationModel
 from exporters.base import (
-    FrameRange,
     ReadOptions,
     WriteReport,
-    first_line,
-    format_rows,
-    select,
-    write_text,
 )
+from exporters.writing import Selection, file_writer, format_rows
 from exporters.mot import read_txt
+from tracker.mot_files import first_line
 
 NAME = "mot-results"
 OUTPUT_SUFFIX = ".txt"  # what ``write`` makes: one text file
@@ -37,28 +35,18 @@ def detect(path: Path) -> bool:
     return len(fields) == 10 and fields[7:] == ["-1", "-1", "-1"]
 
 
-def write(
-    doc: Document,
-    out_path: str | Path,
-    *,
-    frames: FrameRange | None = None,
-    track_ids: list[int] | None = None,
-    category_ids: list[int] | None = None,
-    clip: bool = False,
-    class_map: dict[str, str] | None = None,
-) -> WriteReport:
+@file_writer(NAME)
+def write(doc: AnnotationModel, selection: Selection, report: WriteReport, out_path: Path) -> str:
     """Write one results txt atomically (``class_map`` is accepted for a uniform interface: results have no
     class)."""
-    report = WriteReport(NAME, str(out_path))
-    rows = select(doc, report, frames=frames, track_ids=track_ids, category_ids=category_ids, clip=clip).rows
+    rows = selection.rows
     ignored = rows.score == 0
     if ignored.any():
         report.skipped += int(ignored.sum())
         report.warn(f"{int(ignored.sum())} ignored regions (score 0) are not predictions and are left out")
         rows = rows.take(~ignored)
-    write_text(out_path, format_rows(RESULT_ROW, [rows.frame + 1, rows.track_id, *rows.box.T, rows.score]))
     report.boxes, report.files = len(rows), 1
-    return report
+    return format_rows(RESULT_ROW, [rows.frame + 1, rows.track_id, *rows.box.T, rows.score])
 
 
 def read(path: str | Path, doc: Document | None = None, **options: object) -> Document:

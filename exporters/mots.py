@@ -19,32 +19,29 @@ from pathlib import Path
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from app.document import Document, ObservationArrays
+from app.document import Document
+from app.model import AnnotationModel, ObservationArrays
 from exporters.base import (
     MAX_EXACT_INTEGER,
     ExportError,
     FormatError,
-    FrameRange,
     ReadOptions,
     ReadReport,
     WriteReport,
     described_video,
     document_categories,
     first_duplicate,
-    first_line,
-    format_rows,
-    frame_groups,
     frame_limit,
-    select,
     store,
     track_categories,
-    write_text,
     zero_based_frames,
 )
+from exporters.writing import Selection, file_writer, format_rows, frame_groups
 from exporters.categories import MOTS_CLASSES, MOTS_IGNORE, fixed_ids
 from tracker.geometry import rle_problem
+from tracker.mot_files import first_line
 from tracker.results import Rle
-from tracker.video import DEFAULT_FPS
+from tracker.video_info import DEFAULT_FPS
 
 NAME = "mots"
 OUTPUT_SUFFIX = ".txt"  # what ``write`` makes: one text file
@@ -61,21 +58,10 @@ def detect(path: Path) -> bool:
     return len(fields) == 6 and "," not in fields[0]
 
 
-def write(
-    doc: Document,
-    out_path: str | Path,
-    *,
-    frames: FrameRange | None = None,
-    track_ids: list[int] | None = None,
-    category_ids: list[int] | None = None,
-    clip: bool = False,
-    class_map: dict[str, str] | None = None,
-) -> WriteReport:
+@file_writer(NAME, masks=True, clips=False)
+def write(doc: AnnotationModel, selection: Selection, report: WriteReport, out_path: Path) -> str:
     """Write the selected observations that have masks as one MOTS txt, atomically (``clip`` is accepted for a
     uniform interface: masks lie in the image)."""
-    report = WriteReport(NAME, str(out_path))
-    selection = select(doc, report, frames=frames, track_ids=track_ids, category_ids=category_ids, masks=True,
-                       class_map=class_map)
     has_mask = np.array([m is not None for m in selection.rows.masks], bool)
     if len(has_mask) and not has_mask.any():
         raise ExportError(f"{out_path}: MOTS holds masks, and none of the {len(has_mask)} selected boxes has one "
@@ -95,12 +81,11 @@ def write(
     overlapping = _frames_with_overlaps(rows.frame, masks)
     if overlapping:
         report.warn(f"masks overlap in {overlapping} frames (MOTS expects disjoint masks)")
-    write_text(out_path, format_rows(ROW, [
+    report.boxes, report.files = len(rows), 1
+    return format_rows(ROW, [
         rows.frame + 1, encoded, classes, [m.height for m in masks], [m.width for m in masks],
         [m.counts.decode("ascii") for m in masks],
-    ]))
-    report.boxes, report.files = len(rows), 1
-    return report
+    ])
 
 
 def _frames_with_overlaps(frames: np.ndarray, masks: list[Rle]) -> int:

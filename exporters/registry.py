@@ -1,13 +1,15 @@
-"""The label formats: name → module. Each module has ``NAME``, ``DESCRIPTION``, ``OUTPUT_SUFFIX`` (of the file it
-writes, ``""`` for a folder),
-``write(doc, out_path, *, frames=None, track_ids=None, category_ids=None, clip=False, class_map=None) -> WriteReport``,
-``read(path, doc=None, **options) -> Document`` and ``detect(path) -> bool`` (used by ``guess_format``)."""
+"""The label formats: name → module, each a ``LabelFormat``: ``NAME``, ``DESCRIPTION``, ``OUTPUT_SUFFIX`` (of the
+file it writes, ``""`` for a folder), ``write`` (an ``exporters.writing.Writer``), ``read`` (an
+``exporters.base.Reader``) and ``detect(path) -> bool`` (used by ``guess_format``)."""
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
+from typing import Protocol, cast, runtime_checkable
 
+from exporters.base import Reader
+from exporters.writing import Writer
 from tracker.errors import MaskletError
 
 FORMATS = {
@@ -22,6 +24,18 @@ _GUESS_ORDER = ("mot-results", "mot", "mots", "cocovid", "yolo", "cvat")
 """Most specific first: a results txt is also a MOT txt."""
 
 
+@runtime_checkable
+class LabelFormat(Protocol):
+    """What the registry hands out: a format module."""
+
+    NAME: str
+    DESCRIPTION: str
+    OUTPUT_SUFFIX: str
+    write: Writer
+    read: Reader
+    detect: Callable[[Path], bool]
+
+
 class UnknownFormatError(MaskletError):
     """A format name that does not exist, or a path whose format cannot be guessed."""
 
@@ -31,11 +45,11 @@ def names() -> list[str]:
     return list(FORMATS)
 
 
-def get(name: str) -> ModuleType:
+def get(name: str) -> LabelFormat:
     """The module of a format."""
     if name not in FORMATS:
         raise UnknownFormatError(f"unknown format {name!r} (formats: {', '.join(FORMATS)})")
-    return importlib.import_module(FORMATS[name])
+    return cast(LabelFormat, importlib.import_module(FORMATS[name]))
 
 
 def guess_format(path: str | Path) -> str:

@@ -26,34 +26,31 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from app.document import Document, ObservationArrays
+from app.document import Document
+from app.model import AnnotationModel, ObservationArrays
 from exporters.base import (
     MAX_EXACT_INTEGER,
-    Detections,
     ExportError,
     FormatError,
-    FrameRange,
     ReadOptions,
     ReadReport,
     WriteReport,
-    atomic_dir,
     first_duplicate,
-    format_lines,
-    frame_groups,
     frame_limit,
     integer_column,
     is_integer,
-    line_of_row,
-    read_table,
-    select,
     store,
     track_categories,
     zero_based_frames,
 )
+from exporters.writing import Selection, folder_writer, format_lines, frame_groups
 from exporters.categories import XANYLABELING_CLASSES_FILE, ClassNames, read_numbering
+from tracker.detections import Detections
 from tracker.errors import VideoError
+from tracker.mot_files import line_of_row, read_table
 from tracker.opencv import cv2
-from tracker.video import DEFAULT_FPS, VideoInfo, VideoSource
+from tracker.video import VideoSource
+from tracker.video_info import DEFAULT_FPS, VideoInfo
 
 NAME = "yolo"
 OUTPUT_SUFFIX = ""  # what ``write`` makes: a dataset folder
@@ -68,23 +65,11 @@ def detect(path: Path) -> bool:
     return path.is_dir() and ((path / "data.yaml").is_file() or (path / "labels").is_dir())
 
 
-def write(
-    doc: Document,
-    out_path: str | Path,
-    *,
-    frames: FrameRange | None = None,
-    track_ids: list[int] | None = None,
-    category_ids: list[int] | None = None,
-    clip: bool = True,
-    class_map: dict[str, str] | None = None,
-    track_id_column: bool = False,
-) -> WriteReport:
+@folder_writer(NAME, clips=True)
+def write(doc: AnnotationModel, selection: Selection, report: WriteReport, out_path: Path, folder: Path, *,
+          track_id_column: bool = False) -> None:
     """Write the dataset folder ``out_path`` atomically. Boxes are always clipped (``clip`` is accepted for a
     uniform interface): YOLO coordinates lie in 0–1."""
-    out_path = Path(out_path)
-    report = WriteReport(NAME, str(out_path))
-    selection = select(doc, report, frames=frames, track_ids=track_ids, category_ids=category_ids, clip=True,
-                       class_map=class_map)
     if selection.image_size is None:
         raise ExportError(f"{out_path}: YOLO boxes are relative to the image size, and the document has no video")
     width, height = selection.image_size
@@ -97,22 +82,20 @@ def write(
     groups = frame_groups(rows.frame)
     data = {"path": str(out_path.resolve()), "train": "images", "val": "images", "names": dict(enumerate(names)),
             TRACK_IDS: "column 6" if track_id_column else f"{TRACK_IDS}/"}
-    with atomic_dir(out_path) as temp:
-        for folder in ("labels", "images") + (() if track_id_column else (TRACK_IDS,)):
-            (temp / folder).mkdir()
-        for start, end in groups:
-            stem = f"{rows.frame[start] + 1:06d}"
-            (temp / "labels" / f"{stem}.txt").write_text("\n".join(lines[start:end]) + "\n", encoding="utf-8")
-            if not track_id_column:
-                (temp / TRACK_IDS / f"{stem}.txt").write_text(
-                    "".join(f"{tid}\n" for tid in rows.track_id[start:end].tolist()), encoding="utf-8")
-        images = _write_images(doc, temp / "images", selection.first_frame, selection.last_frame, report)
-        (temp / "data.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    for part in ("labels", "images") + (() if track_id_column else (TRACK_IDS,)):
+        (folder / part).mkdir()
+    for start, end in groups:
+        stem = f"{rows.frame[start] + 1:06d}"
+        (folder / "labels" / f"{stem}.txt").write_text("\n".join(lines[start:end]) + "\n", encoding="utf-8")
+        if not track_id_column:
+            (folder / TRACK_IDS / f"{stem}.txt").write_text(
+                "".join(f"{tid}\n" for tid in rows.track_id[start:end].tolist()), encoding="utf-8")
+    images = _write_images(doc, folder / "images", selection.first_frame, selection.last_frame, report)
+    (folder / "data.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     report.boxes, report.files = len(rows), len(groups) * (1 + (not track_id_column)) + images + 1
-    return report
 
 
-def _write_images(doc: Document, folder: Path, first: int, last: int, report: WriteReport) -> int:
+def _write_images(doc: AnnotationModel, folder: Path, first: int, last: int, report: WriteReport) -> int:
     """Frames ``first``–``last`` of the document's video into ``folder``: links to its image files, or JPEGs
     decoded from a video file. Returns the number written; a missing video is reported, not an error."""
     path = doc.resolve_video_path()
@@ -195,7 +178,7 @@ def read(path: str | Path, doc: Document | None = None, **options: object) -> Do
         tracked = track_id >= 0
         count, untracked = int(tracked.sum()), int((~tracked).sum())
         rows = ObservationArrays(frame[tracked], track_id[tracked], box[tracked], np.ones(count), np.ones(count))
-        detections = Detections(frame[~tracked], box[~tracked], np.ones(untracked), category[~tracked])
+        detections = Detections.from_xywh(frame[~tracked], box[~tracked], np.ones(untracked), category[~tracked])
         described = VideoInfo(path=path, name=path.name, frame_count=int(frame.max()) + 1 if len(frame) else 0,
                               fps=DEFAULT_FPS, width=int(width), height=int(height))
         if names.source:

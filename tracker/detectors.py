@@ -6,8 +6,7 @@ Every detector is called once per frame as ``detector(rgb, frame_index)`` and re
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Protocol, runtime_checkable
@@ -15,59 +14,14 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from tracker import model_cache
-from tracker.errors import DetectorError
-from tracker.geometry import xywh_to_xyxy, xyxy_to_xywh
+from tracker.detections import Detections
+from tracker.errors import DetectorError, FormatError
+from tracker.geometry import xywh_to_xyxy
 from tracker.head_outputs import HeadCapture, RawPredictions
+from tracker.mot_files import detected_frame_base, read_table, sniff_delimiter
 
 DEFAULT_DETECTOR = "yolo11n.pt"
 _log = logging.getLogger(__name__)
-
-@dataclass(frozen=True)
-class Detections:
-    """One frame's detections: ``xyxy`` float32 N×4, ``conf`` float32 N, ``cls`` int64 N, class ``names``."""
-
-    xyxy: np.ndarray
-    conf: np.ndarray
-    cls: np.ndarray
-    names: Mapping[int, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "xyxy", np.asarray(self.xyxy, dtype=np.float32).reshape(-1, 4))
-        object.__setattr__(self, "conf", np.asarray(self.conf, dtype=np.float32).reshape(-1))
-        object.__setattr__(self, "cls", np.asarray(self.cls, dtype=np.int64).reshape(-1))
-        if not len(self.xyxy) == len(self.conf) == len(self.cls):
-            raise ValueError("xyxy, conf and cls must have the same length")
-
-    @classmethod
-    def empty(cls, names: Mapping[int, str] | None = None) -> Detections:
-        return cls(np.zeros((0, 4)), np.zeros(0), np.zeros(0), dict(names or {}))
-
-    def __len__(self) -> int:
-        return len(self.conf)
-
-    @property
-    def xywh(self) -> np.ndarray:
-        """Boxes as ``(x, y, w, h)`` (top-left corner and size), float64 N×4."""
-        return xyxy_to_xywh(self.xyxy)
-
-    def label(self, i: int) -> str:
-        """Class name of detection ``i`` (its id as text when the name is unknown)."""
-        cls_id = int(self.cls[i])
-        return self.names.get(cls_id, str(cls_id))
-
-    def select(self, keep: np.ndarray | Sequence[int]) -> Detections:
-        """The detections picked by a boolean mask or an index array."""
-        keep = np.asarray(keep)
-        return Detections(self.xyxy[keep], self.conf[keep], self.cls[keep], self.names)
-
-    def above(self, conf: float) -> Detections:
-        """Detections with confidence ``>= conf``."""
-        return self.select(self.conf >= conf)
-
-    def of_classes(self, class_ids: Iterable[int]) -> Detections:
-        """Detections whose class id is in ``class_ids``."""
-        return self.select(np.isin(self.cls, list(class_ids)))
-
 
 @runtime_checkable
 class Detector(Protocol):
@@ -203,9 +157,9 @@ class UltralyticsDetector:
 class MotFileDetector:
     """Precomputed detections from a MOTChallenge ``det.txt`` (``frame,id,x,y,w,h,conf,...``).
 
-    MOTChallenge numbers frames from 1; files that contain a frame 0 are read as 0-based (pass
-    ``frame_base`` to force either). Called with ``frame_index=None`` it returns consecutive frames
-    from 0 (a cursor); given an index it returns that frame and moves the cursor after it.
+    Frames are numbered as ``tracker.mot_files.detected_frame_base`` says (pass ``frame_base`` to force
+    either). Called with ``frame_index=None`` it returns consecutive frames from 0 (a cursor); given an index
+    it returns that frame and moves the cursor after it.
     """
 
     def __init__(
@@ -214,36 +168,18 @@ class MotFileDetector:
         self.path = Path(path)
         self.names = {0: label}
         self.conf = float(conf)
-        rows = self._read(self.path)
+        try:
+            rows = read_table(self.path, min_columns=7, delimiter=sniff_delimiter(self.path))[:, :7]
+        except FileNotFoundError:
+            raise DetectorError(f"detections file {self.path}: no such file") from None
+        except FormatError as exc:
+            raise DetectorError(f"detections file {exc}") from None
         frames = rows[:, 0].astype(np.int64)
-        if frame_base is None:
-            frame_base = 0 if len(frames) and frames.min() == 0 else 1
-        self.frame_base = frame_base
+        self.frame_base = detected_frame_base(frames) if frame_base is None else frame_base
         self._by_frame: dict[int, np.ndarray] = {}
         for frame in np.unique(frames):
-            self._by_frame[int(frame) - frame_base] = rows[frames == frame, 2:7]
+            self._by_frame[int(frame) - self.frame_base] = rows[frames == frame, 2:7]
         self._cursor = 0
-
-    @staticmethod
-    def _read(path: Path) -> np.ndarray:
-        if not path.is_file():
-            raise DetectorError(f"detections file {path}: no such file")
-        rows = []
-        with path.open() as lines:
-            for number, line in enumerate(lines, 1):
-                if not line.strip():
-                    continue
-                try:
-                    values = [float(v) for v in line.replace(" ", "").split(",")]
-                except ValueError:
-                    values = []
-                if len(values) < 7:
-                    raise DetectorError(
-                        f"detections file {path}, line {number}: expected 'frame,id,x,y,w,h,conf,...',"
-                        f" got {line.strip()!r}"
-                    )
-                rows.append(values[:7])
-        return np.asarray(rows, dtype=np.float64).reshape(-1, 7)
 
     def __call__(self, rgb: np.ndarray | None = None, frame_index: int | None = None) -> Detections:
         frame = self._cursor if frame_index is None else frame_index

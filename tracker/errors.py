@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import errno
+from pathlib import Path
 
 
 class MaskletError(Exception):
@@ -18,6 +19,17 @@ class CheckpointError(MaskletError):
 
 class DetectorError(MaskletError):
     """A detector's weights are missing or cannot be loaded."""
+
+
+class FormatError(MaskletError):
+    """A label, detections or sequence file is malformed. The message names the file, the line when there is
+    one, and the problem (``problem``)."""
+
+    def __init__(self, path: str | Path, problem: str, line: int | None = None) -> None:
+        self.path = Path(path)
+        self.line = line
+        self.problem = problem
+        super().__init__(f"{path}{'' if line is None else f':{line}'}: {problem}")
 
 
 class DiskFullError(MaskletError):

@@ -99,16 +99,25 @@ def xyxy_to_xywh(boxes: np.ndarray) -> np.ndarray:
     return np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1)
 
 
-def box_iou(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> np.ndarray:
-    """Pairwise IoU of N×4 and M×4 ``xyxy`` boxes → N×M matrix."""
+def box_area(xyxy: np.ndarray) -> np.ndarray:
+    """Areas of N×4 ``xyxy`` boxes (an inverted box has none)."""
+    boxes = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
+    return np.clip(boxes[:, 2:] - boxes[:, :2], 0, None).prod(axis=1)
+
+
+def box_intersection(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> np.ndarray:
+    """Pairwise intersection areas of N×4 and M×4 ``xyxy`` boxes → N×M matrix."""
     a = np.asarray(a_xyxy, dtype=np.float64).reshape(-1, 4)
     b = np.asarray(b_xyxy, dtype=np.float64).reshape(-1, 4)
     lt = np.maximum(a[:, None, :2], b[None, :, :2])
     rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(axis=2)
-    area_a = np.clip(a[:, 2:] - a[:, :2], 0, None).prod(axis=1)
-    area_b = np.clip(b[:, 2:] - b[:, :2], 0, None).prod(axis=1)
-    union = area_a[:, None] + area_b[None, :] - inter
+    return np.clip(rb - lt, 0, None).prod(axis=2)
+
+
+def box_iou(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> np.ndarray:
+    """Pairwise IoU of N×4 and M×4 ``xyxy`` boxes → N×M matrix."""
+    inter = box_intersection(a_xyxy, b_xyxy)
+    union = box_area(a_xyxy)[:, None] + box_area(b_xyxy)[None, :] - inter
     return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
 
 

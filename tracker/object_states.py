@@ -5,8 +5,9 @@ tolerance, and how an object is reported.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 import numpy as np
@@ -104,15 +105,19 @@ def sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
 
 
-class LostCount(Protocol):
-    """A tracker's record of one object: its consecutive lost frames."""
+@dataclass
+class LiveObject:
+    """What a detection-prompted tracker (SAM2MOT, SMOTracker) remembers about one object it follows: its class
+    label, its recent logits (SAM2MOT's conflict resolution reads them) and its consecutive lost frames."""
 
-    lost_frames: int
+    label: str | None
+    logit_history: deque[float] = field(default_factory=deque)
+    lost_frames: int = 0
 
 
 def age_lost(
     segmenter: Segmenter,
-    tracks: Mapping[int, LostCount],
+    tracks: Mapping[int, LiveObject],
     states: Mapping[int, ObjectState],
     config: ObjectStateConfig,
 ) -> dict[int, int]:

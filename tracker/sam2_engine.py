@@ -1,5 +1,10 @@
 """Online multi-object SAM2 tracking built directly on the model (``SAM2Base``).
 
+Three parts: what each object keeps and the rules of keeping it (``tracker.sam2_memory``: key-frame
+selection, pruning, restore points; pure, no model), a thin adapter over the model (``tracker.sam2_model``:
+building, preprocessing, the heads SAM2Base runs), and the orchestration here (frames, prompts, batching,
+corrections, outputs).
+
 Frames arrive one at a time (``step``); the image encoder runs once per frame and all objects are
 propagated together: memory attention batched over objects whose memories have the same token
 counts, the mask decoder and the memory encoder over all objects. Unlike ``SAM2VideoPredictor``
@@ -51,38 +56,27 @@ the same holes whether or not the extension was built.
 """
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 from sam2.modeling.sam2_base import SAM2Base
-from sam2.modeling.sam2_utils import get_1d_sine_pe, select_closest_cond_frames
 
-from tracker import model_cache
 from tracker.errors import MaskletError
-from tracker.opencv import cv2
 from tracker.geometry import decode_mask, encode_mask, mask_to_xywh
-from tracker.models import MODEL_NAMES, checkpoint_info, config_for_file, ensure_checkpoint, load_weights
 from tracker.results import Prompt, PromptKind
+from tracker.sam2_memory import MemoryBounds, ObjectMemory, PendingOutput
+from tracker.sam2_model import Features, SAM2Model, fill_holes
 
-_log = logging.getLogger(__name__)
-
-_IMG_MEAN = (0.485, 0.456, 0.406)
-_IMG_STD = (0.229, 0.224, 0.225)
 _CPU_BATCH = 4
 _ACCELERATOR_BATCH = 16
 _PREV_LOGIT_CLAMP = 32.0
 """``SAM2VideoPredictor`` clamps the previous mask logits it feeds back with new clicks."""
-_HOLE_SCORE = 0.1
-"""The logit SAM2 gives filled holes."""
 
 Frames = Callable[[int], np.ndarray]
 _T = TypeVar("_T")
@@ -101,108 +95,6 @@ class ObjectOutput:
     mask: np.ndarray
     box: tuple[float, float, float, float] | None
     object_score_logit: float
-
-
-@dataclass(frozen=True, slots=True)
-class _Features:
-    """Image features of one frame (batch 1; ``top``/``high`` expand them to a batch)."""
-
-    frame: int
-    vision_feats: list[torch.Tensor]
-    vision_pos: list[torch.Tensor]
-    sizes: list[tuple[int, int]]
-    high_res: list[torch.Tensor]
-
-    def top(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.vision_feats[-1].expand(-1, batch, -1), self.vision_pos[-1].expand(-1, batch, -1)
-
-    def high(self, batch: int) -> list[torch.Tensor]:
-        return [x.expand(batch, -1, -1, -1) for x in self.high_res]
-
-
-@dataclass(frozen=True, slots=True)
-class _Keyframe:
-    maskmem: torch.Tensor
-    ptr: torch.Tensor
-    filled: torch.Tensor
-    score: torch.Tensor
-    automatic: bool  # made by add_object / refresh_keyframe (a detector box), not by correct
-    replaced_at: int | None = None  # conditioning up to this frame only; an ordinary memory after it
-
-    def conditions(self, frame: int) -> bool:
-        """Whether this key frame is a conditioning frame when ``frame`` is tracked."""
-        return self.replaced_at is None or frame <= self.replaced_at
-
-
-@dataclass(slots=True)
-class _Output:
-    """An object's result at its latest frame; its memory is written lazily (``committed``)."""
-
-    frame: int
-    filled: torch.Tensor  # low-res logits after hole filling: what is shown
-    ptr: torch.Tensor
-    score: torch.Tensor
-    prompted: bool
-    automatic: bool = False  # a prompt from add_object / refresh_keyframe
-    high_res: torch.Tensor | None = None  # a tracked frame's memory is encoded from this decoder mask
-    skip: bool = False
-    committed: bool = False
-
-    @classmethod
-    def of_keyframe(cls, frame: int, key: _Keyframe) -> _Output:
-        return cls(frame, key.filled, key.ptr, key.score, prompted=True, automatic=key.automatic, committed=True)
-
-
-class _FramePool:
-    """Up to ``capacity`` same-shaped per-frame tensors in one block allocated once: frames come and
-    go without allocating long-lived memory, which would fragment the heap and make RSS creep."""
-
-    def __init__(self, capacity: int, dtype: torch.dtype) -> None:
-        self._capacity, self._dtype = capacity, dtype
-        self._data: torch.Tensor | None = None
-        self._slots: dict[int, int] = {}
-        self._free = list(range(capacity))
-
-    def __contains__(self, frame: int) -> bool:
-        return frame in self._slots
-
-    def __len__(self) -> int:
-        return len(self._slots)
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(list(self._slots))
-
-    def get(self, frame: int) -> torch.Tensor | None:
-        slot = self._slots.get(frame)
-        return None if slot is None else self._data[slot : slot + 1]
-
-    def put(self, frame: int, value: torch.Tensor) -> None:
-        """Store ``value`` (batch of one) for ``frame``."""
-        if self._data is None:
-            self._data = value.new_empty((self._capacity, *value.shape[1:]), dtype=self._dtype)
-        slot = self._slots.get(frame)
-        if slot is None:
-            slot = self._slots[frame] = self._free.pop()
-        self._data[slot] = value[0]
-
-    def discard(self, frame: int) -> None:
-        slot = self._slots.pop(frame, None)
-        if slot is not None:
-            self._free.append(slot)
-
-    def retain(self, keep: Callable[[int], bool]) -> None:
-        for frame in [f for f in self._slots if not keep(f)]:
-            self.discard(frame)
-
-
-@dataclass(slots=True)
-class _Track:
-    position: int  # latest frame processed
-    memories: _FramePool  # spatial memory (bf16) of non-key frames
-    pointers: _FramePool  # object pointer of non-key frames
-    output: _Output | None = None  # result at ``position`` when known
-    keyframes: dict[int, _Keyframe] = field(default_factory=dict)
-    skipped: set[int] = field(default_factory=set)  # frames kept out of memory
 
 
 class SAM2Engine:
@@ -241,31 +133,21 @@ class SAM2Engine:
             raise ValueError("max_conditioning_frames must be None (all) or >= 2, as in SAM2")
         if snapshot_interval < 1 or correction_window < 0 or (max_batch is not None and max_batch < 1):
             raise ValueError("snapshot_interval and max_batch must be >= 1, correction_window >= 0")
-        self.device = resolve_device(device)
-        if isinstance(model, SAM2Base):
-            if image_size is not None:
-                raise ValueError("image_size applies only to models the engine builds")
-            self.sam = model
-        else:
-            key = ("sam2", str(model), version, config, image_size, random_init, seed)
-            self.sam = model_cache.load(key, lambda: _build_model(model, version, config, image_size, random_init, seed))
-        self.sam.to(self.device).eval()
-        self._autocast_dtype = _autocast_dtype(self.device)
+        self.model = SAM2Model(model, device, version=version, config=config, image_size=image_size,
+                               random_init=random_init, seed=seed)
+        self.sam, self.device = self.model.sam, self.model.device
         self.max_conditioning_frames = max_conditioning_frames
         self.snapshot_interval = snapshot_interval
         self.correction_window = correction_window
         self.max_batch = max_batch or (_CPU_BATCH if self.device.type == "cpu" else _ACCELERATOR_BATCH)
         self.fill_hole_area = fill_hole_area
         self.num_frames = num_frames
-        self._mean = torch.tensor(_IMG_MEAN, dtype=torch.float32)[:, None, None]
-        self._std = torch.tensor(_IMG_STD, dtype=torch.float32)[:, None, None]
-        self._tracks: dict[int, _Track] = {}
-        self._maskmem_pos: torch.Tensor | None = None  # same for every frame and object
+        self._tracks: dict[int, ObjectMemory] = {}
         self._video_hw: tuple[int, int] | None = None
         self._rgb: np.ndarray | None = None
-        self._feats: _Features | None = None
+        self._feats: Features | None = None
         self._prompts: list[Prompt] = []
-        self._conditioned: tuple[_Track, _Features, torch.Tensor] | None = None
+        self._conditioned: tuple[ObjectMemory, Features, torch.Tensor] | None = None
         """The last prompted object's memory-conditioned features (see ``_conditioned_features``)."""
         self.current_frame: int | None = None
 
@@ -275,7 +157,7 @@ class SAM2Engine:
 
     @property
     def image_size(self) -> int:
-        return int(self.sam.image_size)
+        return self.model.image_size
 
     @property
     def num_frames(self) -> int | None:
@@ -288,6 +170,12 @@ class SAM2Engine:
         self._num_frames = value
         self._max_ptrs = min(value, max_ptrs) if value else max_ptrs
 
+    @property
+    def memory_bounds(self) -> MemoryBounds:
+        """What each object's memory bank keeps (``tracker.sam2_memory``)."""
+        return MemoryBounds(self.sam.num_maskmem, self._max_ptrs, self.correction_window, self.snapshot_interval,
+                            self.max_conditioning_frames)
+
     # ------------------------------------------------------------------ public API
 
     def step(self, frame_index: int, rgb: np.ndarray) -> dict[int, ObjectOutput]:
@@ -299,7 +187,7 @@ class SAM2Engine:
             if frame_index != self.current_frame + 1:
                 raise ValueError(f"frame {frame_index} does not follow frame {self.current_frame}")
             self._check_not_lagging()
-        with self._compute():
+        with self.model.compute():
             self._commit()
             self.current_frame, self._rgb, self._feats = frame_index, rgb, None
             if not self._tracks:
@@ -339,9 +227,7 @@ class SAM2Engine:
         if output.prompted:
             raise ValueError(f"frame {frame} is a key frame of object {obj_id}; it cannot be skipped")
         output.skip = True
-        track.skipped.add(frame)
-        track.memories.discard(frame)
-        track.pointers.discard(frame)
+        track.skip(frame)
         self._record(PromptKind.SKIP, obj_id, frame)
 
     def refresh_keyframe(self, obj_id: int, box: Sequence[float] | np.ndarray) -> ObjectOutput:
@@ -350,9 +236,7 @@ class SAM2Engine:
         track, frame = self._track_of(obj_id), self._require_frame()
         output = self._prompt_at(obj_id, frame, None, None, box, None, None, automatic=True)
         self._conditioned = None  # the replaced key frames are attended differently
-        for t, key in track.keyframes.items():
-            if t < frame and key.automatic and key.replaced_at is None:
-                track.keyframes[t] = replace(key, replaced_at=frame)
+        track.replace_automatic_keyframes(frame)
         self._record(PromptKind.REFRESH, obj_id, frame, box)
         return output
 
@@ -417,17 +301,17 @@ class SAM2Engine:
             raise ValueError(f"frame {frame_index} has not been reached (current frame {current})")
         if frame_index < current and frames is None:
             raise ValueError("correcting a past frame needs frames (frame index -> RGB image)")
-        points_in, mask_in = self._prompt_inputs(box, points, labels, mask)
-        track = self._tracks.get(obj_id) or self._new_track(frame_index - 1)
+        points_in, mask_in = self.model.prompt_inputs(self._video_hw, box, points, labels, mask)
+        track = self._tracks.get(obj_id) or ObjectMemory.empty(frame_index - 1, self.memory_bounds)
         if frame_index > track.position + (obj_id not in self._tracks):
             raise ValueError(f"object {obj_id} is at frame {track.position}: repropagate it first")
-        with self._compute():
+        with self.model.compute():
             if frame_index == current:
                 feats = self._features()
             else:
                 self._commit()
                 self._rewind(obj_id, track, frame_index, frames)
-                feats = self._encode(frame_index, self._frame(frames, frame_index))
+                feats = self.model.encode(frame_index, self._frame(frames, frame_index))
             prev = None
             if points_in is not None:
                 prev = self._previous_logits(track, feats)
@@ -473,7 +357,7 @@ class SAM2Engine:
                 raise ValueError(
                     f"object {obj_id} is at frame {track.position}: repropagate from {track.position}"
                 )
-        with self._compute():
+        with self.model.compute():
             self._commit()
             if end < current:
                 for obj_id, track in self._tracks.items():
@@ -483,7 +367,7 @@ class SAM2Engine:
 
     def commit(self) -> None:
         """Write the current frame's pending results into the objects' memories now."""
-        with self._compute():
+        with self.model.compute():
             self._commit()
 
     # ------------------------------------------------------------------ frames and features
@@ -491,17 +375,17 @@ class SAM2Engine:
     def _repropagate(
         self, frame_index: int, frames: Frames, end: int
     ) -> Iterator[tuple[int, dict[int, ObjectOutput]]]:
-        feats: _Features | None = None
+        feats: Features | None = None
         for frame in range(frame_index + 1, end + 1):
             movers = [(i, t) for i, t in self._tracks.items() if t.position == frame - 1]
             if not movers:
                 yield frame, {}
                 continue
-            with self._compute():
+            with self.model.compute():
                 if feats is not None:
                     self._commit_tracks([t for _, t in movers], feats)
                 rgb = self._frame(frames, frame)
-                feats = self._encode(frame, rgb)
+                feats = self.model.encode(frame, rgb)
                 outputs = self._advance(movers, feats)
             if frame == end:
                 self.current_frame, self._rgb, self._feats = end, rgb, feats
@@ -509,26 +393,15 @@ class SAM2Engine:
         if self.current_frame != end:  # nothing moved at ``end``: its features are encoded on use
             self.current_frame, self._rgb, self._feats = end, self._frame(frames, end), None
 
-    def _features(self) -> _Features:
+    def _features(self) -> Features:
         """Features of the current frame, encoded on first use."""
         if self._feats is None:
-            self._feats = self._encode(self.current_frame, self._rgb)
+            self._feats = self.model.encode(self.current_frame, self._rgb)
         return self._feats
-
-    def _encode(self, frame: int, rgb: np.ndarray) -> _Features:
-        """Run the image encoder on one frame, preprocessed exactly like SAM2's frame loader."""
-        size = self.image_size
-        resized = np.asarray(Image.fromarray(rgb).resize((size, size)))
-        image = torch.from_numpy(resized / 255.0).permute(2, 0, 1).float()
-        image = ((image - self._mean) / self._std).to(self.device).unsqueeze(0)
-        backbone_out = self.sam.forward_image(image)
-        _, feats, pos, sizes = self.sam._prepare_backbone_features(backbone_out)
-        high_res = [x.permute(1, 2, 0).view(x.size(1), x.size(2), *s) for x, s in zip(feats[:-1], sizes[:-1])]
-        return _Features(frame, feats, pos, sizes, high_res)
 
     # ------------------------------------------------------------------ tracking
 
-    def _advance(self, items: list[tuple[int, _Track]], feats: _Features) -> dict[int, ObjectOutput]:
+    def _advance(self, items: list[tuple[int, ObjectMemory]], feats: Features) -> dict[int, ObjectOutput]:
         """Move objects at ``feats.frame - 1`` into ``feats.frame``: key frames there are reused,
         the other objects are tracked."""
         frame = feats.frame
@@ -538,32 +411,27 @@ class SAM2Engine:
             if key is None:
                 to_track.append(track)
             else:
-                track.output, track.position = _Output.of_keyframe(frame, key), frame
+                track.output, track.position = PendingOutput.of_keyframe(frame, key), frame
         if to_track:
             self._track(to_track, feats)
         return {obj_id: self._to_output(obj_id, track.output) for obj_id, track in items}
 
-    def _track(self, tracks: list[_Track], feats: _Features) -> None:
+    def _track(self, tracks: list[ObjectMemory], feats: Features) -> None:
         """Propagate ``tracks`` into ``feats.frame`` (memory attention + decoder, batched)."""
         fused = self._condition(tracks, feats)
         if len(tracks) == 1:  # what a prompt at this frame attends to: its first click runs the decoder only
             self._conditioned = (tracks[0], feats, fused)
-        multimask = self.sam._use_multimask(False, None)
         for chunk in _chunks(range(len(tracks)), self.max_batch):
-            _, _, _, low, high, ptr, score = self.sam._forward_sam_heads(
-                fused[chunk.start : chunk.stop],
-                high_res_features=feats.high(len(chunk)),
-                multimask_output=multimask,
-            )
+            low, high, ptr, score = self.model.decode_tracked(fused[chunk.start : chunk.stop], feats)
             filled = self._fill_holes(low)
             for k, i in enumerate(chunk):
                 one = slice(k, k + 1)
-                tracks[i].output = _Output(
+                tracks[i].output = PendingOutput(
                     feats.frame, filled[one], ptr[one], score[one], prompted=False, high_res=high[one]
                 )
                 tracks[i].position = feats.frame
 
-    def _condition(self, tracks: list[_Track], feats: _Features) -> torch.Tensor:
+    def _condition(self, tracks: list[ObjectMemory], feats: Features) -> torch.Tensor:
         """Memory-conditioned features ``N×C×H×W``; objects with equal memory token counts share
         one memory-attention pass."""
         memories = [self._memory_tokens(track, feats.frame) for track in tracks]
@@ -574,25 +442,23 @@ class SAM2Engine:
         fused: dict[int, torch.Tensor] = {}
         for (_, n_ptr), members in groups.items():
             for chunk in _chunks(members, self.max_batch):
-                curr, curr_pos = feats.top(len(chunk))
-                out = self.sam.memory_attention(
-                    curr=[curr],
-                    curr_pos=[curr_pos],
-                    memory=torch.cat([memories[i][0] for i in chunk], dim=1),
-                    memory_pos=torch.cat([memories[i][1] for i in chunk], dim=1),
-                    num_obj_ptr_tokens=n_ptr,
+                out = self.model.attend(
+                    feats,
+                    torch.cat([memories[i][0] for i in chunk], dim=1),
+                    torch.cat([memories[i][1] for i in chunk], dim=1),
+                    n_ptr,
                 )
                 for k, i in enumerate(chunk):
                     fused[i] = out[:, k : k + 1]
         stacked = torch.cat([fused[i] for i in range(len(tracks))], dim=1)  # (HW)NC, as SAM2 lays it out
         return stacked.permute(1, 2, 0).view(len(tracks), channels, height, width)
 
-    def _memory_tokens(self, track: _Track, frame: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+    def _memory_tokens(self, track: ObjectMemory, frame: int) -> tuple[torch.Tensor, torch.Tensor, int]:
         """The memory one object attends to at ``frame`` (``L×1×C`` tokens, their positional
         encodings, the number of pointer tokens), ordered as in ``SAM2Base``'s
         ``_prepare_memory_conditioned_features`` for forward tracking."""
-        sam, num_maskmem = self.sam, self.sam.num_maskmem
-        selected, unselected = self._select_keyframes(track, frame)
+        num_maskmem = self.sam.num_maskmem
+        selected, unselected = track.select_keyframes(frame, self.memory_bounds)
         spatial = [(0, key.maskmem) for key in selected.values()]
         for t_pos in range(1, num_maskmem):
             t = frame - (num_maskmem - t_pos)
@@ -601,8 +467,6 @@ class SAM2Engine:
                 maskmem = unselected[t].maskmem
             if maskmem is not None:
                 spatial.append((t_pos, maskmem))
-        tokens = [m.flatten(2).permute(2, 0, 1).float() for _, m in spatial]
-        positions = [self._maskmem_pos + sam.maskmem_tpos_enc[num_maskmem - t_pos - 1] for t_pos, _ in spatial]
         pointers = [(frame - t, key.ptr) for t, key in selected.items()]
         for t_diff in range(1, self._max_ptrs):
             t = frame - t_diff
@@ -613,116 +477,41 @@ class SAM2Engine:
                 ptr = unselected[t].ptr
             if ptr is not None:
                 pointers.append((t_diff, ptr))
-        n_ptr_tokens = 0
-        if sam.use_obj_ptrs_in_encoder and pointers:
-            channels, mem_dim = sam.hidden_dim, sam.mem_dim
-            obj_ptrs = torch.stack([ptr for _, ptr in pointers])
-            if sam.add_tpos_enc_to_obj_ptrs:
-                t_diffs = torch.tensor([t_diff for t_diff, _ in pointers], device=self.device)
-                tpos_dim = channels if sam.proj_tpos_enc_in_obj_ptrs else mem_dim
-                obj_pos = sam.obj_ptr_tpos_proj(get_1d_sine_pe(t_diffs / (self._max_ptrs - 1), dim=tpos_dim))
-                obj_pos = obj_pos.unsqueeze(1)
-            else:
-                obj_pos = obj_ptrs.new_zeros(len(pointers), 1, mem_dim)
-            if mem_dim < channels:  # a pointer becomes channels // mem_dim tokens
-                obj_ptrs = obj_ptrs.reshape(-1, 1, channels // mem_dim, mem_dim).permute(0, 2, 1, 3).flatten(0, 1)
-                obj_pos = obj_pos.repeat_interleave(channels // mem_dim, dim=0)
-            tokens.append(obj_ptrs)
-            positions.append(obj_pos)
-            n_ptr_tokens = obj_ptrs.shape[0]
-        return torch.cat(tokens), torch.cat(positions), n_ptr_tokens
-
-    def _select_keyframes(self, track: _Track, frame: int) -> tuple[dict[int, _Keyframe], dict[int, _Keyframe]]:
-        """Key frames before ``frame`` attended as conditioning frames (SAM2's selection, in the
-        order SAM2 keeps them: the order they were prompted) and the others (replaced, or not
-        selected), which are attended as ordinary memories when recent."""
-        past = {t: key for t, key in track.keyframes.items() if t < frame}
-        conditioning = {t: key for t, key in past.items() if key.conditions(frame)}
-        selected, _ = select_closest_cond_frames(frame, conditioning, self.max_conditioning_frames or -1)
-        return selected, {t: key for t, key in past.items() if t not in selected}
+        return self.model.memory_tokens(spatial, pointers, self._max_ptrs)
 
     # ------------------------------------------------------------------ prompts
 
-    def _prompt_inputs(
-        self,
-        box: Sequence[float] | np.ndarray | None,
-        points: np.ndarray | None,
-        labels: np.ndarray | None,
-        mask: np.ndarray | None,
-    ) -> tuple[dict[str, torch.Tensor] | None, torch.Tensor | None]:
-        """SAM2 point inputs (box corners first, labels 2/3) in model coordinates, or a mask input."""
-        if (points is None) != (labels is None):
-            raise ValueError("points and labels must be given together")
-        if mask is not None and (box is not None or points is not None):
-            raise ValueError("give either a mask or a box and/or points")
-        if mask is None and box is None and points is None:
-            raise ValueError("a prompt needs a box, points or a mask")
-        height, width = self._video_hw
-        size = self.image_size
-        if mask is not None:
-            mask = np.asarray(mask, dtype=bool)
-            if mask.shape != (height, width):
-                raise ValueError(f"mask is {mask.shape}, the video is {(height, width)}")
-            mask_in = torch.from_numpy(mask)[None, None].float().to(self.device)
-            mask_in = F.interpolate(mask_in, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
-            return None, (mask_in >= 0.5).float()
-        coords, codes = [], []
-        if box is not None:
-            coords.append(np.asarray(box, dtype=np.float32).reshape(2, 2))
-            codes.append(np.array([2, 3], dtype=np.int32))
-        if points is not None:
-            coords.append(np.asarray(points, dtype=np.float32).reshape(-1, 2))
-            codes.append(np.asarray(labels, dtype=np.int32).reshape(-1))
-        xy = torch.from_numpy(np.concatenate(coords))[None] / torch.tensor([width, height]) * size
-        return {
-            "point_coords": xy.to(self.device),
-            "point_labels": torch.from_numpy(np.concatenate(codes))[None].to(self.device),
-        }, None
-
-    def _previous_logits(self, track: _Track, feats: _Features) -> torch.Tensor | None:
+    def _previous_logits(self, track: ObjectMemory, feats: Features) -> torch.Tensor | None:
         """The object's mask logits at ``feats.frame`` before the new clicks (tracked if needed)."""
         frame = feats.frame
         key = track.keyframes.get(frame)
         if key is not None and (track.output is None or track.output.frame != frame):
             return key.filled.clamp(-_PREV_LOGIT_CLAMP, _PREV_LOGIT_CLAMP)
         if track.output is None or track.output.frame != frame:
-            if not any(t < frame for t in track.keyframes):
+            if track.is_new(frame):
                 return None  # a new object: nothing to refine
             self._track([track], feats)
         return track.output.filled.clamp(-_PREV_LOGIT_CLAMP, _PREV_LOGIT_CLAMP)
 
     def _prompt(
         self,
-        track: _Track,
-        feats: _Features,
+        track: ObjectMemory,
+        feats: Features,
         point_inputs: dict[str, torch.Tensor] | None,
         mask_inputs: torch.Tensor | None,
         prev_logits: torch.Tensor | None,
-    ) -> _Output:
+    ) -> PendingOutput:
         """Segment one object from a prompt at ``feats.frame`` (SAM2Base ``_track_step``)."""
-        sam = self.sam
-        if mask_inputs is not None and sam.use_mask_input_as_output_without_sam:
-            pix = feats.vision_feats[-1].permute(1, 2, 0).view(1, sam.hidden_dim, *feats.sizes[-1])
-            outputs = sam._use_mask_as_output(pix, feats.high_res, mask_inputs)
+        if self.model.mask_is_output(mask_inputs):
+            low, ptr, score = self.model.mask_as_output(feats, mask_inputs)
         else:
-            initial = not any(t < feats.frame for t in track.keyframes)
-            if initial:
-                pix = sam._prepare_memory_conditioned_features(
-                    feats.frame, True, feats.vision_feats[-1:], feats.vision_pos[-1:], feats.sizes[-1:], {}, 1
-                )
-            else:
-                pix = self._conditioned_features(track, feats)
-            outputs = sam._forward_sam_heads(
-                pix,
-                point_inputs=point_inputs,
-                mask_inputs=mask_inputs if prev_logits is None else prev_logits,
-                high_res_features=feats.high_res,
-                multimask_output=sam._use_multimask(initial, point_inputs),
+            conditioned = None if track.is_new(feats.frame) else self._conditioned_features(track, feats)
+            low, ptr, score = self.model.decode_prompt(
+                feats, conditioned, point_inputs, mask_inputs if prev_logits is None else prev_logits
             )
-        _, _, _, low, _, ptr, score = outputs
-        return _Output(feats.frame, self._fill_holes(low), ptr, score, prompted=True)
+        return PendingOutput(feats.frame, self._fill_holes(low), ptr, score, prompted=True)
 
-    def _conditioned_features(self, track: _Track, feats: _Features) -> torch.Tensor:
+    def _conditioned_features(self, track: ObjectMemory, feats: Features) -> torch.Tensor:
         """``_condition`` of one prompted object, kept for its next prompts at the same frame: an
         interactive correction's later clicks run the decoder only. Every memory change clears it."""
         cached = self._conditioned
@@ -737,7 +526,7 @@ class SAM2Engine:
         if self._feats is not None:
             self._commit_tracks(list(self._tracks.values()), self._feats)
 
-    def _commit_tracks(self, tracks: list[_Track], feats: _Features) -> None:
+    def _commit_tracks(self, tracks: list[ObjectMemory], feats: Features) -> None:
         """Encode the memories of ``tracks``' pending results at ``feats.frame`` (batched)."""
         self._conditioned = None
         due = [
@@ -748,19 +537,15 @@ class SAM2Engine:
             group = [t for t in pending if t.output.prompted == prompted]
             for chunk in _chunks(group, self.max_batch):
                 masks = torch.cat([self._memory_mask(t.output) for t in chunk])
-                curr, _ = feats.top(len(chunk))
-                maskmem, maskmem_pos = self.sam._encode_new_memory(
-                    [curr], feats.sizes[-1:], masks, torch.cat([t.output.score for t in chunk]), prompted
-                )
-                if self._maskmem_pos is None:
-                    self._maskmem_pos = maskmem_pos[-1][:1].flatten(2).permute(2, 0, 1).clone()
+                maskmem = self.model.encode_memories(feats, masks, torch.cat([t.output.score for t in chunk]), prompted)
                 for k, track in enumerate(chunk):
-                    self._store(track, maskmem[k : k + 1].to(torch.bfloat16))
+                    track.store(maskmem[k : k + 1])
+        bounds = self.memory_bounds
         for track in due:
             track.output.committed, track.output.high_res = True, None  # free the mask before the next frame
-            self._prune(track)
+            track.prune(bounds)
 
-    def _memory_mask(self, output: _Output) -> torch.Tensor:
+    def _memory_mask(self, output: PendingOutput) -> torch.Tensor:
         """The image-size mask SAM2 encodes: the decoder's for a tracked frame, the upsampled
         hole-filled low-res mask for a prompt (``propagate_in_video_preflight``)."""
         if output.high_res is not None:
@@ -768,84 +553,21 @@ class SAM2Engine:
         size = self.image_size
         return F.interpolate(output.filled, size=(size, size), mode="bilinear", align_corners=False)
 
-    @staticmethod
-    def _store(track: _Track, maskmem: torch.Tensor) -> None:
-        output = track.output
-        frame = output.frame
-        if output.prompted:
-            track.keyframes[frame] = _Keyframe(
-                maskmem.clone(), output.ptr.clone(), output.filled, output.score, output.automatic
-            )
-            track.memories.discard(frame)
-            track.pointers.discard(frame)
-            track.skipped.discard(frame)
-        else:
-            track.memories.put(frame, maskmem)
-            track.pointers.put(frame, output.ptr)
-
-    def _new_track(self, position: int) -> _Track:
-        """An object without memory; its pools hold what ``_prune`` keeps (see the module docstring)."""
-        window, interval, span = self.correction_window, self.snapshot_interval, self.sam.num_maskmem - 1
-        spatial = min(window + interval + span, span * (window // interval + 3))
-        return _Track(
-            position,
-            memories=_FramePool(spatial + 1, torch.bfloat16),  # + 1: a new frame arrives before pruning
-            pointers=_FramePool(window + self._max_ptrs + 1, torch.float32),
-        )
-
-    def _prune(self, track: _Track) -> None:
-        """Drop what neither the next frame nor a restore point of the correction window needs."""
-        position, num_maskmem, interval = track.position, self.sam.num_maskmem, self.snapshot_interval
-        horizon = position - self.correction_window
-        oldest = horizon - (self._max_ptrs - 1)
-
-        def needed(t: int) -> bool:
-            if t > position - num_maskmem + 1:
-                return True  # attended by the next frame
-            lo, hi = max(t + 1, horizon - interval + 1), min(t + num_maskmem - 1, position)
-            return lo <= hi and hi // interval * interval >= lo  # attended by a restore point
-
-        track.memories.retain(needed)
-        track.pointers.retain(lambda t: t >= oldest)
-        track.skipped = {t for t in track.skipped if t >= oldest}
-        # Key frames before the window that still condition frames from its start on: all of them,
-        # or the closest ones (the most recent); and every key frame a restore point may attend.
-        conditioning = sorted(t for t, key in track.keyframes.items() if t < horizon and key.conditions(horizon))
-        if self.max_conditioning_frames:
-            conditioning = conditioning[-self.max_conditioning_frames :]
-        keep = set(conditioning) | {t for t in track.keyframes if t >= oldest}
-        track.keyframes = {t: key for t, key in track.keyframes.items() if t in keep}  # SAM2's order kept
-
-    def _restorable(self, track: _Track, frame: int) -> bool:
-        """Whether everything ``frame`` attends to is stored (or was skipped)."""
-        first = min(track.keyframes, default=frame)
-        for t in range(max(frame - self._max_ptrs + 1, first), frame):
-            if t in track.keyframes or t in track.skipped:
-                continue
-            if t not in track.pointers or (t > frame - self.sam.num_maskmem and t not in track.memories):
-                return False
-        return True
-
-    def _rewind(self, obj_id: int, track: _Track, frame: int, frames: Frames) -> None:
+    def _rewind(self, obj_id: int, track: ObjectMemory, frame: int, frames: Frames) -> None:
         """Restore ``track`` to its state just before ``frame``: from the nearest restore point,
         re-track the frames in between."""
         self._conditioned = None
-        candidates = range(frame, frame - self.snapshot_interval, -1)
-        start = next((s for s in candidates if self._restorable(track, s)), None)
+        start = track.rewind_to_restore_point(frame, self.memory_bounds)
         if start is None:
             oldest = self.current_frame - self.correction_window
             raise CorrectionWindowError(
                 f"cannot go back to frame {frame} for object {obj_id}: memory is kept for frames "
                 f">= {oldest} only (raise correction_window)"
             )
-        track.memories.retain(lambda t: t < start)
-        track.pointers.retain(lambda t: t < start)
-        track.skipped = {t for t in track.skipped if t < frame}
-        track.position, track.output = start - 1, None
         for t in range(start, frame):
             track.position = t
             if t not in track.keyframes and t not in track.skipped:
-                feats = self._encode(t, self._frame(frames, t))
+                feats = self.model.encode(t, self._frame(frames, t))
                 self._track([track], feats)
                 self._commit_tracks([track], feats)
         track.output = None
@@ -855,7 +577,7 @@ class SAM2Engine:
 
     # ------------------------------------------------------------------ helpers
 
-    def _to_output(self, obj_id: int, output: _Output) -> ObjectOutput:
+    def _to_output(self, obj_id: int, output: PendingOutput) -> ObjectOutput:
         logits = F.interpolate(output.filled.float(), size=self._video_hw, mode="bilinear", align_corners=False)
         logits = logits[0, 0].cpu().numpy()
         mask = logits > 0
@@ -884,19 +606,12 @@ class SAM2Engine:
             raise ValueError("no frame yet: call step() first")
         return self.current_frame
 
-    def _track_of(self, obj_id: int) -> _Track:
+    def _track_of(self, obj_id: int) -> ObjectMemory:
         try:
             return self._tracks[obj_id]
         except KeyError:
             raise KeyError(f"unknown object {obj_id}") from None
 
-    @contextmanager
-    def _compute(self) -> Iterator[None]:
-        """Inference mode; bf16 autocast on CUDA GPUs that support it, fp32 elsewhere."""
-        dtype = self._autocast_dtype
-        autocast = torch.autocast(self.device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None)
-        with torch.inference_mode(), autocast:
-            yield
 
 
 def _chunks(items: Sequence[_T], size: int) -> list[Sequence[_T]]:
@@ -906,65 +621,3 @@ def _chunks(items: Sequence[_T], size: int) -> list[Sequence[_T]]:
     return [items[total * i // count : total * (i + 1) // count] for i in range(count)]
 
 
-def resolve_device(device: str) -> torch.device:
-    """``auto``: CUDA if available, else MPS, else CPU."""
-    if device != "auto":
-        return torch.device(device)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
-def fill_holes(logits: torch.Tensor, max_area: int) -> torch.Tensor:
-    """SAM2's ``fill_holes_in_mask_scores`` without its CUDA extension: in each N×1×H×W mask, the
-    8-connected background components (logit ≤ 0) of at most ``max_area`` pixels get logit 0.1."""
-    background = (logits <= 0).to("cpu", torch.uint8).numpy()
-    holes = np.zeros(background.shape, dtype=bool)
-    for i, plane in enumerate(background[:, 0]):
-        _, labels, stats, _ = cv2.connectedComponentsWithStats(plane, connectivity=8)
-        areas = stats[:, cv2.CC_STAT_AREA]
-        holes[i, 0] = plane.astype(bool) & (areas[labels] <= max_area)
-    if not holes.any():
-        return logits
-    return torch.where(torch.from_numpy(holes).to(logits.device), _HOLE_SCORE, logits)
-
-
-def _autocast_dtype(device: torch.device) -> torch.dtype | None:
-    """What SAM2's own examples do on CUDA: bf16 autocast, with TF32 matmuls on Ampere and later.
-    Older GPUs (no bf16) and other devices run in fp32."""
-    if device.type != "cuda":
-        return None
-    if torch.cuda.get_device_properties(device).major >= 8:
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-    if not torch.cuda.is_bf16_supported(including_emulation=False):
-        _log.info("%s has no bfloat16 support: SAM2 runs in float32", torch.cuda.get_device_name(device))
-        return None
-    return torch.bfloat16
-
-
-def _build_model(
-    model: str | Path, version: str, config: str | None, image_size: int | None, random_init: bool, seed: int
-) -> SAM2Base:
-    """Build SAM2 from the package config (as ``build_sam2_video_predictor`` configures it) and
-    load the checkpoint unless ``random_init``."""
-    from sam2.build_sam import build_sam2
-
-    if str(model) in MODEL_NAMES:
-        info = checkpoint_info(str(model), version)
-        config = config or info.config
-        checkpoint = None if random_init else ensure_checkpoint(info.name, version=version)
-    else:
-        config = config or config_for_file(model)
-        checkpoint = None if random_init else ensure_checkpoint(model)
-    overrides = ["++model.binarize_mask_from_pts_for_mem_enc=true"]
-    if image_size is not None:
-        overrides.append(f"++model.image_size={image_size}")
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        sam = build_sam2(config, None, device="cpu", hydra_overrides_extra=overrides)
-    if checkpoint is not None:
-        load_weights(sam, checkpoint)
-    return sam

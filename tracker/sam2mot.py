@@ -41,6 +41,7 @@ from tracker.engines import Engine
 from tracker.geometry import encode_mask, mask_iou, match_boxes, xywh_to_xyxy
 from tracker.object_states import (
     CONFLICT_IOU,
+    LiveObject,
     ObjectStateConfig,
     Segmenter,
     SegmentOutput,
@@ -83,15 +84,6 @@ class SAM2MOTConfig(ObjectStateConfig):
 
 
 @dataclass
-class _Track:
-    """What SAM2MOT remembers about one live object."""
-
-    label: str | None
-    history: deque[float]
-    lost_frames: int = 0
-
-
-@dataclass
 class _Frame:
     """Working state of one frame: outputs (final), their RLEs, events."""
 
@@ -120,7 +112,7 @@ class SAM2MOT(Engine):
         self.segmenter = segmenter
         self.detector = detector
         self.config = config or SAM2MOTConfig()
-        self._tracks: dict[int, _Track] = {}
+        self._tracks: dict[int, LiveObject] = {}
 
     # ------------------------------------------------------------------ per frame
     def set_video_length(self, num_frames: int) -> None:
@@ -135,7 +127,7 @@ class SAM2MOT(Engine):
             cfg = self.config
             for obj_id, output in frame.outputs.items():
                 frame.rles[obj_id] = encode_mask(output.mask)
-                self._tracks[obj_id].history.append(self._logit(output))
+                self._tracks[obj_id].logit_history.append(self._logit(output))
             states = {obj_id: object_state(self._logit(out), cfg) for obj_id, out in frame.outputs.items()}
             scores = {obj_id: float(out.object_score_logit) for obj_id, out in frame.outputs.items()}
 
@@ -195,10 +187,10 @@ class SAM2MOT(Engine):
     def _wrong_object(self, a: int, b: int) -> tuple[int, int]:
         """Which of two conflicting objects is wrong, and the stage (1 or 2) that decided it.
         Stage 2 ties go to the later-added object."""
-        logit_a, logit_b = self._tracks[a].history[-1], self._tracks[b].history[-1]
+        logit_a, logit_b = self._tracks[a].logit_history[-1], self._tracks[b].logit_history[-1]
         if abs(logit_a - logit_b) > self.config.logit_gap:
             return (a if logit_a < logit_b else b), 1
-        var_a, var_b = (float(np.var(self._tracks[i].history)) for i in (a, b))
+        var_a, var_b = (float(np.var(self._tracks[i].logit_history)) for i in (a, b))
         if var_a == var_b:
             return max(a, b), 2
         return (a if var_a > var_b else b), 2
@@ -214,8 +206,8 @@ class SAM2MOT(Engine):
         frame.event(EventKind.ADDED, obj_id, detail=detail)
         return output
 
-    def _new_track(self, label: str | None, output: SegmentOutput) -> _Track:
-        return _Track(label, deque([self._logit(output)], maxlen=self.config.variance_window))
+    def _new_track(self, label: str | None, output: SegmentOutput) -> LiveObject:
+        return LiveObject(label, deque([self._logit(output)], maxlen=self.config.variance_window))
 
     def _report(self, frame: _Frame) -> list[TrackedObject]:
         objects = (

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from tracker.detectors import Detections, Detector
-from tracker.geometry import box_iou
+from tracker.geometry import box_area, box_intersection
 
 CUT_MARGIN = 2.0
 """A box edge this close (pixels) to a tile border inside the frame counts as cut by it."""
@@ -48,12 +48,14 @@ def tile_grid(height: int, width: int, tile: int, overlap: float) -> list[tuple[
 
 def _overlaps(box: np.ndarray, others: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """IoU and intersection over the smaller box of one ``xyxy`` box with N others."""
-    iou = box_iou(box, others)[0]
-    area = np.clip(box[2:] - box[:2], 0, None).prod()
-    areas = np.clip(others[:, 2:] - others[:, :2], 0, None).prod(axis=1)
-    inter = iou * (area + areas) / (1.0 + iou)  # IoU = inter / (area + areas - inter)
+    inter = box_intersection(box, others)[0]
+    area, areas = box_area(box)[0], box_area(others)
+    union = area + areas - inter
     smaller = np.minimum(area, areas)
-    return iou, np.divide(inter, smaller, out=np.zeros_like(inter), where=smaller > 0)
+    return (
+        np.divide(inter, union, out=np.zeros_like(inter), where=union > 0),
+        np.divide(inter, smaller, out=np.zeros_like(inter), where=smaller > 0),
+    )
 
 
 def merge_boxes(

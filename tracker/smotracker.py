@@ -35,6 +35,7 @@ from tracker.engines import Engine
 from tracker.errors import DetectorError
 from tracker.geometry import box_iou, encode_mask, gated_assignment, xywh_to_xyxy
 from tracker.object_states import (
+    LiveObject,
     ObjectStateConfig,
     Segmenter,
     SegmentOutput,
@@ -93,14 +94,6 @@ def match_masklets(iou: np.ndarray, overlap: np.ndarray, min_iou: float, min_ove
     return gated_assignment(iou + overlap, (iou >= min_iou) | (overlap >= min_overlap))
 
 
-@dataclass
-class _Track:
-    """What SMOTracker remembers about one live object."""
-
-    label: str | None
-    lost_frames: int = 0
-
-
 class SMOTracker(Engine):
     """SMOTracker over a segmenter (the SAM2 engine) and a detector run once per clip.
 
@@ -113,7 +106,7 @@ class SMOTracker(Engine):
         self.segmenter = segmenter
         self.detector = detector
         self.config = config or SMOTrackerConfig()
-        self._tracks: dict[int, _Track] = {}
+        self._tracks: dict[int, LiveObject] = {}
         self._clip_start: int | None = None
 
     def set_video_length(self, num_frames: int) -> None:
@@ -173,7 +166,7 @@ class SMOTracker(Engine):
             self.next_id += 1
             with self.time_stage("prompt"):
                 output = self.segmenter.add_object(obj_id, box=box.astype(np.float32))
-            self._tracks[obj_id] = _Track(detections.label(d))
+            self._tracks[obj_id] = LiveObject(detections.label(d))
             outputs[obj_id], rles[obj_id] = output, encode_mask(output.mask)
             region.cover(output.mask)
             events.append(Event(frame_index, EventKind.ADDED, obj_id, detail=f"confidence {detections.conf[d]:.2f}"))
@@ -184,7 +177,7 @@ class SMOTracker(Engine):
         self.segmenter.step(frame_index, rgb)
         for obj in objects:
             prompt_stored(self.segmenter, obj)
-            self._tracks[obj.obj_id] = _Track(obj.label)
+            self._tracks[obj.obj_id] = LiveObject(obj.label)
         self.next_id = max([next_id, *(obj.obj_id + 1 for obj in objects)])
         self._clip_start = None
 

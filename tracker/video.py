@@ -27,7 +27,6 @@ Warnings are logged with ``logging`` and kept in ``VideoSource.warnings``.
 """
 from __future__ import annotations
 
-import configparser
 import logging
 import math
 import operator
@@ -36,38 +35,25 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from tracker.errors import VideoError
+from tracker.errors import FormatError, VideoError
+from tracker.mot_files import read_seqinfo
 from tracker.opencv import cv2
+from tracker.video_info import DEFAULT_FPS, VideoInfo
 
 _log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp"})
 VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg"})
 """Video files that folders are searched for (any file opens, whatever its name)."""
-DEFAULT_FPS = 30.0
-"""Frame rate used for image folders and for videos whose container gives none."""
 _MIN_GRAB_AHEAD = 8
 """Frames ahead of the decoder that are always reached by decoding forward rather than seeking."""
 _COST_SMOOTHING = 0.25
 """Weight of the newest measurement in the running seek and frame costs."""
-
-
-@dataclass(frozen=True, slots=True)
-class VideoInfo:
-    """What a source is, without its frames."""
-
-    path: Path
-    name: str
-    frame_count: int
-    fps: float
-    width: int
-    height: int
 
 
 class _FrameReader(Protocol):
@@ -439,36 +425,22 @@ def _open_image_folder(folder: Path) -> tuple[_ImageFilesReader, str, float, lis
 def _open_mot_sequence(folder: Path) -> tuple[_ImageFilesReader, str, float, list[str]]:
     """A MOTChallenge sequence: ``seqinfo.ini`` plus its image folder (``img1/`` by default)."""
     seqinfo = folder / "seqinfo.ini"
-    parser = configparser.ConfigParser(interpolation=None)  # keys are case-insensitive
     try:
-        parser.read_string(seqinfo.read_text(encoding="utf-8"), source=str(seqinfo))
-    except (OSError, UnicodeDecodeError, configparser.Error) as exc:
-        raise VideoError(f"{seqinfo}: cannot parse the file ({exc})") from exc
-    section_name = next((s for s in parser.sections() if s.casefold() == "sequence"), None)
-    if section_name is None:
+        info = read_seqinfo(seqinfo)
+    except FormatError as exc:
+        raise VideoError(str(exc)) from None
+    if not info.has_section:
         raise VideoError(f"{seqinfo}: no [Sequence] section")
-    section = parser[section_name]
     warnings: list[str] = []
-
-    def number(key: str, kind: type[int] | type[float]) -> int | float | None:
-        value = section.get(key)
-        if value is None or not value.strip():
-            return None
-        try:
-            return kind(value)
-        except ValueError:
-            raise VideoError(f"{seqinfo}: {key}={value!r} is not a number") from None
-
-    image_dir = folder / section.get("imDir", "img1").strip()
+    image_dir = folder / info.image_dir
     if not image_dir.is_dir():
         raise VideoError(f"{seqinfo}: imDir folder {image_dir} does not exist")
-    extension = section.get("imExt", ".jpg").strip().lower()
-    extension = extension if extension.startswith(".") else f".{extension}"
+    extension = info.image_ext
     files = _list_images(image_dir, frozenset({extension}))
     if not files:
         raise VideoError(f"{image_dir}: the folder holds no {extension} images (see {seqinfo})")
 
-    claimed = number("seqLength", int)
+    claimed = info.length
     if claimed is not None and claimed != len(files):
         relation = "only " if claimed > len(files) else ""
         warnings.append(
@@ -484,15 +456,15 @@ def _open_mot_sequence(folder: Path) -> tuple[_ImageFilesReader, str, float, lis
             break
 
     reader = _ImageFilesReader(files)
-    claimed_size = (number("imWidth", int), number("imHeight", int))
+    claimed_size = (info.width, info.height)
     if None not in claimed_size and claimed_size != (reader.width, reader.height):
         warnings.append(
             f"{seqinfo} claims {claimed_size[0]}x{claimed_size[1]} but {files[0].name} is "
             f"{reader.width}x{reader.height}; using {reader.width}x{reader.height}"
         )
-    fps = number("frameRate", float)
+    fps = info.frame_rate
     if fps is None or not math.isfinite(fps) or fps <= 0:
         warnings.append(f"{seqinfo}: no valid frameRate; assuming {DEFAULT_FPS:g} fps")
         fps = DEFAULT_FPS
-    name = section.get("name", "").strip() or folder.name
+    name = info.name or folder.name
     return reader, name, float(fps), warnings

@@ -3,12 +3,12 @@ a propagation reaches, and the speed settings (SAM2 model, input size, device). 
 intents; it runs nothing."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
-
-from tracker.models import MODEL_NAMES
 
 REACHES = (("next key frame", "To the next key frame"), ("end", "To the end"), ("frame", "To frame…"))
 """Reach values (``app.correction.Reach``) → what the menu shows."""
@@ -24,7 +24,8 @@ class PromptPanel(QWidget):
     modelChanged = Signal(str)  # a model name or a checkpoint's path
     imageSizeChanged = Signal(int)  # 0: the model's own
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, model_names: Sequence[str], parent: QWidget | None = None) -> None:
+        """``model_names``: the SAM2 models offered (a checkpoint's path can be typed too)."""
         super().__init__(parent)
         self.status = QLabel()
         self.status.setWordWrap(True)
@@ -46,7 +47,7 @@ class PromptPanel(QWidget):
         self.discard.setToolTip("Forget the prompts; nothing changes (Esc)")
         self.model = QComboBox()
         self.model.setEditable(True)
-        self.model.addItems(MODEL_NAMES)
+        self.model.addItems(list(model_names))
         self.model.setToolTip("SAM2 model: tiny is fastest; or the path of a .pt checkpoint")
         self.image_size = QSpinBox()
         self.image_size.setRange(0, 2048)

@@ -21,7 +21,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QAbstractScrollArea, QMenu, QWidget
 
-from app.document import Document, Timeline
+from app.model import AnnotationModel, Timeline
 from tracker.results import ObjectState
 from widgets.style import (
     CONFLICT_COLOR, CURSOR_COLOR, MANUAL_COLOR, RESOLVED_CONFLICT_COLOR, REVIEWED_COLOR, STATE_COLORS, argb,
@@ -243,7 +243,7 @@ class TimelineData:
         return np.concatenate(lane_index), np.clip(x0, 0, width), np.clip(x1, 0, width)
 
 
-def load_lanes(doc: Document, track_ids: Iterable[int] | None = None, *, by_category: bool = False,
+def load_lanes(doc: AnnotationModel, track_ids: Iterable[int] | None = None, *, by_category: bool = False,
                ) -> tuple[list[Lane], list[int]]:
     """Lanes of the given tracks (every track when None) and the ids of those that no longer exist; ``by_category``:
     lanes take their category's colour where the label schema gives one."""
@@ -312,7 +312,7 @@ class TimelineWidget(QAbstractScrollArea):
         self.setMouseTracking(True)
 
     # ------------------------------------------------------------------ data
-    def load(self, doc: Document, track_ids: Iterable[int] | None = None) -> None:
+    def load(self, doc: AnnotationModel, track_ids: Iterable[int] | None = None) -> None:
         """Reload every lane (``track_ids=None``) or only the given tracks' lanes (conflicts: ``set_conflicts``)."""
         video = doc.video
         lanes, removed = load_lanes(doc, track_ids, by_category=self.color_by_category)

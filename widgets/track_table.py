@@ -13,7 +13,7 @@ import qtawesome as qta
 from PySide6.QtGui import QAction, QColor, QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLineEdit, QTableView, QVBoxLayout, QWidget
 
-from app.document import TrackSummary
+from app.model import TrackSummary
 from tracker.results import ObjectState
 from widgets.style import STATE_COLORS
 

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
     QStyleOptionGraphicsItem, QWidget,
 )
 
-from app.document import Document, Observation, Scope, Source
-from tracker.geometry import decode_mask
+from app.model import AnnotationModel, Observation, Scope, Source
+from tracker.geometry import box_iou, decode_mask, xywh_to_xyxy
 from tracker.results import ObjectState
 from widgets.label_layout import place_labels
 from widgets.style import STATE_COLORS, STATE_LETTERS
@@ -270,7 +270,7 @@ class VideoCanvas(QGraphicsView):
         self.layers = Layers()
         self.mask_opacity = 0.45
         self.tool = Tool.SELECT
-        self._doc: Document | None = None
+        self._doc: AnnotationModel | None = None
         self.color_by_category = False
         """Draw tracks in their category's colour (where the label schema gives one)."""
         self._frame = -1
@@ -299,7 +299,7 @@ class VideoCanvas(QGraphicsView):
             bar.valueChanged.connect(lambda _value: self._add_labels())  # labels stay inside the view when panned
 
     # ------------------------------------------------------------------ data
-    def set_document(self, doc: Document | None) -> None:
+    def set_document(self, doc: AnnotationModel | None) -> None:
         self._doc = doc
         self._fit = True  # a new video starts fitted, whatever the zoom of the last one
         self._frame = -1
@@ -692,16 +692,16 @@ class VideoCanvas(QGraphicsView):
     def _box_prompt(self, rect: QRectF) -> None:
         """A drawn box prompts the selected track; with none selected, the track whose box it overlaps most
         (IoU ≥ 0.5), else it starts one."""
-        best, best_iou = (self._selection[0] if self._selection else None), 0.5
-        if best is not None:
-            best_iou = float("inf")
-        for obs in self._observations:
-            iou = _iou(rect, QRectF(*obs.box))
-            if iou >= best_iou:
-                best, best_iou = obs.track_id, iou
+        box = (rect.left(), rect.top(), rect.right(), rect.bottom())
+        best = self._selection[0] if self._selection else None
+        if best is None and self._observations:
+            ious = box_iou(box, xywh_to_xyxy(np.array([obs.box for obs in self._observations])))[0]
+            best_iou = 0.5
+            for obs, iou in zip(self._observations, ious):
+                if iou >= best_iou:
+                    best, best_iou = obs.track_id, iou
         if self._refuse_locked(best):
             return
-        box = (rect.left(), rect.top(), rect.right(), rect.bottom())
         self.promptRequested.emit(Prompt(self._frame, best, box=box))
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
@@ -728,9 +728,3 @@ def _resize(rect: QRectF, handle: int, pos: QPointF) -> QRectF:
         bottom = pos.y()
     return QRectF(QPointF(left, top), QPointF(right, bottom)).normalized()
 
-
-def _iou(a: QRectF, b: QRectF) -> float:
-    inter = a.intersected(b)
-    area = inter.width() * inter.height()
-    union = a.width() * a.height() + b.width() * b.height() - area
-    return area / union if union > 0 else 0.0

@@ -151,7 +151,8 @@ def measure(
     import torch
 
     from tracker.models import checkpoint_info
-    from tracker.sam2_engine import SAM2Engine, resolve_device
+    from tracker.sam2_engine import SAM2Engine
+    from tracker.sam2_model import resolve_device
     from tracker.video import VideoSource
 
     if threads:

@@ -13,7 +13,7 @@ import numpy as np
 
 from app.document import Document, ObservationArrays
 from tracker.results import Rle
-from tracker.video import VideoInfo
+from tracker.video_info import VideoInfo
 
 TRACKS = 100
 GRID = 10  # TRACKS = GRID²

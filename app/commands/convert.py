@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     doc = registry.get(source).read(args.input, None, **read_options(args))
     try:
         if doc.video is None and args.image_size is not None:
-            from tracker.video import DEFAULT_FPS, VideoInfo
+            from tracker.video_info import DEFAULT_FPS, VideoInfo
 
             span = doc.frame_range()
             width, height = args.image_size

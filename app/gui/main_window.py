@@ -41,6 +41,7 @@ from app.tracking_run import TrackingRun
 from exporters import registry
 from exporters.base import read_report
 from tracker.errors import MaskletError, VideoError
+from tracker.models import MODEL_NAMES
 from tracker.video import VIDEO_EXTENSIONS, VideoSource
 from widgets.events_panel import EventsPanel
 from widgets.timeline import SORT_KEYS, TimelineWidget
@@ -117,7 +118,7 @@ class MainWindow(QMainWindow):
         self.review = ReviewController(self.stack, self.review_queue, self.timeline, self)
         self.events_panel = EventsPanel()
         self.events = EventsController(self.stack, self.events_panel, self.timeline, self)
-        self.prompt_panel = PromptPanel()
+        self.prompt_panel = PromptPanel(MODEL_NAMES)
         self.prompting = PromptDesk(self, self.tracking, self.canvas, self.prompt_panel,
                                      lambda: self.session.doc.categories().get(self._default_category()),
                                      self.preferences)

@@ -80,6 +80,16 @@ def test_open_missing_file_names_it(tmp_path: Path) -> None:
         Document.open(tmp_path / "nope.masklet")
 
 
+def test_a_failed_write_frame_leaves_no_category_behind() -> None:
+    doc = Document.in_memory(VIDEO)
+    broken = TrackedObject(2, (0, 0, "wide", 1), label="bus")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        doc.write_frame(FrameResult(0, [TrackedObject(1, (1, 2, 3, 4), label="car"), broken]))
+    assert doc.categories() == {} and doc.tracks() == []
+    doc.write_frame(FrameResult(1, [TrackedObject(1, (1, 2, 3, 4), label="car")]))
+    assert doc.categories()[doc.track(1).category_id] == "car"
+
+
 def test_write_frame_creates_tracks_categories_and_events() -> None:
     doc = Document.in_memory(VIDEO)
     doc.write_frame(

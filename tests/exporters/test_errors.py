@@ -9,7 +9,7 @@ import pytest
 from app.document import Document, Observation
 from exporters import registry
 from exporters.base import ExportError, FormatError, load_detections
-from exporters.registry import UnknownFormatError
+from exporters.registry import LabelFormat, UnknownFormatError
 from tracker.geometry import encode_mask
 from tracker.video import VideoInfo
 
@@ -127,9 +127,14 @@ def test_writing_into_an_existing_sequence_folder_keeps_other_files(tmp_path: Pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["seq"]
 
 
-def test_output_folder_must_exist(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", registry.names())
+def test_every_format_is_a_label_format_whose_write_checks_the_output_folder(name: str, tmp_path: Path) -> None:
+    label_format = registry.get(name)
+    assert isinstance(label_format, LabelFormat)
     with pytest.raises(ExportError, match="does not exist"):
-        registry.get("cocovid").write(_document(), tmp_path / "missing" / "c.json")
+        label_format.write(_document(), tmp_path / "missing" / f"out{label_format.OUTPUT_SUFFIX}")
+    report = label_format.write(_document(), tmp_path / f"out{label_format.OUTPUT_SUFFIX}", class_map={"*": "car"})
+    assert report.format == name and report.boxes == 5
 
 
 def test_registry_names_get_and_guess(shared_data: Path, tmp_path: Path) -> None:
@@ -155,5 +160,5 @@ def test_yolo_without_track_ids_gives_detections(tmp_path: Path) -> None:
     doc = registry.get("yolo").read(tmp_path / "y", image_size=(64, 48))
     detections = load_detections(doc)
     assert doc.tracks() == [] and detections is not None and detections.frame.tolist() == [2, 2]
-    assert detections.box[0].tolist() == [24.0, 12.0, 16.0, 24.0]
-    assert [doc.categories()[c] for c in detections.category.tolist()] == ["person", "car"]
+    assert detections.xywh[0].tolist() == [24.0, 12.0, 16.0, 24.0]
+    assert [doc.categories()[c] for c in detections.cls.tolist()] == ["person", "car"]

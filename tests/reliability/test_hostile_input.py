@@ -228,7 +228,6 @@ def tracked_project(tmp_path: Path, video: Path) -> Path:
         for frame in range(12):
             run = run.record(doc, FrameResult(frame, [TrackedObject(t, (t, 2.0, 10.0, 8.0), score=0.9)
                                                       for t in range(1, 13)]))
-        doc.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return path
 
 

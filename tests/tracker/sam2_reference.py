@@ -17,6 +17,7 @@ from sam2.utils import misc as sam2_misc
 from scipy import ndimage
 
 from tracker.sam2_engine import SAM2Engine
+from tracker.sam2_model import SAM2Model
 
 CONFIG = "configs/sam2.1/sam2.1_hiera_t.yaml"
 IMAGE_SIZE = 128
@@ -78,12 +79,12 @@ def feature_cache() -> dict:
 def _encode_each_frame_once(monkeypatch: pytest.MonkeyPatch, feature_cache: dict) -> None:
     """Image features are a pure function of the frame (the model is shared): the engines of a module reuse
     them instead of re-running the image encoder, to keep the tests fast."""
-    encode = SAM2Engine._encode
+    encode = SAM2Model.encode
 
-    def cached(engine: SAM2Engine, frame: int, rgb: np.ndarray):
+    def cached(model: SAM2Model, frame: int, rgb: np.ndarray):
         key = (frame, id(rgb))
         if key not in feature_cache:
-            feature_cache[key] = encode(engine, frame, rgb)
+            feature_cache[key] = encode(model, frame, rgb)
         return feature_cache[key]
 
-    monkeypatch.setattr(SAM2Engine, "_encode", cached)
+    monkeypatch.setattr(SAM2Model, "encode", cached)

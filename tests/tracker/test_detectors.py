@@ -43,7 +43,7 @@ def test_openvino_detector_finds_the_children(coco: UltralyticsDetector, frames:
     found = coco(frames["bedroom"])
     assert isinstance(coco, Detector) and coco.names[0] == "person" and len(coco.names) == 80
     assert labels(found).count("person") == 2 and (found.conf >= 0.5).all()
-    assert found.xyxy.dtype == np.float32 and found.xyxy.shape == (len(found), 4)
+    assert found.xyxy.dtype == np.float64 and found.xyxy.shape == (len(found), 4)
     assert (found.xyxy[:, 2:] > found.xyxy[:, :2]).all() and found.xyxy[:, 2].max() <= 960
 
 
@@ -81,7 +81,7 @@ def test_pt_checkpoint_loads(shared: Path, frames: dict[str, np.ndarray]) -> Non
     ball = UltralyticsDetector(shared / "models" / "yolov9t-ball.pt", conf=0.01, imgsz=320, device="cpu")
     assert ball.names == {0: "ball"}
     found = ball(frames["bedroom"])
-    assert set(labels(found)) <= {"ball"} and found.conf.dtype == np.float32
+    assert set(labels(found)) <= {"ball"} and found.conf.dtype == np.float64
 
 
 def test_missing_or_invalid_weights_raise_detector_error(tmp_path: Path) -> None:
@@ -150,7 +150,7 @@ def test_mot_file_detector_errors(tmp_path: Path) -> None:
         MotFileDetector(tmp_path / "det.txt")
     bad = tmp_path / "bad.txt"
     bad.write_text("1,-1,1,2,3,4,0.9\n2,-1,oops\n")
-    with pytest.raises(DetectorError, match="bad.txt, line 2"):
+    with pytest.raises(DetectorError, match=r"bad\.txt:2: expected 7 fields like line 1, found 3"):
         MotFileDetector(bad)
 
 

@@ -427,7 +427,7 @@ def test_prompt_validation(sam, frames) -> None:
 def test_hole_filling_matches_sam2s_own_function() -> None:
     """``fill_holes`` equals SAM2's ``fill_holes_in_mask_scores`` (its connected components from the CUDA
     extension when built, else the SciPy stand-in above) on random masks with holes of every size."""
-    from tracker.sam2_engine import fill_holes
+    from tracker.sam2_model import fill_holes
 
     rng = np.random.default_rng(0)
     logits = torch.from_numpy(rng.normal(1.0, 1.0, (6, 1, 64, 64)).astype(np.float32))
@@ -448,9 +448,9 @@ def test_hole_filling_matches_sam2s_own_function() -> None:
 def test_autocast_follows_the_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
     from types import SimpleNamespace
 
-    from tracker import sam2_engine
+    from tracker import sam2_model
 
-    assert sam2_engine._autocast_dtype(torch.device("cpu")) is None
+    assert sam2_model._autocast_dtype(torch.device("cpu")) is None
     flags = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
     try:
         for major, bf16, dtype in ((7, False, None), (8, True, torch.bfloat16), (9, True, torch.bfloat16)):
@@ -458,7 +458,7 @@ def test_autocast_follows_the_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.setattr(torch.cuda, "get_device_properties", lambda _, m=major: SimpleNamespace(major=m))
             monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation, b=bf16: b)
             monkeypatch.setattr(torch.cuda, "get_device_name", lambda _: "GPU")
-            assert sam2_engine._autocast_dtype(torch.device("cuda")) == dtype
+            assert sam2_model._autocast_dtype(torch.device("cuda")) == dtype
             assert torch.backends.cuda.matmul.allow_tf32 == torch.backends.cudnn.allow_tf32 == (major >= 8)
     finally:
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = flags
