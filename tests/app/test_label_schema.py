@@ -52,7 +52,6 @@ def test_rename_and_merge_categories_move_their_tracks() -> None:
         RenameCategory(ids["car"], "human").do(doc)
     with pytest.raises(EditError, match="name"):
         RenameCategory(ids["car"], "  ").do(doc)
-    doc.reload_categories()
     _check_reversible(doc, SetCategoryColor(ids["pedestrian"], "#FF0000"))
     _check_reversible(doc, SetDefaultCategory(ids["pedestrian"]))
     _check_reversible(doc, MergeCategories(ids["person"], (ids["pedestrian"],)))
