@@ -24,15 +24,16 @@ from app.edits import (
     SwapIds,
 )
 from app.gui.desk import DeskController
-from app.gui.dialogs import ExportDialog, ExportRequest, ImportDialog, PreferencesDialog, RunDialog, ShortcutSheet
+from app.gui.dialogs import ExportDialog, ExportRequest, ImportDialog, PreferencesDialog
 from app.gui.errors import Remedy, in_gui_words, show_error
 from app.gui.events import EventsController
 from app.gui.playback import FrameReader, Playback
 from app.gui.prompting import PromptDesk
 from app.gui.project import Session, open_project, open_video
 from app.gui.review import ReviewController
+from app.gui.run_dialog import RunDialog
 from app.gui.settings import Preferences
-from app.gui.shortcuts import ShortcutEditor, Shortcuts
+from app.gui.shortcuts import ShortcutEditor, ShortcutSheet, Shortcuts
 from app.gui.track_edits import TrackEditsController
 from app.gui.tracking_worker import ENGINE_LABELS, DeviceProbe, TrackingController
 from app.gui.undo import EditStack, ImportLabels

@@ -16,9 +16,9 @@ from PySide6.QtWidgets import QDialog, QInputDialog, QPushButton  # noqa: E402
 from app.document import Observation  # noqa: E402
 from app.gui import track_edits  # noqa: E402
 from app.gui.categories import CategoriesDialog  # noqa: E402
-from app.gui.dialogs import PreferencesDialog, shortcut_rows  # noqa: E402
+from app.gui.dialogs import PreferencesDialog  # noqa: E402
 from app.gui.main_window import MainWindow  # noqa: E402
-from app.gui.shortcuts import ShortcutEditor  # noqa: E402
+from app.gui.shortcuts import ShortcutEditor, shortcut_rows  # noqa: E402
 from tests.app.test_gui_window import SEQUENCE, make_window  # noqa: E402
 from widgets.timeline import FrameRange  # noqa: E402
 

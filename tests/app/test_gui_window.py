@@ -371,7 +371,7 @@ def test_start_page_before_anything_is_open(qtbot, tmp_path: Path, shared_data: 
 
 def test_the_user_guide_lists_every_shortcut(qtbot, tmp_path: Path) -> None:
     """docs/guide.md (Help ▸ User Guide) stays true: every action's shortcut, as the shortcut sheet shows it."""
-    from app.gui.dialogs import shortcut_rows
+    from app.gui.shortcuts import shortcut_rows
     from app.gui.main_window import GUIDE
 
     window = make_window(qtbot, tmp_path)

@@ -18,7 +18,7 @@ from app.document import Document, Observation, Source  # noqa: E402
 from PySide6.QtWidgets import QDialog, QFileDialog  # noqa: E402
 
 from app.gui import main_window  # noqa: E402
-from app.gui.dialogs import RunDialog  # noqa: E402
+from app.gui.run_dialog import RunDialog  # noqa: E402
 from app.gui.errors import Remedy, explain  # noqa: E402
 from app.gui.main_window import MainWindow  # noqa: E402
 from app.gui.tracking_worker import TrackingController  # noqa: E402
