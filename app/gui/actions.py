@@ -199,8 +199,6 @@ ID_ACTIONS = ("reassign", "swap", "merge", "split", "delete_box", "delete_from",
 REVIEW_ACTIONS = ("next_flagged", "prev_flagged", "next_item", "prev_item")
 VISIBILITY_ACTIONS = ("hide", "solo", "show_all", "lock", "unlock_all")
 SPEED_ACTIONS = ("slower", "faster", "normal_speed")
-PROMPT_ACTIONS = ("propagate_prompts", "discard_prompts")
-PLAYBACK_ACTIONS = ("play", "prev", "next", "prev10", "next10", "first", "last", "goto", *SPEED_ACTIONS)
 
 
 class ActionRegistry:
@@ -293,17 +291,18 @@ class ActionRegistry:
             return target
 
         a = self.named
-        file = m["File"]
-        menu("&File", [*file[:3], recent, None, *file[3:5], None, file[5], None, file[6]])
-        menu("&Edit", [*m["Edit"][:2], None, *a(ID_ACTIONS), None, sub("&Tool", m["Tool"]), None,
+        menu("&File", [*a(("open_video", "open_folder", "open_project")), recent, None, *a(("import", "export")), None,
+                       *a(("save_as",)), None, *a(("quit",))])
+        menu("&Edit", [*a(("undo", "redo")), None, *a(ID_ACTIONS), None, sub("&Tool", m["Tool"]), None,
                        *a(("categories", "edit_shortcuts", "preferences"))])
-        track = m["Track"]
-        menu("&Track", [sub("&Run", m["Run"]), *track[:3], None, *track[3:6], None, *track[6:]])
-        view = m["View"]
-        menu("&View", [*view[:4], None, sub("&Layers", m["Layers"]), sub("&Tracks", m["Tracks"]), view[4],
+        menu("&Track", [sub("&Run", m["Run"]), *a(("pause", "resume", "stop")), None,
+                        *a(("repropagate", "propagate_prompts", "discard_prompts")), None,
+                        *a(("next_conflict", "prev_conflict", "resolve_conflict", *REVIEW_ACTIONS, "mark_reviewed"))])
+        menu("&View", [*a(("zoom_in", "zoom_out", "zoom_fit", "zoom_actual")), None, sub("&Layers", m["Layers"]),
+                       sub("&Tracks", m["Tracks"]), *a(("category_colors",)),
                        sub("Timeline &Order", list(self.prefixed("sort_").values())),
                        sub("&Playback", m["Playback"]), sub("P&anels", panels)])
-        menu("&Help", [*m["Help"][:2], None, m["Help"][2]])
+        menu("&Help", [*a(("guide", "shortcuts")), None, *a(("about",))])
 
     def build_toolbar(self) -> None:
         bar = self.window.addToolBar("Main")
