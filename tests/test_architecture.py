@@ -111,3 +111,12 @@ def test_text_label_formats_load_without_opencv() -> None:
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                             env={"PYTHONPATH": str(ROOT), "PATH": ""})
     assert result.returncode == 0, result.stderr
+
+
+LONG_GUI_MODULES = {"tracking_worker"}
+"""The tracking job's worker thread and controller, not yet split."""
+
+
+def test_the_window_and_its_controllers_stay_under_500_lines() -> None:
+    long = {name for name, path in _modules("app/gui") if len(path.read_text(encoding="utf-8").splitlines()) > 500}
+    assert {name.rsplit(".", 1)[-1] for name in long} <= LONG_GUI_MODULES

@@ -166,12 +166,12 @@ def bench_seek(video: Path, labels: Path | None, seeks: int) -> dict[str, float]
         window.preferences.projects_beside_video = False
         window.resize(1480, 920)
         window.show()
-        if not window.open_path(video):
+        if not window.sessions.open_path(video):
             raise SystemExit(f"cannot open {video}")
         doc = window.session.doc
         if labels is not None:
             reader = registry.get(registry.guess_format(labels))
-            window.import_document(reader.read(labels, Document.in_memory(doc.video)), labels.name)
+            window.transfer.import_document(reader.read(labels, Document.in_memory(doc.video)), labels.name)
         count = window.playback.frame_count
         frames = rng.choice(count, size=min(seeks, count), replace=False).tolist()
         _add_masks(doc, sorted(frames))

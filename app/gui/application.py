@@ -67,7 +67,7 @@ def run_app(path: Path | None = None, *, frame: int | None = None, screenshot: P
     app = create_application()
     window = MainWindow()
     if path is not None:
-        window.open_path(path)
+        window.sessions.open_path(path)
         if frame is not None:
             window.playback.seek(frame)
     window.show()

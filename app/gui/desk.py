@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QComboBox
 
 from app.document import Document
 from app.edits import Edit, MarkReviewed
+from app.gui.actions import SPEED_ACTIONS, VISIBILITY_ACTIONS
 from app.gui.playback import SPEEDS
 from app.gui.project import Session
 from app.visibility import TrackVisibility
@@ -37,22 +38,11 @@ class DeskController(QObject):
         self.window = window
         self.visibility = TrackVisibility()
         self.legend = Legend()
-        a = window._action
-        self.act_hide = a("&Hide / Show Selected Tracks", self.toggle_hidden, "H", "mdi6.eye-off-outline",
-                          "Hide the selected tracks on the video (their lanes are dimmed); again: show them")
-        self.act_solo = a("&Solo Selected Tracks", self.toggle_solo, "Shift+H", "mdi6.eye-circle-outline",
-                          "Show only the selected tracks; again: show the others too")
-        self.act_show_all = a("Show &All Tracks", self.show_all, "Ctrl+Shift+H", "mdi6.eye-outline")
-        self.act_lock = a("&Lock / Unlock Selected Tracks", self.toggle_locked, "Ctrl+K", "mdi6.lock-outline",
-                          "A locked track's boxes and id cannot be changed; again: unlock")
-        self.act_unlock_all = a("&Unlock All Tracks", self.unlock_all, "Ctrl+Shift+K", "mdi6.lock-open-outline")
-        self.visibility_actions = [self.act_hide, self.act_solo, self.act_show_all, self.act_lock,
-                                   self.act_unlock_all]
+        actions = window.registry
+        self.act_hide, self.act_solo, self.act_show_all, self.act_lock, self.act_unlock_all = self.visibility_actions \
+            = actions.named(VISIBILITY_ACTIONS)
+        self.act_slower, self.act_faster, self.act_normal_speed = self.speed_actions = actions.named(SPEED_ACTIONS)
         playback = window.playback
-        self.act_faster = a("Play &Faster", lambda: playback.step_speed(1), "]", "mdi6.speedometer")
-        self.act_slower = a("Play &Slower", lambda: playback.step_speed(-1), "[", "mdi6.speedometer-slow")
-        self.act_normal_speed = a("Play at &Normal Speed", lambda: playback.set_speed(1.0), "=")
-        self.speed_actions = [self.act_slower, self.act_faster, self.act_normal_speed]
         self.speed_box = QComboBox()
         self.speed_box.setToolTip("Playback speed ([ slower, ] faster, = normal)")
         self.speed_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the window (Space plays)
@@ -61,7 +51,7 @@ class DeskController(QObject):
         self.speed_box.setCurrentIndex(SPEEDS.index(1.0))
         self.speed_box.activated.connect(lambda index: playback.set_speed(self.speed_box.itemData(index)))
         playback.speedChanged.connect(self._on_speed)
-        labels = window.layer_actions["labels"]
+        labels = actions["layer_labels"]
         labels.setChecked(window.preferences.show_labels)
         labels.toggled.connect(lambda on: setattr(window.preferences, "show_labels", on))
         window.canvas.set_layers(labels=labels.isChecked())

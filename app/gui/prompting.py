@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 
 from app.correction import Reach, backward_start, faster_setting, forward_end
 from app.gui.settings import Preferences
@@ -287,17 +287,15 @@ class PromptDesk(QObject):
 
     def __init__(
         self, window: Any, tracking: TrackingController, canvas: VideoCanvas, panel: PromptPanel,
-        category: Callable[[], str | None], preferences: Preferences,
+        category: Callable[[], str | None], preferences: Preferences, actions: tuple[QAction, QAction],
     ) -> None:
         super().__init__(window)
         self.controller = PromptingController(tracking, self)
         self.tracking, self.canvas, self.panel, self._category = tracking, canvas, panel, category
         self._preferences = preferences
-        self.act_propagate = self._action(window, "Propagate &Prompts", ["Return", "Enter"],
-                                          "Propagate the prompted track over the frames shown in the Corrections panel",
-                                          self.controller.propagate)
-        self.act_discard = self._action(window, "D&iscard Prompts", ["Esc"], "Forget the prompts; nothing changes",
-                                        self.controller.discard)
+        self.act_propagate, self.act_discard = actions
+        for action in actions:
+            action.setEnabled(False)  # only while a session is open: Esc and Enter stay the widgets' otherwise
         self.actions = [self.act_propagate, self.act_discard]
         controller = self.controller
         controller.previewChanged.connect(self._show_preview)
@@ -313,17 +311,6 @@ class PromptDesk(QObject):
         canvas.promptRequested.connect(self.prompt)
         tracking.documentSet.connect(self._on_document)
         self._on_document()
-
-    @staticmethod
-    def _action(window: Any, text: str, keys: list[str], tip: str, slot: Callable[[], object]) -> QAction:
-        action = QAction(text, window)
-        action.setShortcuts([QKeySequence(key) for key in keys])
-        action.setToolTip(f"{tip} ({keys[0]})")
-        action.setStatusTip(tip)
-        action.setEnabled(False)  # only while a session is open: Esc and Enter stay the widgets' otherwise
-        action.triggered.connect(slot)
-        window.addAction(action)
-        return action
 
     def prompt(self, prompt: CanvasPrompt) -> None:
         """A click or box from the canvas: into the open session, else a new one."""

@@ -1,6 +1,6 @@
-"""Configurable keyboard shortcuts: each action's default keys, the user's own (kept in ``QSettings`` under
-``shortcuts/``, applied when the window creates its actions), and the editor (Edit ▸ Shortcuts…) with conflict
-detection and a reset to the defaults."""
+"""Keyboard shortcuts: the sheet (Help ▸ Keyboard Shortcuts), each action's default keys, the user's own (kept in
+``QSettings`` under ``shortcuts/``, applied when the window creates its actions), and the editor (Edit ▸
+Shortcuts…) with conflict detection and a reset to the defaults."""
 from __future__ import annotations
 
 import json
@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
-from app.gui.dialogs import typed_keys
 
 GROUP = "shortcuts"
 EDITABLE_KEYS = 2
@@ -30,6 +29,47 @@ def action_name(action: QAction) -> str:
 
 def _settings_key(name: str) -> str:
     return f"{GROUP}/{re.sub(r'[^A-Za-z0-9]+', '_', name).strip('_')}"
+
+
+def typed_keys(keys: Iterable[QKeySequence]) -> list[QKeySequence]:
+    """The keys one types: without the dedicated keyboard keys that the platform's standard bindings add (Open,
+    Save, Undo, Zoom In, F13 and up)."""
+    return [s for s in keys if s.count() and s[0].key().value < Qt.Key.Key_F13.value]
+
+
+def shortcut_rows(menus: Mapping[str, Iterable[QAction]]) -> list[tuple[str, str, str]]:
+    """``(menu, action, keys)`` for every action with a shortcut one types (``typed_keys``)."""
+    rows = []
+    for menu, actions in menus.items():
+        for action in actions:
+            keys = [s.toString(QKeySequence.SequenceFormat.NativeText) for s in typed_keys(action.shortcuts())]
+            if keys:
+                rows.append((menu, action.text().replace("&", ""), ", ".join(keys)))
+    return rows
+
+
+class ShortcutSheet(QDialog):
+    """Every action with a shortcut, by menu."""
+
+    def __init__(self, menus: Mapping[str, Iterable[QAction]], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Keyboard shortcuts")
+        rows = shortcut_rows(menus)
+        self.table = QTableWidget(len(rows), 3)
+        self.table.setHorizontalHeaderLabels(["Menu", "Action", "Shortcut"])
+        for row, values in enumerate(rows):
+            for column, value in enumerate(values):
+                self.table.setItem(row, column, QTableWidgetItem(value))
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.resize(560, 620)
 
 
 class Shortcuts:

@@ -53,7 +53,7 @@ class TrackEditsController(QObject):
     def delete_frames(self) -> None:
         """Ask for frames of the selected track (prefilled from the timeline's range, else the current frame)."""
         window = self.window
-        track = window._one_track()
+        track = window.editing.one_track()
         if track is None:
             return
         selected = window.timeline.frame_range
@@ -91,7 +91,7 @@ class TrackEditsController(QObject):
         sources = tuple(t for t in sorted(frames) if t != target)
         _, counts = np.unique(np.concatenate(list(frames.values())), return_counts=True)
         shared = int((counts > 1).sum())
-        keep = window._ask_overlap_winner(target, sources, shared) if shared else None
+        keep = window.editing.ask_overlap_winner(target, sources, shared) if shared else None
         if (keep is not None or not shared) and window.stack.apply(MergeSeveral(target, sources, keep)):
             window.set_selection([target])
 

@@ -23,8 +23,8 @@ from widgets.track_table import COLUMNS  # noqa: E402
 def window(qtbot, tmp_path: Path, shared_data: Path) -> MainWindow:
     window = make_window(qtbot, tmp_path)
     sequence = shared_data / SEQUENCE
-    assert window.open_path(sequence)
-    assert window.import_document(mot.read(sequence, Document.in_memory(window.session.doc.video)), "gt.txt")
+    assert window.sessions.open_path(sequence)
+    assert window.transfer.import_document(mot.read(sequence, Document.in_memory(window.session.doc.video)), "gt.txt")
     qtbot.waitUntil(lambda: window.table.model.rowCount() > 0)
     return window
 
@@ -85,7 +85,7 @@ def test_speed_actions_and_the_fps_text(window: MainWindow) -> None:
 
 def test_labels_toggle_and_last_frame_persist(qtbot, tmp_path: Path, shared_data: Path) -> None:
     window = make_window(qtbot, tmp_path)
-    window.open_path(shared_data / SEQUENCE)
+    window.sessions.open_path(shared_data / SEQUENCE)
     assert window.canvas.layers.labels
     window.layer_actions["labels"].trigger()
     assert not window.canvas.layers.labels
@@ -94,7 +94,7 @@ def test_labels_toggle_and_last_frame_persist(qtbot, tmp_path: Path, shared_data
     window.close()
     again = make_window(qtbot, tmp_path)
     assert not again.layer_actions["labels"].isChecked() and not again.canvas.layers.labels
-    again.open_path(project)
+    again.sessions.open_path(project)
     assert again.frame == 2 and again.frame_field.text() == "2 / 3"  # where it was left
     assert again.session.doc.get_meta(LAST_FRAME_KEY) == 2
     again.close()

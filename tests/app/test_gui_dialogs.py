@@ -10,7 +10,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QSettings, Qt  # noqa: E402
 from PySide6.QtGui import QKeySequence  # noqa: E402
 
-from app.gui.dialogs import ExportDialog, ImportDialog, RunDialog, ShortcutSheet  # noqa: E402
+from app.gui.dialogs import ExportDialog, ImportDialog  # noqa: E402
+from app.gui.run_dialog import RunDialog  # noqa: E402
+from app.gui.shortcuts import ShortcutSheet  # noqa: E402
 from app.gui.main_window import MainWindow  # noqa: E402
 from exporters import cocovid, mot, registry  # noqa: E402
 

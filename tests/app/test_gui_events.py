@@ -26,7 +26,7 @@ def window(qtbot, tmp_path: Path, shared_data: Path) -> MainWindow:
     """MOT17-09 (4 frames) with tracks 901 (frames 0–3) and 902 (1–3) on one box: added, a key frame, and a
     conflict at frames 1–3; the events dock shown."""
     window = make_window(qtbot, tmp_path)
-    assert window.open_path(shared_data / SEQUENCE)
+    assert window.sessions.open_path(shared_data / SEQUENCE)
     doc = window.session.doc
     doc.add_observations(Observation(f, 901, BOX) for f in range(4))
     doc.add_observations(Observation(f, 902, BOX) for f in range(1, 4))

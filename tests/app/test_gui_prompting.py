@@ -34,8 +34,8 @@ def window(qtbot, tmp_path: Path, shared_data: Path) -> MainWindow:
     window.resize(1400, 900)
     window.show()
     sequence = shared_data / SEQUENCE
-    assert window.open_path(sequence)
-    assert window.import_document(mot.read(sequence, Document.in_memory(window.session.doc.video)), "gt.txt")
+    assert window.sessions.open_path(sequence)
+    assert window.transfer.import_document(mot.read(sequence, Document.in_memory(window.session.doc.video)), "gt.txt")
     window.prompt_panel.image_size.setValue(128)  # the panel's setting reaches the corrections' SAM2
     window.tracking.sam2.update(device="cpu", random_init=True)
     yield window

@@ -25,7 +25,7 @@ def window(qtbot, tmp_path: Path, shared_data: Path) -> MainWindow:
     """MOT17-09 (4 frames): track 1 lost at frame 2, track 2 at the border, a conflict at frame 1; both tracks are
     short (under 10 frames)."""
     window = make_window(qtbot, tmp_path)
-    assert window.open_path(shared_data / SEQUENCE)
+    assert window.sessions.open_path(shared_data / SEQUENCE)
     doc = window.session.doc
     doc.add_observations(Observation(f, 1, (900.0, 500.0, 80.0, 200.0),
                                      state=ObjectState.LOST if f == 2 else ObjectState.RELIABLE) for f in range(4))

@@ -16,9 +16,9 @@ from PySide6.QtWidgets import QDialog, QInputDialog, QPushButton  # noqa: E402
 from app.document import Observation  # noqa: E402
 from app.gui import track_edits  # noqa: E402
 from app.gui.categories import CategoriesDialog  # noqa: E402
-from app.gui.dialogs import PreferencesDialog, shortcut_rows  # noqa: E402
+from app.gui.dialogs import PreferencesDialog  # noqa: E402
 from app.gui.main_window import MainWindow  # noqa: E402
-from app.gui.shortcuts import ShortcutEditor  # noqa: E402
+from app.gui.shortcuts import ShortcutEditor, shortcut_rows  # noqa: E402
 from tests.app.test_gui_window import SEQUENCE, make_window  # noqa: E402
 from widgets.timeline import FrameRange  # noqa: E402
 
@@ -27,7 +27,7 @@ from widgets.timeline import FrameRange  # noqa: E402
 def window(qtbot, tmp_path: Path, shared_data: Path) -> MainWindow:
     """MOT17-09 (4 frames): track 1 (person) on frames 0–3, 2 (person) on 1–2, 3 (car) on 2–3."""
     window = make_window(qtbot, tmp_path)
-    assert window.open_path(shared_data / SEQUENCE)
+    assert window.sessions.open_path(shared_data / SEQUENCE)
     doc = window.session.doc
     for track, name, frames in ((1, "person", range(4)), (2, "person", (1, 2)), (3, "car", (2, 3))):
         doc.add_track(track, doc.category_id(name))
@@ -76,7 +76,7 @@ def test_merge_several_selected_tracks_in_one_step(qtbot, window: MainWindow, mo
     offered, asked = [], []
     monkeypatch.setattr(QInputDialog, "getItem", lambda *args: (offered.append(args[3]), (args[3][0], True))[1])
     monkeypatch.setattr(QInputDialog, "getInt", lambda *args: (0, False))  # the two-track merge's question
-    monkeypatch.setattr(window, "_ask_overlap_winner",
+    monkeypatch.setattr(window.editing, "ask_overlap_winner",
                         lambda target, sources, frames: (asked.append((target, sources, frames)), "target")[1])
     window.set_selection([2, 3, 1])
     window.act_merge.trigger()
@@ -110,7 +110,7 @@ def test_categories_dialog_renames_merges_colours_and_sets_the_default(qtbot, wi
     select(car)
     dialog.toggle_default()
     assert doc.category_colors() == {person: "#ff8800"} and doc.default_category() == car
-    window._new_track_box(0, (10.0, 10.0, 30.0, 30.0))  # a box drawn for a new track
+    window.editing.new_track_box(0, (10.0, 10.0, 30.0, 30.0))  # a box drawn for a new track
     assert doc.track_label(4) == "car"  # the default, not the most common category
     window.act_category_colors.trigger()
     qtbot.waitUntil(lambda: window.canvas._colors.get(1) == "#ff8800")

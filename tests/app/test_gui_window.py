@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QInputDialog, QMessageBox  # noqa: E402
 
 from app.document import Document  # noqa: E402
 from app.gui.dialogs import ExportRequest  # noqa: E402
-from app.gui import main_window  # noqa: E402
+from app.gui import sessions  # noqa: E402
 from app.gui.main_window import MainWindow  # noqa: E402
 from app.gui.project import beside_path, data_path, project_path_for  # noqa: E402
 from exporters import mot  # noqa: E402
@@ -43,9 +43,9 @@ def make_window(qtbot, tmp_path: Path) -> MainWindow:
 def window(qtbot, tmp_path: Path, shared_data: Path) -> MainWindow:
     window = make_window(qtbot, tmp_path)
     sequence = shared_data / SEQUENCE
-    assert window.open_path(sequence)
+    assert window.sessions.open_path(sequence)
     labels = mot.read(sequence, Document.in_memory(window.session.doc.video))
-    assert window.import_document(labels, "gt.txt")
+    assert window.transfer.import_document(labels, "gt.txt")
     qtbot.waitUntil(lambda: window.table.model.rowCount() > 0)
     return window
 
@@ -150,7 +150,7 @@ def test_window_drawn_track_gets_a_category_and_the_table_follows_new_selections
     doc = window.session.doc
     track = sorted(_boxes(window, 1))[0]
     window.set_selection([track])
-    window._new_track_box(1, (10.0, 10.0, 30.0, 40.0))
+    window.editing.new_track_box(1, (10.0, 10.0, 30.0, 40.0))
     new_id = window.selection[0]
     assert new_id != track and doc.track(new_id).category_id == doc.track(track).category_id is not None
     qtbot.waitUntil(lambda: window.table.model.row_of(new_id) is not None)
@@ -201,7 +201,7 @@ def test_window_export_then_reread_gives_the_edited_labels(window: MainWindow, t
     window.set_selection([a, b])
     window.act_swap.trigger()
     out = tmp_path / "MOT17-09-edited"
-    assert window.export(ExportRequest(mot, out, None, None, None))
+    assert window.transfer.export(ExportRequest(mot, out, None, None, None))
     reread = mot.read(out)
     for frame in range(4):
         boxes = {o.track_id: o.box for o in reread.observations_at(frame)}
@@ -213,7 +213,7 @@ def test_window_export_then_reread_gives_the_edited_labels(window: MainWindow, t
 
 def test_window_layout_and_recent_files_persist(qtbot, tmp_path: Path, shared_data: Path) -> None:
     window = make_window(qtbot, tmp_path)
-    window.open_path(shared_data / SEQUENCE)
+    window.sessions.open_path(shared_data / SEQUENCE)
     project = window.session.doc.path
     window.resize(701, 523)
     window.timeline_dock.hide()
@@ -238,14 +238,14 @@ def test_relative_paths_are_remembered_absolute_and_dead_recent_entries_leave(
     window = make_window(qtbot, tmp_path)
     window.preferences.projects_beside_video = True
     monkeypatch.chdir(tmp_path)
-    assert window.open_path(Path("clip/highway.mp4"))
+    assert window.sessions.open_path(Path("clip/highway.mp4"))
     project = window.session.doc.path
     assert project.is_absolute() and window.preferences.recent[0] == str(video.parent / "highway.masklet")
-    window.close_session()
+    window.sessions.close_session()
     project.unlink()
     video.unlink()
-    monkeypatch.setattr(main_window, "show_error", lambda parent, exc: None)
-    window._rebuild_recent()
+    monkeypatch.setattr(sessions, "show_error", lambda parent, exc: None)
+    window.sessions.rebuild_recent()
     window.recent_menu.actions()[0].trigger()
     assert str(project) not in window.preferences.recent
     window.close()
@@ -269,12 +269,12 @@ def test_project_moved_with_its_video_is_reopened(qtbot, tmp_path: Path, shared_
     shutil.copy(shared_data / "highway" / "highway.mp4", video)
     window = make_window(qtbot, tmp_path)
     window.preferences.projects_beside_video = True
-    assert window.open_path(video) and window.session.created
-    window.close_session()
+    assert window.sessions.open_path(video) and window.session.created
+    window.sessions.close_session()
     moved = tmp_path / "b"
     first.rename(moved)
     assert project_path_for(moved / "highway.mp4", tmp_path / "projects") == moved / "highway.masklet"
-    assert window.open_path(moved / "highway.mp4") and not window.session.created
+    assert window.sessions.open_path(moved / "highway.mp4") and not window.session.created
     window.close()
 
 
@@ -287,13 +287,13 @@ def test_locating_a_moved_video_keeps_the_project_open(qtbot, tmp_path: Path, sh
     shutil.copy(shared_data / "highway" / "highway.mp4", video)
     window = make_window(qtbot, tmp_path)
     window.preferences.projects_beside_video = True
-    assert window.open_path(video)
+    assert window.sessions.open_path(video)
     project = window.session.doc.path
-    window.close_session()
+    window.sessions.close_session()
     moved = video.rename(tmp_path / "moved.mp4")
     monkeypatch.setattr(QMessageBox, "question", lambda *args: QMessageBox.StandardButton.Yes)
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(moved), ""))
-    assert window.open_path(project)
+    assert window.sessions.open_path(project)
     assert window.session.source is not None and window.reader is not None
     doc = window.session.doc
     assert doc.video.path == moved.resolve() and doc.tracks() == []
@@ -322,7 +322,7 @@ def test_window_opens_a_project_another_process_writes_read_only(qtbot, tmp_path
         while not ready.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         window = make_window(qtbot, tmp_path)
-        assert window.open_path(path)
+        assert window.sessions.open_path(path)
         assert window.read_only and f"process {holder.pid}" in window.session.read_only_reason
         assert not window.read_only_label.isHidden() and "[read-only]" in window.windowTitle()
         window.set_selection([window.session.doc.tracks()[0].id])
@@ -332,15 +332,15 @@ def test_window_opens_a_project_another_process_writes_read_only(qtbot, tmp_path
     finally:
         holder.kill()
         holder.wait()
-    window.close_session()
-    assert window.open_path(path) and not window.read_only  # the writer is gone: editable again
+    window.sessions.close_session()
+    assert window.sessions.open_path(path) and not window.read_only  # the writer is gone: editable again
     assert window.read_only_label.isHidden()
 
 
 def test_video_warnings_are_shown_in_the_window(qtbot, tmp_path: Path, shared_data: Path, monkeypatch) -> None:
     """MOT17-04's seqinfo.ini claims 1050 frames, 8 images exist: said in the app, not only in a terminal."""
     window = make_window(qtbot, tmp_path)
-    assert window.open_path(shared_data / "mot17-mini" / "MOT17-04-FRCNN")
+    assert window.sessions.open_path(shared_data / "mot17-mini" / "MOT17-04-FRCNN")
     assert window.warnings_button.isVisibleTo(window) and window.warnings_button.text() == "⚠ 1 warning"
     assert "claims 1050 frames" in window.warnings_button.toolTip()
     shown = []
@@ -357,9 +357,9 @@ def test_start_page_before_anything_is_open(qtbot, tmp_path: Path, shared_data: 
     window = make_window(qtbot, tmp_path)
     assert window.start_page.isVisible() and not window.video_page.isVisible()
     assert not any(a.isEnabled() for t, a in window.tool_actions.items() if t is not Tool.SELECT)
-    assert window.open_path(shared_data / SEQUENCE)
+    assert window.sessions.open_path(shared_data / SEQUENCE)
     assert window.video_page.isVisible() and window.tool_actions[Tool.EDIT_BOX].isEnabled()
-    window.close_session()
+    window.sessions.close_session()
     assert window.start_page.isVisible() and not window.video_page.isVisible()
     assert window.start_page.recent.count() == 1 and window.start_page.recent.item(0).toolTip() == str(
         window.preferences.recent[0])
@@ -371,7 +371,7 @@ def test_start_page_before_anything_is_open(qtbot, tmp_path: Path, shared_data: 
 
 def test_the_user_guide_lists_every_shortcut(qtbot, tmp_path: Path) -> None:
     """docs/guide.md (Help ▸ User Guide) stays true: every action's shortcut, as the shortcut sheet shows it."""
-    from app.gui.dialogs import shortcut_rows
+    from app.gui.shortcuts import shortcut_rows
     from app.gui.main_window import GUIDE
 
     window = make_window(qtbot, tmp_path)

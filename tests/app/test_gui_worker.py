@@ -17,8 +17,8 @@ from app.conflicts import conflicting_pairs  # noqa: E402
 from app.document import Document, Observation, Source  # noqa: E402
 from PySide6.QtWidgets import QDialog, QFileDialog  # noqa: E402
 
-from app.gui import main_window  # noqa: E402
-from app.gui.dialogs import RunDialog  # noqa: E402
+from app.gui import runs  # noqa: E402
+from app.gui.run_dialog import RunDialog  # noqa: E402
 from app.gui.errors import Remedy, explain  # noqa: E402
 from app.gui.main_window import MainWindow  # noqa: E402
 from app.gui.tracking_worker import TrackingController  # noqa: E402
@@ -256,13 +256,13 @@ def test_gui_window_run_error_offers_a_way_forward(qtbot, tmp_path: Path, highwa
                                                    openvino_detector_path: Path, monkeypatch) -> None:
     """A missing detector becomes a dialog whose "Choose detector…" reruns the same frames with the chosen file."""
     shown = []
-    monkeypatch.setattr(main_window, "show_error", lambda parent, exc: shown.append(exc) or Remedy.CHOOSE_DETECTOR)
+    monkeypatch.setattr(runs, "show_error", lambda parent, exc: shown.append(exc) or Remedy.CHOOSE_DETECTOR)
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args: (str(openvino_detector_path), ""))
     monkeypatch.setattr(RunDialog, "exec", lambda self: QDialog.DialogCode.Accepted)
     monkeypatch.setattr(RunDialog, "frame_range", lambda self: (0, 3))
     window = make_window(qtbot, tmp_path)
     window.preferences.run_options = {"detector": "/nowhere/weights.pt", "device": "cpu"}
-    assert window.open_path(highway)
+    assert window.sessions.open_path(highway)
     window.run_actions["bytetrack"].trigger()
     doc = window.session.doc
     qtbot.waitUntil(lambda: doc.frame_range() == (0, 2) and not window.tracking.busy, timeout=TIMEOUT_MS)
@@ -287,9 +287,9 @@ def test_gui_errors_explain_memory_video_and_unexpected_failures() -> None:
 def test_gui_window_closes_cleanly_mid_run(qtbot, tmp_path: Path, highway: Path, openvino_detector_path: Path,
                                            monkeypatch) -> None:
     shown = []
-    monkeypatch.setattr(main_window, "show_error", lambda parent, exc: shown.append(exc) or Remedy.NONE)
+    monkeypatch.setattr(runs, "show_error", lambda parent, exc: shown.append(exc) or Remedy.NONE)
     window = make_window(qtbot, tmp_path)
-    assert window.open_path(highway)
+    assert window.sessions.open_path(highway)
     project = window.session.doc.path
     done = []
     window.tracking.progress.connect(lambda count, total, left: done.append(count))
