@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSizePolicy, QTableView,
@@ -16,11 +16,10 @@ from PySide6.QtWidgets import (
 )
 
 from widgets.style import CONFLICT_COLOR, RESOLVED_CONFLICT_COLOR
+from widgets.table_model import ColumnsModel, Index
 
 COLUMNS = ("Frames", "Kind", "Tracks", "Detail")
 ALL_KINDS = "All kinds"
-_Index = QModelIndex | QPersistentModelIndex
-_ROOT = QModelIndex()
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +41,10 @@ class EventRow:
         return str(self.frame) if self.last is None or self.last == self.frame else f"{self.frame}–{self.last}"
 
 
-class EventsModel(QAbstractTableModel):
+class EventsModel(ColumnsModel):
     """The rows that pass the filters (``shown``: their indices in ``rows``)."""
+
+    COLUMNS = COLUMNS
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -55,18 +56,10 @@ class EventsModel(QAbstractTableModel):
         self.rows, self.shown = list(rows), list(shown)
         self.endResetModel()
 
-    def rowCount(self, parent: _Index = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self.shown)
+    def row_count(self) -> int:
+        return len(self.shown)
 
-    def columnCount(self, parent: _Index = _ROOT) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
         row, column = self.rows[self.shown[index.row()]], COLUMNS[index.column()]

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel, QItemSelection, QItemSelectionModel, QModelIndex, QPersistentModelIndex,
+    QItemSelection, QItemSelectionModel, QModelIndex,
     QSortFilterProxyModel, Qt, Signal,
 )
 import qtawesome as qta
@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLineEdit, QTableV
 from app.model import TrackSummary
 from tracker.results import ObjectState
 from widgets.style import STATE_COLORS
+from widgets.table_model import ColumnsModel, Index
 
 COLUMNS = ("ID", "Category", "Span", "Frames", "Conflicts", "State")
 """``Span``: first–last frame (sorts by the first frame); ``Frames``: how many frames have a box."""
@@ -27,12 +28,12 @@ FILTER_ROLE = Qt.ItemDataRole.UserRole + 3
 (and "hidden", "locked")."""
 HIDDEN_TEXT = "#6e7681"
 
-_Index = QModelIndex | QPersistentModelIndex
-_ROOT = QModelIndex()
 
 
-class TrackTableModel(QAbstractTableModel):
+class TrackTableModel(ColumnsModel):
     """Track summaries, plus each track's state at the current frame."""
+
+    COLUMNS = COLUMNS
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -80,18 +81,10 @@ class TrackTableModel(QAbstractTableModel):
     def row_of(self, track_id: int) -> int | None:
         return self._rows.get(track_id)
 
-    def rowCount(self, parent: _Index = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self._tracks)
+    def row_count(self) -> int:
+        return len(self._tracks)
 
-    def columnCount(self, parent: _Index = _ROOT) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
         track = self._tracks[index.row()]
