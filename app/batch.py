@@ -28,6 +28,7 @@ from typing import Any
 from app.document import PROJECT_SUFFIX, Document
 from app.tracking_run import TrackingRun
 from tracker import model_cache
+from tracker.engine_options import SAM2_ENGINES
 from tracker.errors import MaskletError
 from tracker.files import host_name, remove
 from tracker.video import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, natural_key
@@ -36,7 +37,6 @@ _log = logging.getLogger(__name__)
 
 DONE, SKIPPED, FAILED, INTERRUPTED = "done", "skipped", "failed", "interrupted"
 """A job's outcome: tracked (and exported) now, already complete before, failed, stopped."""
-SAM2_ENGINES = frozenset({"sam2mot", "smotracker"})
 MANIFEST = "batch.json"
 CONTROL = ".batch"
 PROGRESS_INTERVAL = 0.5

@@ -40,6 +40,7 @@ from app.review import ReviewItem, next_flagged_frame, step_episode
 from app.tracking_run import TrackingRun
 from exporters import registry
 from exporters.base import read_report
+from tracker.engine_options import EngineOptions
 from tracker.errors import MaskletError, VideoError
 from tracker.models import MODEL_NAMES
 from tracker.video import VIDEO_EXTENSIONS, VideoSource
@@ -107,7 +108,7 @@ class MainWindow(QMainWindow):
         self._refresh_ms = 0.0
         """How long the last reload of the views took."""
         self._probe: DeviceProbe | None = None
-        self._last_run: tuple[str, dict] | None = None
+        self._last_run: EngineOptions | None = None
         self.stack = EditStack(self._refused, self)
         self.tracking = TrackingController(self.stack, self)
         self.playback = Playback(self)
@@ -987,14 +988,14 @@ class MainWindow(QMainWindow):
         last = TrackingRun.load(doc)
         start = self.frame if last is None or last.next_frame >= source.frame_count else last.next_frame
         if last is not None and last.engine == engine and start == last.next_frame:
-            defaults = {**defaults, **last.options}  # the stopped run's own options: it continues exactly
+            defaults = {**defaults, **last.options.to_dict()}  # the stopped run's own options: it continues exactly
         dialog = RunDialog(engine, source.frame_count, start, defaults, self._detector_suggestions(), self)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return
         options = dialog.options()
         self.preferences.run_options = dialog.settings()
-        self._last_run = (dialog.engine_name(), options)
-        self.tracking.start_tracking(dialog.engine_name(), options, *dialog.frame_range())
+        self._last_run = options
+        self.tracking.start_tracking(options, *dialog.frame_range())
 
     def _detector_suggestions(self) -> list[str]:
         """Precomputed detections that come with the video (MOTChallenge ``det.txt``)."""
@@ -1050,11 +1051,9 @@ class MainWindow(QMainWindow):
         last = TrackingRun.load(self.session.doc) if self.session is not None else None
         if self._last_run is None or last is None:
             return
-        engine, options = self._last_run
-        options = {**options, **changes}
-        self._last_run = (engine, options)
-        self.preferences.run_options = options
-        self.tracking.start_tracking(engine, options, last.next_frame, last.end)
+        options = self._last_run = self._last_run.with_changes(**changes)
+        self.preferences.run_options = {**self.preferences.run_options, **options.to_dict()}
+        self.tracking.start_tracking(options, last.next_frame, last.end)
 
     # ================================================================== import and export
     def _formats(self) -> dict:

@@ -358,8 +358,8 @@ class PromptDesk(QObject):
     def _on_document(self) -> None:
         self.controller.discard()
         doc, chosen = self.tracking.doc, self._preferences.correction_speed
-        engine = None if doc is None else stored_engine(doc)
-        if chosen is not None and (engine is None or engine[0] not in SAM2_ENGINES):
+        stored = None if doc is None else stored_engine(doc)
+        if chosen is not None and (stored is None or stored.engine not in SAM2_ENGINES):
             self._set_speed(*chosen)
         options = self.tracking.sam2
         self.panel.set_speed(str(options.get("model", "tiny")), options.get("image_size"))

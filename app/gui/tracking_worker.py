@@ -28,6 +28,7 @@ from app.document import Document, Observation, Scope, Source
 from app.edits import DeleteObservation
 from app.gui.undo import EditStack, RecordedChange
 from app.tracking_run import RestorePoint, ResumePoint, TrackingRun, stored_engine
+from tracker.engine_options import SAM2_ENGINES, EngineOptions
 from tracker.errors import MaskletError
 from tracker.geometry import decode_mask, encode_mask, xywh_to_xyxy
 from tracker.results import Event, EventKind, FrameResult, ObjectState, Prompt, TrackedObject
@@ -38,7 +39,6 @@ ENGINE_LABELS = {
     "sam2mot": "SAM2MOT", "smotracker": "SMOTracker", "smot": "SMOT", "bytetrack": "ByteTrack", "botsort": "BoT-SORT",
 }
 """Engine name → what menus show."""
-SAM2_ENGINES = ("sam2mot", "smotracker")
 STOP_TIMEOUT_MS = 10_000
 _ORPHANS: list[QThread] = []
 """Threads that did not stop in time on shutdown: kept referenced so Qt does not destroy them running."""
@@ -46,12 +46,11 @@ _ORPHANS: list[QThread] = []
 
 @dataclass(frozen=True)
 class TrackingJob:
-    """Run ``engine`` (built with ``options``) over frames ``start .. end - 1`` of ``video``; ``resume``: where to
+    """Run the engine ``options`` name over frames ``start .. end - 1`` of ``video``; ``resume``: where to
     continue from (a stopped run's saved state, or stored results); otherwise new tracks get ids from
     ``first_id`` on."""
 
-    engine: str
-    options: dict[str, Any]
+    options: EngineOptions
     video: Path
     start: int
     end: int
@@ -97,13 +96,6 @@ class Propagated:
     track_id: int
     obj: TrackedObject | None
     prompts: tuple[Prompt, ...] = ()
-
-
-def sam2_options(engine_options: dict[str, Any]) -> dict[str, Any]:
-    """``SAM2Engine`` keyword options from an engine's options (the same model, device and size)."""
-    options = {"model": engine_options.get("sam2", "tiny"), "device": engine_options.get("device", "auto")}
-    options.update({k: engine_options[k] for k in ("image_size", "random_init") if engine_options.get(k) is not None})
-    return options
 
 
 def _device_of(engine: Any, requested: str) -> str:
@@ -172,8 +164,8 @@ class TrackingWorker(_Worker):
         from tracker.video import VideoSource
 
         job = self.job
-        engine = build_engine(job.engine, **job.options)
-        self.ready.emit(_device_of(engine, job.options.get("device", "auto")))
+        engine = build_engine(job.options)
+        self.ready.emit(_device_of(engine, job.options.device))
         with VideoSource.open(job.video, cache_size=2) as source:
             engine.next_id = job.first_id
             if job.resume is not None:
@@ -331,9 +323,9 @@ class TrackingController(QObject):
 
     def set_document(self, doc: Document | None, video: Path | None) -> None:
         self.doc, self.video = doc, video
-        engine = None if doc is None else stored_engine(doc)
-        if engine is not None and engine[0] in SAM2_ENGINES:
-            self.sam2 = sam2_options(engine[1])
+        options = None if doc is None else stored_engine(doc)
+        if options is not None and options.engine in SAM2_ENGINES:
+            self.sam2 = options.segmenter_options()
         self.documentSet.emit()
 
     @property
@@ -356,24 +348,24 @@ class TrackingController(QObject):
         return 0.0 if running is None or not running.done else running.frames_per_second(time.perf_counter())
 
     # ------------------------------------------------------------------ tracking
-    def start_tracking(self, engine: str, options: dict[str, Any], start: int, end: int) -> bool:
-        """Track frames ``start .. end - 1``. The same engine and options from where the project's run stopped
+    def start_tracking(self, options: EngineOptions, start: int, end: int) -> bool:
+        """Track frames ``start .. end - 1`` with ``options``. The same engine and options from where the project's run stopped
         continue that run as ``masklet track --resume`` does (``TrackingRun.resume_point``: exactly, from the saved
         engine state); otherwise a new run continues from the stored frame before ``start``, if any."""
         if not self._can_start():
             return False
         last = TrackingRun.load(self.doc)
-        if last is not None and last.continues(engine, options, start):
+        if last is not None and last.continues(options, start):
             resume: ResumePoint | None = last.resume_point(self.doc)
             run = last.extended(self.doc, end)
         else:
             restore = RestorePoint.at(self.doc, start - 1) if start > 0 else None
             resume = ResumePoint.from_objects(restore) if restore is not None and restore.objects else None
-            run = TrackingRun.begin(self.doc, engine, options, start, end)
-        if engine in SAM2_ENGINES:
-            self.sam2 = sam2_options(options)
-        job = TrackingJob(engine, options, self.video, start, end, resume, self.doc.next_track_id())
-        self._launch("tracking", TrackingWorker(job), end - start, f"{ENGINE_LABELS.get(engine, engine)}", run=run)
+            run = TrackingRun.begin(self.doc, options, start, end)
+        if options.engine in SAM2_ENGINES:
+            self.sam2 = options.segmenter_options()
+        job = TrackingJob(options, self.video, start, end, resume, self.doc.next_track_id())
+        self._launch("tracking", TrackingWorker(job), end - start, ENGINE_LABELS[options.engine], run=run)
         return True
 
     # ------------------------------------------------------------------ corrections
