@@ -21,11 +21,11 @@ from PySide6.QtCore import QObject, QThread, Signal
 from PySide6.QtGui import QAction, QKeySequence
 
 from app.correction import Reach, backward_start, faster_setting, forward_end
+from app.gui.jobs import CorrectionJob, sam2_engine
 from app.gui.settings import Preferences
-from app.gui.tracking_worker import (
-    _ORPHANS, SAM2_ENGINES, STOP_TIMEOUT_MS, CorrectionJob, TrackingController, sam2_engine,
-)
+from app.gui.tracking_worker import _ORPHANS, STOP_TIMEOUT_MS, TrackingController
 from app.tracking_run import stored_engine
+from tracker.engine_options import SAM2_ENGINES
 from widgets.prompt_panel import PromptPanel
 from widgets.video_canvas import Prompt as CanvasPrompt
 from widgets.video_canvas import PromptPreview, VideoCanvas
