@@ -1,68 +1,26 @@
-"""Reversible edits of a document (do / undo), ready to wrap in a ``QUndoStack``.
+"""Reversible edits of a document (do / undo), ready to wrap in a ``QUndoStack``: track edits (reassign, split,
+swap, merge, delete, categorise), box edits with keyframe interpolation, review marks.
 
-Every edit names the rows it may touch (a ``Scope``: tracks and a frame range). ``do`` snapshots
-that scope, then changes it inside one transaction; ``undo`` restores the snapshot. Checks run
-before anything is written, so a refused edit (``EditError``) changes nothing.
+Every edit is an ``app.edit_base.Edit``; the label schema's edits live in ``app.schema_edits``. Callers import
+any edit from here.
 """
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-import re
 from dataclasses import dataclass, field
-from typing import ClassVar
 
-from app.conflicts import refresh_conflicts
-from app.document import (
-    CATEGORY_COLORS_KEY, DEFAULT_CATEGORY_KEY, Document, DocumentError, Observation, Scope, Snapshot, Source, Track,
-)
+from app.document import Document, Observation, Scope, Source, Track
+from app.edit_base import Edit, EditError
 from app.review import ReviewItem, is_reviewed, review_event, reviewed_keys
+from app.schema_edits import (
+    AddCategory, MergeCategories, RenameCategory, SchemaEdit, SetCategoryColor, SetDefaultCategory,
+)
 from tracker.results import EventKind, ObjectState
 
-
-class EditError(DocumentError):
-    """An edit that cannot be applied as asked (nothing was changed)."""
-
-
-class Edit(ABC):
-    """A reversible change. Subclasses define ``text``, ``scope`` and ``apply``."""
-
-    _snapshot: Snapshot | None = None
-    changes_boxes: ClassVar[bool] = False
-    """Whether the edit adds, moves or removes boxes: the conflicts of its ``conflict_scope`` are then recomputed."""
-
-    @property
-    @abstractmethod
-    def text(self) -> str:
-        """What the Undo menu shows."""
-
-    @abstractmethod
-    def scope(self, doc: Document) -> Scope:
-        """Every track and frame this edit may change."""
-
-    @abstractmethod
-    def apply(self, doc: Document) -> None:
-        """Make the change (inside a transaction). Raise ``EditError`` before writing when impossible."""
-
-    def conflict_scope(self, scope: Scope) -> Scope:
-        """Where the applied edit changed boxes (within its ``scope``)."""
-        return scope
-
-    def do(self, doc: Document) -> None:
-        """Apply the edit (again, for redo) and remember what to restore."""
-        with doc.transaction():
-            snapshot = doc.snapshot(self.scope(doc))
-            self.apply(doc)
-            if self.changes_boxes:
-                refresh_conflicts(doc, self.conflict_scope(snapshot.scope))
-        self._snapshot = snapshot
-        doc.notify(snapshot.scope)
-
-    def undo(self, doc: Document) -> None:
-        """Restore the rows as they were before the last ``do``."""
-        if self._snapshot is None:
-            raise EditError(f"cannot undo '{self.text}': it was not applied")
-        doc.restore(self._snapshot)
-        self._snapshot = None
+__all__ = [
+    "AddCategory", "CopyBox", "DeleteObservation", "DeleteTrack", "Edit", "EditBox", "EditError", "MarkReviewed",
+    "MergeCategories", "MergeSeveral", "MergeTracks", "ReassignId", "RenameCategory", "SchemaEdit", "SetCategory",
+    "SetCategoryColor", "SetDefaultCategory", "SplitTrack", "SwapIds",
+]
 
 
 def _require_track(doc: Document, track_id: int) -> Track:
@@ -404,167 +362,3 @@ class MarkReviewed(Edit):
         if is_reviewed(self.item, reviewed_keys(doc.events(kind=EventKind.REVIEWED))):
             raise EditError(f"already reviewed: {self.item.describe()}")
         doc.add_events([review_event(self.item)])
-
-
-# ------------------------------------------------------------------------- the label schema
-_SCHEMA_KEYS = (CATEGORY_COLORS_KEY, DEFAULT_CATEGORY_KEY)
-_COLOR = re.compile(r"#[0-9a-fA-F]{6}$")
-
-
-@dataclass(frozen=True, slots=True)
-class SchemaSnapshot:
-    """The label schema as it was before a change: categories, every track's category, colours, default."""
-
-    categories: dict[int, str]
-    track_categories: list[tuple[int | None, int]]
-    meta: dict[str, object]
-
-
-class SchemaEdit(Edit):
-    """A change of the label schema (category names, colours, the default for new tracks). It may touch every
-    track's category, so it snapshots the schema instead of a track scope."""
-
-    _schema: SchemaSnapshot | None = None
-
-    def scope(self, doc: Document) -> Scope:
-        return Scope(tuple(t.id for t in doc.tracks()))
-
-    def do(self, doc: Document) -> None:
-        with doc.transaction():
-            snapshot = SchemaSnapshot(
-                doc.categories(), doc.category_assignments(), {key: doc.get_meta(key) for key in _SCHEMA_KEYS}
-            )
-            self.apply(doc)
-        self._schema = snapshot
-        doc.notify(None)
-
-    def undo(self, doc: Document) -> None:
-        snapshot = self._schema
-        if snapshot is None:
-            raise EditError(f"cannot undo '{self.text}': it was not applied")
-        with doc.transaction():
-            doc.replace_categories(snapshot.categories, snapshot.track_categories)
-            for key, value in snapshot.meta.items():
-                if value is None:
-                    doc.delete_meta(key)
-                else:
-                    doc.set_meta(key, value)
-        self._schema = None
-        doc.notify(None)
-
-
-def _require_category(doc: Document, category_id: int) -> str:
-    name = doc.categories().get(category_id)
-    if name is None:
-        raise EditError(f"category {category_id} does not exist")
-    return name
-
-
-def _clean_name(name: str) -> str:
-    name = name.strip()
-    if not name:
-        raise EditError("a category needs a name")
-    return name
-
-
-@dataclass
-class AddCategory(SchemaEdit):
-    """A new category (its id is chosen on first ``do``)."""
-
-    name: str
-    category_id: int = 0
-
-    @property
-    def text(self) -> str:
-        return f"Add category {self.name}"
-
-    def apply(self, doc: Document) -> None:
-        name = _clean_name(self.name)
-        if name in doc.categories().values():
-            raise EditError(f"category {name!r} already exists")
-        if not self.category_id:
-            self.category_id = max(doc.categories(), default=0) + 1
-        doc.add_category(name, self.category_id)
-
-
-@dataclass
-class RenameCategory(SchemaEdit):
-    """Give a category another name (its tracks keep it; exports use the new name)."""
-
-    category_id: int
-    name: str
-
-    @property
-    def text(self) -> str:
-        return f"Rename category to {self.name}"
-
-    def apply(self, doc: Document) -> None:
-        _require_category(doc, self.category_id)
-        name = _clean_name(self.name)
-        others = {n for c, n in doc.categories().items() if c != self.category_id}
-        if name in others:
-            raise EditError(f"category {name!r} already exists: merge the two instead")
-        doc.rename_category(self.category_id, name)
-
-
-@dataclass
-class MergeCategories(SchemaEdit):
-    """Categories ``sources`` become ``target``: their tracks move to it and the sources are removed."""
-
-    target: int
-    sources: tuple[int, ...]
-
-    @property
-    def text(self) -> str:
-        return "Merge categories"
-
-    def apply(self, doc: Document) -> None:
-        _require_category(doc, self.target)
-        for source in self.sources:
-            _require_category(doc, source)
-        if not self.sources or self.target in self.sources:
-            raise EditError("merge other categories into the target")
-        doc.merge_categories(self.target, self.sources)
-        colors = {str(c): v for c, v in doc.category_colors().items() if c not in self.sources}
-        doc.set_meta(CATEGORY_COLORS_KEY, colors)
-        if doc.default_category() in self.sources:
-            doc.set_meta(DEFAULT_CATEGORY_KEY, self.target)
-
-
-@dataclass
-class SetCategoryColor(SchemaEdit):
-    """Choose a category's colour (``#rrggbb``; None: none)."""
-
-    category_id: int
-    color: str | None
-
-    @property
-    def text(self) -> str:
-        return "Set category colour"
-
-    def apply(self, doc: Document) -> None:
-        _require_category(doc, self.category_id)
-        if self.color is not None and not _COLOR.match(self.color):
-            raise EditError(f"a colour is written #rrggbb, not {self.color!r}")
-        colors = {str(c): v for c, v in doc.category_colors().items() if c != self.category_id}
-        if self.color is not None:
-            colors[str(self.category_id)] = self.color.lower()
-        doc.set_meta(CATEGORY_COLORS_KEY, colors)
-
-
-@dataclass
-class SetDefaultCategory(SchemaEdit):
-    """Choose the category new tracks drawn by hand get (None: none)."""
-
-    category_id: int | None
-
-    @property
-    def text(self) -> str:
-        return "Set default category"
-
-    def apply(self, doc: Document) -> None:
-        if self.category_id is None:
-            doc.delete_meta(DEFAULT_CATEGORY_KEY)
-        else:
-            _require_category(doc, self.category_id)
-            doc.set_meta(DEFAULT_CATEGORY_KEY, self.category_id)

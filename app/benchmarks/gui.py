@@ -91,7 +91,8 @@ def bench_timeline(tracks: int, frames: int, repaints: int) -> dict[str, float]:
     from PySide6.QtGui import QImage, QPainter
 
     from app.document import track_color
-    from widgets.timeline import Lane, TimelineWidget
+    from widgets.timeline import TimelineWidget
+    from widgets.timeline_data import Lane
 
     timelines = synthetic_timelines(tracks, frames)
     begin = time.perf_counter()

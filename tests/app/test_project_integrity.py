@@ -263,7 +263,7 @@ def test_a_project_on_a_read_only_mount_opens_for_info_export_and_eval(shared_da
 
 def test_a_read_only_project_opens_read_only_in_the_app_session(tmp_path: Path, monkeypatch) -> None:
     path = _project(tmp_path / "p.masklet")
-    monkeypatch.setattr("app.document._writable", lambda p: False)  # as on a read-only medium
+    monkeypatch.setattr("app.project_file._writable", lambda p: False)  # as on a read-only medium
     with pytest.raises(ReadOnlyProjectError, match="read-only here"):
         Document.open(path)
     session = open_project(path)

@@ -10,7 +10,8 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from app.document import Document, Observation, Source, Timeline
 from tracker.results import ObjectState
 from widgets.style import CONFLICT_COLOR, RESOLVED_CONFLICT_COLOR, STATE_COLORS
-from widgets.timeline import FrameRange, Lane, TimelineData, TimelineWidget, runs_of
+from widgets.timeline import FrameRange, TimelineWidget
+from widgets.timeline_data import Lane, TimelineData, runs_of
 
 R, P, S, L = (int(s) for s in ObjectState)
 

@@ -14,7 +14,8 @@ from app.document import Document, Observation
 from tracker.geometry import encode_mask
 from tracker.results import ObjectState
 from tracker.video import VideoInfo
-from widgets.video_canvas import Prompt, PromptPreview, Tool, VideoCanvas, _Marker, composite_masks
+from widgets.canvas_items import MarkerItem, composite_masks
+from widgets.video_canvas import Prompt, PromptPreview, Tool, VideoCanvas
 
 H, W = 120, 200
 
@@ -129,7 +130,7 @@ def test_the_prompt_preview_shows_its_mask_and_markers_at_its_frame_only(qtbot, 
 
     preview = PromptPreview(0, _mask(80, 10, 100, 30), ((90.0, 20.0), (95.0, 25.0)), (1, 0), (70.0, 5.0, 110.0, 40.0))
     canvas.set_prompt_preview(preview)
-    markers = [item for item in shown() if isinstance(item, _Marker)]
+    markers = [item for item in shown() if isinstance(item, MarkerItem)]
     assert sorted(m.positive for m in markers) == [False, True] and len(shown()) == 4  # mask, box, two markers
     assert canvas.grab().toImage().pixelColor(_at(canvas, 90, 12)).blue() > 100  # the preview's mask is drawn
     canvas.show_frame(1, np.zeros((H, W, 3), np.uint8))
