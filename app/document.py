@@ -35,7 +35,7 @@ _PROMPT_COLUMNS = "id, frame, track_id, kind, data, mask_h, mask_w, mask"
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """The rows inside a scope, as they were before a change (what undo restores)."""
+    """The rows inside a scope, as they were before a change (what undo reverts to)."""
 
     scope: Scope
     tracks: list[tuple]
@@ -530,7 +530,7 @@ class Document(ProjectFile):
             ).fetchall(),
         )
 
-    def restore(self, snapshot: Snapshot) -> None:
+    def revert_to(self, snapshot: Snapshot) -> None:
         """Put a scope back exactly as a snapshot recorded it."""
         scope = snapshot.scope
         ids = ", ".join("?" * len(scope.track_ids))

@@ -57,7 +57,10 @@ class Observation:
     track_id: int
     box: tuple[float, float, float, float]
     score: float = 1.0
+    """As ``TrackedObject.score``: the sigmoid of SAM2's object-score logit for SAM2 engines, the detection
+    confidence for ByteTrack, BoT-SORT and SMOT, 1.0 for boxes drawn by hand."""
     logit: float | None = None
+    """As ``TrackedObject.logit``: the logit a SAM2 engine's state thresholds apply to (None for the others)."""
     state: ObjectState = ObjectState.RELIABLE
     source: Source = Source.AUTO
     visibility: float = 1.0

@@ -53,7 +53,7 @@ class _Running:
     paused_since: float | None = None
     paused_seconds: float = 0.0  # time spent paused, left out of the ETA
     done: int = 0
-    before: Any = None  # correction: the snapshot its undo restores
+    before: Any = None  # correction: the snapshot its undo reverts to
     text: str = ""
     run: TrackingRun | None = None  # tracking: the run's range and progress
 
