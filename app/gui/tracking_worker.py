@@ -190,7 +190,7 @@ class TrackingController(QObject):
         doc, history, frame, track_id = self.doc, job.history, job.frame, job.track_id
         first = frame if history.stored or not history.prompts else history.prompts[0].frame
         first = first if job.backward_to is None else min(first, job.backward_to)
-        before = doc.snapshot(Scope((track_id,), first, job.end))
+        before = doc.snapshot(Scope((track_id,), first, job.end + 1))
         if doc.track(track_id) is None:
             text = f"New track {track_id} at frame {frame}"
         else:
@@ -241,18 +241,18 @@ class TrackingController(QObject):
                         state=obj.state, source=Source.MANUAL, mask=obj.mask,
                     )])
                     doc.add_events([Event(item.frame, EventKind.PROMPT, item.track_id)])
-            doc.notify(Scope((item.track_id,), item.frame, item.frame))
+            doc.notify(Scope((item.track_id,), item.frame, item.frame + 1))
         elif existing is not None and existing.source == Source.MANUAL:
             return  # the annotator's work is never overwritten
         elif item.obj is None:
             if existing is not None:
                 with doc.transaction():
                     DeleteObservation(item.track_id, item.frame).apply(doc)
-                doc.notify(Scope((item.track_id,), item.frame, item.frame))
+                doc.notify(Scope((item.track_id,), item.frame, item.frame + 1))
         else:
             doc.write_frame(FrameResult(item.frame, [item.obj]))
         with doc.transaction():  # the track's box changed: so may its conflicts
-            refresh_conflicts(doc, Scope((item.track_id,), item.frame, item.frame))
+            refresh_conflicts(doc, Scope((item.track_id,), item.frame, item.frame + 1))
 
     # ------------------------------------------------------------------ jobs
     def _can_start(self) -> bool:

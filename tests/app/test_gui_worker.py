@@ -126,7 +126,7 @@ def test_gui_worker_new_tracks_do_not_reuse_existing_ids(qtbot, highway: Path, o
     assert controller.start_tracking(options, 0, 3)
     wait_idle(qtbot, controller)
     assert reported == []
-    new_ids = {o.track_id for o in doc.iter_observations(0, 2)}
+    new_ids = {o.track_id for o in doc.iter_observations(0, 3)}
     assert new_ids and min(new_ids) > 40
 
 
@@ -239,7 +239,7 @@ def test_gui_worker_correction_recomputes_the_conflicts_of_the_frames_it_writes(
     wait_idle(qtbot, controller)
     assert reported == []
     for frame in (1, 2, 3):
-        recorded = {tuple(sorted((e.track_id, e.other_id))) for e in doc.events(frame, frame, EventKind.CONFLICT)}
+        recorded = {tuple(sorted((e.track_id, e.other_id))) for e in doc.events(frame, frame + 1, EventKind.CONFLICT)}
         assert recorded == set(conflicting_pairs(doc.observations_at(frame)))
     controller.stack.undo()
     assert doc.events(kind=EventKind.CONFLICT) == stale

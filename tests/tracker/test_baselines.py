@@ -187,4 +187,4 @@ def test_track_command_stops_on_ctrl_c_and_resumes(
     with Document.open(project) as doc:
         assert doc.frame_range() == (0, 9) and doc.get_meta("tracking")["next_frame"] == 10
         assert len(live) >= 5 and live <= {obs.track_id for obs in doc.observations_at(5)}
-        assert not {e.track_id for e in doc.events(5, 5, EventKind.ADDED)} & live
+        assert not {e.track_id for e in doc.events(5, 6, EventKind.ADDED)} & live
