@@ -52,13 +52,14 @@ class TrackedFrame:
 @dataclass(frozen=True)
 class CorrectionJob:
     """Prompt track ``track_id`` at ``frame`` (an ``xyxy`` box, then points with labels 1/0, one at a time;
-    or a mask) on the memory ``history`` rebuilds, then re-propagate it through frame ``end`` (inclusive).
+    or a mask) on the memory ``history`` rebuilds, then re-propagate it over frames ``(frame, stop)`` (``stop``
+    exclusive).
     ``sam2``: ``SAM2Engine`` keyword options."""
 
     video: Path
     sam2: dict[str, Any]
     frame: int
-    end: int
+    stop: int
     track_id: int
     history: History
     label: str | None = None
@@ -223,7 +224,7 @@ class CorrectionWorker(JobWorker):
                 correction.frames = source.__getitem__
                 self.ready.emit(str(correction.engine.device))
             report(job.frame, correction.output, tuple(correction.take_prompts()))
-            if not follow(correction.propagate(job.end)):
+            if not follow(correction.propagate(job.stop - 1)):
                 return False
             if job.backward_to is not None and not follow(correction.propagate_backward(job.backward_to)):
                 return False

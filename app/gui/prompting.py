@@ -227,7 +227,7 @@ class PromptingController(QObject):
             self.message.emit("Click on the object first")
             return False
         first, end = self._propagation()
-        session.job = replace(session.job, end=end, backward_to=first if first < session.job.frame else None)
+        session.job = replace(session.job, stop=end + 1, backward_to=first if first < session.job.frame else None)
         session.finish()
         self._close()
         return True

@@ -155,28 +155,28 @@ class TrackingController(QObject):
     # ------------------------------------------------------------------ corrections
     def correct(
         self, frame: int, track_id: int | None, *, points: np.ndarray | None = None, labels: np.ndarray | None = None,
-        box: np.ndarray | None = None, mask: np.ndarray | None = None, end: int | None = None,
+        box: np.ndarray | None = None, mask: np.ndarray | None = None, stop: int | None = None,
     ) -> bool:
         """Prompt a track (None: a new one) at ``frame`` on its own memory and re-propagate it forward
-        through ``end`` (None: up to the track's next manual key frame, else the last annotated frame or
-        the video's end). Manual observations on the way are kept."""
+        up to ``stop``, exclusive (None: up to the track's next manual key frame, else through the last annotated
+        frame or the video's end). Manual observations on the way are kept."""
         if not self._can_start():
             return False
-        job = self.correction_job(frame, track_id, end, points=points, labels=labels, box=box, mask=mask)
+        job = self.correction_job(frame, track_id, stop, points=points, labels=labels, box=box, mask=mask)
         self._launch_correction(job)
         return True
 
     def correction_job(
-        self, frame: int, track_id: int | None, end: int | None = None, label: str | None = None, **prompts: Any
+        self, frame: int, track_id: int | None, stop: int | None = None, label: str | None = None, **prompts: Any
     ) -> CorrectionJob:
-        """A correction job of ``track_id`` (None: a new track, of category ``label``) at ``frame`` through
-        ``end`` (None: as ``correct``), with ``prompts`` (``CorrectionJob`` fields)."""
+        """A correction job of ``track_id`` (None: a new track, of category ``label``) at ``frame`` up to ``stop``,
+        exclusive (None: as ``correct``), with ``prompts`` (``CorrectionJob`` fields)."""
         doc = self.doc
         track_id = doc.next_track_id() if track_id is None else track_id
-        if end is None:
-            end = forward_end(doc, track_id, frame, Reach.NEXT_KEYFRAME, self.last_frame(frame))
+        if stop is None:
+            stop = forward_end(doc, track_id, frame, Reach.NEXT_KEYFRAME, self.last_frame(frame)) + 1
         label = doc.track_label(track_id) if doc.track(track_id) is not None else label
-        return CorrectionJob(self.video, dict(self.sam2), frame, max(end, frame), track_id,
+        return CorrectionJob(self.video, dict(self.sam2), frame, max(stop, frame + 1), track_id,
                              correction_history(doc, track_id, frame), label, **prompts)
 
     def propagate_prepared(self, job: CorrectionJob, correction: Any) -> bool:
@@ -190,7 +190,7 @@ class TrackingController(QObject):
         doc, history, frame, track_id = self.doc, job.history, job.frame, job.track_id
         first = frame if history.stored or not history.prompts else history.prompts[0].frame
         first = first if job.backward_to is None else min(first, job.backward_to)
-        before = doc.snapshot(Scope((track_id,), first, job.end + 1))
+        before = doc.snapshot(Scope((track_id,), first, job.stop))
         if doc.track(track_id) is None:
             text = f"New track {track_id} at frame {frame}"
         else:
@@ -200,7 +200,7 @@ class TrackingController(QObject):
                 self.message.emit(f"Track {track_id} has no stored SAM2 prompts: its memory is rebuilt from its"
                                   f" stored boxes and masks before frame {frame}")
         backward = 0 if job.backward_to is None else frame - job.backward_to
-        self._launch("correction", CorrectionWorker(job, self._engines, prepared), job.end - frame + 1 + backward,
+        self._launch("correction", CorrectionWorker(job, self._engines, prepared), job.stop - frame + backward,
                      text, before)
 
     def repropagate(self, track_id: int, frame: int) -> bool:

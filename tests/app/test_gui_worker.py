@@ -199,7 +199,7 @@ def test_gui_worker_correction_replays_prompts_and_keeps_manual_boxes(qtbot, sha
     never overwrites it, and is one undo step (prompts included)."""
     controller, doc, reported = make_controller(qtbot, shared_data / "mot17-mini" / "MOT17-09-FRCNN")
     controller.sam2 = dict(SAM2_TEST)
-    assert controller.correct(0, None, box=[700.0, 400.0, 900.0, 800.0], end=3)
+    assert controller.correct(0, None, box=[700.0, 400.0, 900.0, 800.0], stop=4)
     wait_idle(qtbot, controller)
     track = doc.tracks()[0].id
     [started] = doc.prompts(track)
@@ -208,14 +208,14 @@ def test_gui_worker_correction_replays_prompts_and_keeps_manual_boxes(qtbot, sha
     doc.add_observations([manual])
     before = [doc.observation(track, f) for f in range(4)]
     assert controller.correct(1, track, points=np.array([[800.0, 600.0]], np.float32), labels=np.array([1]))
-    assert controller._running.worker.job.end == 2  # stops before the manual key frame
+    assert controller._running.worker.job.stop == 3  # stops before the manual key frame
     wait_idle(qtbot, controller)
     assert reported == []
     assert doc.observation(track, 3) == manual
     assert [(p.kind, p.frame, p.points) for p in doc.prompts(track)] == [
         (PromptKind.CORRECT, 0, None), (PromptKind.CORRECT, 1, ((800.0, 600.0),))]
     assert doc.observation(track, 1).source == Source.MANUAL and doc.observation(track, 1) != before[1]
-    controller.correct(1, track, points=np.array([[750.0, 500.0]], np.float32), labels=np.array([0]), end=3)
+    controller.correct(1, track, points=np.array([[750.0, 500.0]], np.float32), labels=np.array([0]), stop=4)
     wait_idle(qtbot, controller)
     assert doc.observation(track, 3) == manual  # also when propagating past it
     controller.stack.undo()
@@ -228,7 +228,7 @@ def test_gui_worker_correction_recomputes_the_conflicts_of_the_frames_it_writes(
     give (a stale conflict with a far-away track is gone); undo brings the old ones back."""
     controller, doc, reported = make_controller(qtbot, shared_data / "mot17-mini" / "MOT17-09-FRCNN")
     controller.sam2 = dict(SAM2_TEST)
-    assert controller.correct(1, None, box=[700.0, 400.0, 900.0, 800.0], end=3)
+    assert controller.correct(1, None, box=[700.0, 400.0, 900.0, 800.0], stop=4)
     wait_idle(qtbot, controller)
     track = doc.tracks()[0].id
     far = track + 1
