@@ -2,7 +2,7 @@
 
 A run stores its engine and options (meta ``engine``: ``{"name", "options"}``, the options'
 ``EngineOptions.to_dict`` form) and its frame range and progress
-(meta ``tracking``: ``{"start", "end", "next_frame"}``, ``end`` exclusive). Each finished frame is written
+(meta ``tracking``: ``{"start", "end", "next_frame"}``; ``end`` is the run's exclusive ``stop``). Each finished frame is written
 together with the advanced ``next_frame`` and, for engines that can save it (``Engine.save_state``: ByteTrack,
 BoT-SORT, SMOT, and any of them linked), the engine's state after that frame (meta ``engine_state``:
 ``{"frame", "state", "digest"}``) in one transaction, so a stopped run keeps every finished frame and continues at
@@ -51,11 +51,11 @@ def stored_engine(doc: Document) -> EngineOptions | None:
 
 @dataclass(frozen=True)
 class TrackingRun:
-    """An engine run over frames ``start .. end - 1``; ``next_frame``: the first frame not stored yet."""
+    """An engine run over the frames ``[start, stop)``; ``next_frame``: the first frame not stored yet."""
 
     options: EngineOptions
     start: int
-    end: int
+    stop: int
     next_frame: int
 
     @property
@@ -64,9 +64,9 @@ class TrackingRun:
         return self.options.engine
 
     @classmethod
-    def begin(cls, doc: Document, options: EngineOptions, start: int, end: int) -> TrackingRun:
+    def begin(cls, doc: Document, options: EngineOptions, start: int, stop: int) -> TrackingRun:
         """Store a new run (its engine, options and range; no frame done) in one transaction."""
-        run = cls(options, start, end, start)
+        run = cls(options, start, stop, start)
         with doc.transaction():
             doc.set_meta(ENGINE_META, {"name": options.engine, "options": options.to_dict()})
             doc.delete_meta(STATE_META)
@@ -129,14 +129,14 @@ class TrackingRun:
         return (self.continued and start == self.next_frame
                 and options.without_device() == self.options.without_device())
 
-    def extended(self, doc: Document, end: int) -> TrackingRun:
-        """This run going on to ``end`` (stored)."""
-        run = replace(self, end=end)
+    def extended(self, doc: Document, stop: int) -> TrackingRun:
+        """This run going on up to ``stop``, exclusive (stored)."""
+        run = replace(self, stop=stop)
         run._store_progress(doc)
         return run
 
     def _store_progress(self, doc: Document) -> None:
-        doc.set_meta(TRACKING_META, {"start": self.start, "end": self.end, "next_frame": self.next_frame})
+        doc.set_meta(TRACKING_META, {"start": self.start, "end": self.stop, "next_frame": self.next_frame})
 
 
 def _frame_digest(doc: Document, frame: int) -> str:

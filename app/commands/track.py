@@ -118,11 +118,11 @@ def run(args: argparse.Namespace, on_frame: Callable[[TrackingRun], None] | None
             with _open_for_resume(args, source) as (doc, tracking, options):
                 engine = build_engine(options)
                 return _track(args, source, doc, engine, tracking, exports, on_frame)
-        start, end = _new_range(args, source)
+        start, stop = _new_range(args, source)
         options = EngineOptions(args.engine, **given_options(args))
         engine = build_engine(options)  # before creating the project: a missing model leaves no file
         with _create_project(args.output, source) as doc:
-            tracking = TrackingRun.begin(doc, options, start, end)
+            tracking = TrackingRun.begin(doc, options, start, stop)
             return _track(args, source, doc, engine, tracking, exports, on_frame)
 
 
@@ -140,13 +140,13 @@ def _track(
 
     from app.cli import EXIT_INTERRUPTED
 
-    first, end = tracking.next_frame, tracking.end
+    first, stop = tracking.next_frame, tracking.stop
     if tracking.continued:
         tracking.resume(doc, engine, source)
-    with tqdm(total=end - first, unit="frame", desc=tracking.engine, file=sys.stderr, dynamic_ncols=True,
+    with tqdm(total=stop - first, unit="frame", desc=tracking.engine, file=sys.stderr, dynamic_ncols=True,
               disable=on_frame is not None) as progress:
         try:
-            for result in engine.run(source, first, end):
+            for result in engine.run(source, first, stop):
                 tracking = tracking.record(doc, result, engine.save_state())
                 progress.set_postfix(objects=len(result.objects), refresh=False)
                 progress.update()
@@ -177,15 +177,15 @@ def given_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _new_range(args: argparse.Namespace, source: VideoSource) -> tuple[int, int]:
-    """The frame range of a new run: ``start`` inclusive, ``end`` exclusive."""
+    """The frame range ``(start, stop)`` of a new run: ``start`` inclusive, ``stop`` exclusive (``--end``)."""
     if args.engine is None:
         raise MaskletError(f"track: --engine is required ({', '.join(ENGINE_NAMES)})")
-    end = source.frame_count if args.end is None else min(args.end, source.frame_count)
-    if not 0 <= args.start < end:
+    stop = source.frame_count if args.end is None else min(args.end, source.frame_count)
+    if not 0 <= args.start < stop:
         raise MaskletError(
-            f"{args.video}: empty frame range {args.start}..{end} (the video has {source.frame_count} frames)"
+            f"{args.video}: empty frame range {args.start}..{stop} (the video has {source.frame_count} frames)"
         )
-    return args.start, end
+    return args.start, stop
 
 
 def _create_project(path: Path, source: VideoSource) -> Document:
@@ -197,7 +197,7 @@ def _create_project(path: Path, source: VideoSource) -> Document:
 def _open_for_resume(
     args: argparse.Namespace, source: VideoSource
 ) -> Iterator[tuple[Document, TrackingRun, EngineOptions]]:
-    """The project to continue, its run (``end`` as ``--end`` changes it) and the engine options to use."""
+    """The project to continue, its run (``stop`` as ``--end`` changes it) and the engine options to use."""
     with Document.open(args.output) as doc:
         tracking, options = resume_plan(args, doc)
         video = doc.video
@@ -209,7 +209,7 @@ def _open_for_resume(
 
 
 def resume_plan(args: argparse.Namespace, doc: Document) -> tuple[TrackingRun, EngineOptions]:
-    """What ``--resume`` continues in ``doc``: its run (``end`` as ``--end`` changes it) and the engine options
+    """What ``--resume`` continues in ``doc``: its run (``stop`` as ``--end`` changes it) and the engine options
     (the stored ones; only ``--device`` may change). ``MaskletError`` when ``args`` ask for something else."""
     tracking = TrackingRun.load(doc)
     if tracking is None:
@@ -225,7 +225,7 @@ def resume_plan(args: argparse.Namespace, doc: Document) -> tuple[TrackingRun, E
     if "device" in given:
         options = options.with_changes(device=given["device"])
     if args.end is not None:
-        tracking = dataclasses.replace(tracking, end=min(args.end, doc.video.frame_count))
+        tracking = dataclasses.replace(tracking, stop=min(args.end, doc.video.frame_count))
     return tracking, options
 
 

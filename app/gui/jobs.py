@@ -29,14 +29,14 @@ _log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TrackingJob:
-    """Run the engine ``options`` name over frames ``start .. end - 1`` of ``video``; ``resume``: where to
+    """Run the engine ``options`` name over the frames ``[start, stop)`` of ``video``; ``resume``: where to
     continue from (a stopped run's saved state, or stored results); otherwise new tracks get ids from
     ``first_id`` on."""
 
     options: EngineOptions
     video: Path
     start: int
-    end: int
+    stop: int
     resume: ResumePoint | None = None
     first_id: int = 1
 
@@ -154,7 +154,7 @@ class TrackingWorker(JobWorker):
             engine.next_id = job.first_id
             if job.resume is not None:
                 job.resume.apply(engine, source)
-            for result in engine.run(source, job.start, job.end):
+            for result in engine.run(source, job.start, job.stop):
                 self.result.emit(TrackedFrame(result, engine.save_state()))
                 if not self.proceed():
                     return False

@@ -1053,7 +1053,7 @@ class MainWindow(QMainWindow):
             return
         options = self._last_run = self._last_run.with_changes(**changes)
         self.preferences.run_options = {**self.preferences.run_options, **options.to_dict()}
-        self.tracking.start_tracking(options, last.next_frame, last.end)
+        self.tracking.start_tracking(options, last.next_frame, last.stop)
 
     # ================================================================== import and export
     def _formats(self) -> dict:

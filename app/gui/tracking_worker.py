@@ -132,8 +132,8 @@ class TrackingController(QObject):
         return 0.0 if running is None or not running.done else running.frames_per_second(time.perf_counter())
 
     # ------------------------------------------------------------------ tracking
-    def start_tracking(self, options: EngineOptions, start: int, end: int) -> bool:
-        """Track frames ``start .. end - 1`` with ``options``. The same engine and options from where the project's
+    def start_tracking(self, options: EngineOptions, start: int, stop: int) -> bool:
+        """Track the frames ``[start, stop)`` with ``options``. The same engine and options from where the project's
         run stopped continue that run as ``masklet track --resume`` does (``TrackingRun.resume_point``: exactly, from
         the saved engine state); otherwise a new run continues from the stored frame before ``start``, if any."""
         if not self._can_start():
@@ -141,15 +141,15 @@ class TrackingController(QObject):
         last = TrackingRun.load(self.doc)
         if last is not None and last.continues(options, start):
             resume: ResumePoint | None = last.resume_point(self.doc)
-            run = last.extended(self.doc, end)
+            run = last.extended(self.doc, stop)
         else:
             restore = RestorePoint.at(self.doc, start - 1) if start > 0 else None
             resume = ResumePoint.from_objects(restore) if restore is not None and restore.objects else None
-            run = TrackingRun.begin(self.doc, options, start, end)
+            run = TrackingRun.begin(self.doc, options, start, stop)
         if options.engine in SAM2_ENGINES:
             self.sam2 = options.segmenter_options()
-        job = TrackingJob(options, self.video, start, end, resume, self.doc.next_track_id())
-        self._launch("tracking", TrackingWorker(job), end - start, ENGINE_LABELS[options.engine], run=run)
+        job = TrackingJob(options, self.video, start, stop, resume, self.doc.next_track_id())
+        self._launch("tracking", TrackingWorker(job), stop - start, ENGINE_LABELS[options.engine], run=run)
         return True
 
     # ------------------------------------------------------------------ corrections
