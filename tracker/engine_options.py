@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracker.errors import MaskletError
+
+if TYPE_CHECKING:
+    from tracker.detectors import Detector
 
 ENGINE_NAMES = ("sam2mot", "smotracker", "bytetrack", "botsort", "smot")
 """Every engine (``tracker.engines.ENGINES`` says how each is built)."""
@@ -30,8 +33,9 @@ class EngineOptions:
     """An engine and its options; ``None`` (and the defaults below) leave the engine's own default."""
 
     engine: str
-    detector: str | None = _option("--detector")
-    """Ultralytics weights or a MOTChallenge ``det.txt`` (None: ``tracker.detectors.DEFAULT_DETECTOR``)."""
+    detector: str | Detector | None = _option("--detector")
+    """Ultralytics weights or a MOTChallenge ``det.txt`` (None: ``tracker.detectors.DEFAULT_DETECTOR``); benchmarks
+    may pass a loaded ``Detector`` to share it between engines (such options are not stored)."""
     classes: tuple[str | int, ...] | None = _option("--classes")
     """Detector classes to keep, names or ids (None: all)."""
     conf: float | None = _option("--conf")
