@@ -32,6 +32,26 @@ def test_a_run_stores_its_engine_range_and_progress_with_each_frame() -> None:
     assert [o.track_id for o in doc.observations_at(2)] == [1, 2]
 
 
+def test_an_older_projects_stored_options_load_typed_and_continue_only_with_the_same_options() -> None:
+    """Projects store the options as a dict (``EngineOptions.to_dict``, the keys older versions wrote): they load as
+    ``EngineOptions``, the same options on another device continue the run, other options start a new one."""
+    from app.document import DamagedProjectError
+
+    doc = Document.in_memory()
+    stored = {"detector": "/data/det.txt", "classes": ["person"], "conf": 0.3, "device": "cuda", "link": True}
+    doc.set_meta("engine", {"name": "smot", "options": stored})
+    doc.set_meta("tracking", {"start": 0, "end": 10, "next_frame": 4})
+    run = TrackingRun.load(doc)
+    assert run.options == EngineOptions("smot", detector="/data/det.txt", classes=("person",), conf=0.3,
+                                        device="cuda", link=True)
+    assert run.continues(EngineOptions.from_dict("smot", {**stored, "device": "cpu"}), 4)
+    assert not run.continues(EngineOptions.from_dict("smot", {**stored, "conf": 0.4}), 4)
+    assert not run.continues(EngineOptions.from_dict("smot", stored), 3)
+    doc.set_meta("engine", {"name": "smot", "options": {**stored, "top_k": "two"}})
+    with pytest.raises(DamagedProjectError, match="option 'top_k' cannot be 'two'"):
+        TrackingRun.load(doc)
+
+
 def test_a_frame_and_its_progress_are_stored_together() -> None:
     doc = Document.in_memory()
     run = TrackingRun.begin(doc, EngineOptions("bytetrack"), 0, 4)
