@@ -28,6 +28,7 @@ from typing import Any
 from app.document import PROJECT_SUFFIX, Document
 from app.tracking_run import TrackingRun
 from tracker import model_cache
+from tracker.engine_options import SAM2_ENGINES
 from tracker.errors import MaskletError
 from tracker.files import host_name, remove
 from tracker.video import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, natural_key
@@ -36,7 +37,6 @@ _log = logging.getLogger(__name__)
 
 DONE, SKIPPED, FAILED, INTERRUPTED = "done", "skipped", "failed", "interrupted"
 """A job's outcome: tracked (and exported) now, already complete before, failed, stopped."""
-SAM2_ENGINES = frozenset({"sam2mot", "smotracker"})
 MANIFEST = "batch.json"
 CONTROL = ".batch"
 PROGRESS_INTERVAL = 0.5
@@ -175,7 +175,7 @@ def finished(job: Job, settings: argparse.Namespace) -> Outcome | None:
         return None
     with Document.open(job.project, read_only=True) as doc:
         tracking, _ = resume_plan(track_args(job, settings), doc)
-        if tracking.next_frame < tracking.end or not all(path.exists() for _, path in job.exports):
+        if tracking.next_frame < tracking.stop or not all(path.exists() for _, path in job.exports):
             return None
         return Outcome(job.name, SKIPPED, tracking.next_frame - tracking.start, len(doc.tracks()))
 
@@ -214,7 +214,7 @@ class Reporter:
         now = time.monotonic()
         if self._last is None or now - self._last >= PROGRESS_INTERVAL:
             self._last = now
-            self._write(tracking.next_frame - tracking.start, tracking.end - tracking.start)
+            self._write(tracking.next_frame - tracking.start, tracking.stop - tracking.start)
         if self.stop_requested():
             raise KeyboardInterrupt
 

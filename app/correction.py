@@ -25,12 +25,12 @@ class History:
 
 def correction_history(doc: Document, track_id: int, frame: int) -> History:
     """The prompts a correction of ``track_id`` at ``frame`` replays (see ``tracker.correction``)."""
-    prompts = doc.prompts(track_id, 0, frame)
+    prompts = doc.prompts(track_id, 0, frame + 1)
     start = replay_start(prompts, frame)
     if start is not None:
         return History(prompts[start:], True)
     made = []
-    for obs in doc.track_observations(track_id, max(0, frame - RECENT_FRAMES), frame - 1):
+    for obs in doc.track_observations(track_id, max(0, frame - RECENT_FRAMES), frame):
         kind = PromptKind.CORRECT if made else PromptKind.ADD
         if obs.mask is not None:
             made.append(Prompt(obs.frame, track_id, kind, mask=obs.mask))

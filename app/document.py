@@ -35,7 +35,7 @@ _PROMPT_COLUMNS = "id, frame, track_id, kind, data, mask_h, mask_w, mask"
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """The rows inside a scope, as they were before a change (what undo restores)."""
+    """The rows inside a scope, as they were before a change (what undo reverts to)."""
 
     scope: Scope
     tracks: list[tuple]
@@ -50,11 +50,12 @@ DEFAULT_CATEGORY_KEY = "default_category"
 """Meta key of the label schema's category for new tracks."""
 
 
-def _frames_where(start: int, end: int | None) -> tuple[str, list[int]]:
-    """SQL condition on the ``frame`` column for an inclusive range (``end=None``: to the last frame)."""
-    if end is None:
+def _frames_where(start: int, stop: int | None) -> tuple[str, list[int]]:
+    """SQL condition on the ``frame`` column for the half-open range ``[start, stop)`` (``stop=None``: to the last
+    frame)."""
+    if stop is None:
         return "frame >= ?", [start]
-    return "frame BETWEEN ? AND ?", [start, end]
+    return "frame >= ? AND frame < ?", [start, stop]
 
 
 def track_color(track_id: int) -> str:
@@ -220,7 +221,7 @@ class Document(ProjectFile):
             )
             self.add_events(result.events)
             self.add_prompts(result.prompts)
-        self.notify(Scope(tuple(obj.obj_id for obj in result.objects), result.frame, result.frame))
+        self.notify(Scope(tuple(obj.obj_id for obj in result.objects), result.frame, result.frame + 1))
 
     @decoding
     def observation(self, track_id: int, frame: int) -> Observation | None:
@@ -246,18 +247,18 @@ class Document(ProjectFile):
         ]
 
     @decoding
-    def track_observations(self, track_id: int, start: int = 0, end: int | None = None) -> list[Observation]:
-        """One track's observations in an inclusive frame range, by frame."""
-        condition, params = _frames_where(start, end)
+    def track_observations(self, track_id: int, start: int = 0, stop: int | None = None) -> list[Observation]:
+        """One track's observations in frames ``[start, stop)``, by frame."""
+        condition, params = _frames_where(start, stop)
         rows = self._conn.execute(
             f"SELECT {_OBS_COLUMNS} FROM observations WHERE track_id = ? AND {condition} ORDER BY frame",
             [track_id, *params],
         )
         return [Observation.from_row(row) for row in rows]
 
-    def iter_observations(self, start: int = 0, end: int | None = None) -> Iterator[Observation]:
-        """Every observation in an inclusive frame range, by frame then track id."""
-        condition, params = _frames_where(start, end)
+    def iter_observations(self, start: int = 0, stop: int | None = None) -> Iterator[Observation]:
+        """Every observation in frames ``[start, stop)``, by frame then track id."""
+        condition, params = _frames_where(start, stop)
         rows = self._conn.execute(
             f"SELECT {_OBS_COLUMNS} FROM observations WHERE {condition} ORDER BY frame, track_id", params
         )
@@ -268,13 +269,13 @@ class Document(ProjectFile):
             raise self.damaged(exc) from exc
 
     @decoding
-    def observation_arrays(self, start: int = 0, end: int | None = None, *, masks: bool = False) -> ObservationArrays:
-        """Every observation in an inclusive frame range as columns, by frame then track id (bulk export)."""
+    def observation_arrays(self, start: int = 0, stop: int | None = None, *, masks: bool = False) -> ObservationArrays:
+        """Every observation in frames ``[start, stop)`` as columns, by frame then track id (bulk export)."""
         columns = "frame, track_id, x, y, w, h, score, visibility" + (", mask_h, mask_w, mask" if masks else "")
-        if start <= 0 and end is None:  # a table scan in key order beats the frame index for everything
+        if start <= 0 and stop is None:  # a table scan in key order beats the frame index for everything
             rows = self._conn.execute(f"SELECT {columns} FROM observations").fetchall()
         else:
-            condition, params = _frames_where(start, end)
+            condition, params = _frames_where(start, stop)
             rows = self._conn.execute(f"SELECT {columns} FROM observations WHERE {condition}", params).fetchall()
         numbers = (row[:8] for row in rows) if masks else rows
         data = np.fromiter(chain.from_iterable(numbers), np.float64, count=8 * len(rows)).reshape(-1, 8)
@@ -334,7 +335,7 @@ class Document(ProjectFile):
     def observations_beside(self, scope: Scope) -> list[Observation]:
         """Every observation at the frames in ``scope`` where one of its tracks has one, by frame then track id."""
         ids = ", ".join("?" * len(scope.track_ids))
-        condition, params = _frames_where(scope.start, scope.end)
+        condition, params = _frames_where(scope.start, scope.stop)
         rows = self._conn.execute(
             f"SELECT {_OBS_COLUMNS} FROM observations WHERE frame IN"
             f" (SELECT frame FROM observations WHERE track_id IN ({ids}) AND {condition}) ORDER BY frame, track_id",
@@ -377,9 +378,9 @@ class Document(ProjectFile):
             )
 
     @decoding
-    def events(self, start: int = 0, end: int | None = None, kind: EventKind | None = None) -> list[Event]:
-        """Events in an inclusive frame range (optionally of one kind), by frame."""
-        condition, params = _frames_where(start, end)
+    def events(self, start: int = 0, stop: int | None = None, kind: EventKind | None = None) -> list[Event]:
+        """Events in frames ``[start, stop)`` (optionally of one kind), by frame."""
+        condition, params = _frames_where(start, stop)
         if kind is not None:
             condition += " AND kind = ?"
             params.append(EventKind(kind).value)
@@ -393,7 +394,7 @@ class Document(ProjectFile):
         """The CONFLICT events involving the scope's tracks in its frames, as ``(event id, frame, track_id,
         other_id)`` rows, in the order they were recorded."""
         ids = ", ".join("?" * len(scope.track_ids))
-        frames, params = _frames_where(scope.start, scope.end)
+        frames, params = _frames_where(scope.start, scope.stop)
         rows = self._conn.execute(
             f"SELECT id, frame, track_id, other_id FROM events WHERE kind = ? AND (track_id IN ({ids})"
             f" OR other_id IN ({ids})) AND {frames} ORDER BY id",
@@ -432,9 +433,9 @@ class Document(ProjectFile):
                 rows,
             )
 
-    def prompts(self, track_id: int, start: int = 0, end: int | None = None) -> list[Prompt]:
-        """One track's prompts in an inclusive frame range, in the order they were given."""
-        condition, params = _frames_where(start, end)
+    def prompts(self, track_id: int, start: int = 0, stop: int | None = None) -> list[Prompt]:
+        """One track's prompts in frames ``[start, stop)``, in the order they were given."""
+        condition, params = _frames_where(start, stop)
         rows = self._conn.execute(
             f"SELECT frame, kind, data, mask_h, mask_w, mask FROM prompts WHERE track_id = ? AND {condition}"
             " ORDER BY id",
@@ -479,7 +480,7 @@ class Document(ProjectFile):
     def delete_track_frames(self, track_id: int, start: int = 0, stop: int | None = None) -> None:
         """Remove a track's observations, events and prompts in the half-open frame range ``[start, stop)``
         (``stop=None``: to the last frame)."""
-        frames, params = _frames_where(start, None if stop is None else stop - 1)
+        frames, params = _frames_where(start, stop)
         with self.transaction():
             self._conn.execute(f"DELETE FROM observations WHERE track_id = ? AND {frames}", (track_id, *params))
             for column in ("track_id", "other_id", "loser_id"):
@@ -509,7 +510,7 @@ class Document(ProjectFile):
     # ----------------------------------------------------------------- snapshots (for reversible edits)
     def _scope_sql(self, scope: Scope, columns: tuple[str, ...]) -> tuple[str, list[int]]:
         ids = ", ".join("?" * len(scope.track_ids))
-        frames, params = _frames_where(scope.start, scope.end)
+        frames, params = _frames_where(scope.start, scope.stop)
         tracks = " OR ".join(f"{column} IN ({ids})" for column in columns)
         return f"({tracks}) AND {frames}", [*scope.track_ids * len(columns), *params]
 
@@ -530,7 +531,7 @@ class Document(ProjectFile):
             ).fetchall(),
         )
 
-    def restore(self, snapshot: Snapshot) -> None:
+    def revert_to(self, snapshot: Snapshot) -> None:
         """Put a scope back exactly as a snapshot recorded it."""
         scope = snapshot.scope
         ids = ", ".join("?" * len(scope.track_ids))

@@ -1,7 +1,7 @@
 """The reversible edit: what every change of a document made by hand is (do / undo).
 
 Every edit names the rows it may touch (a ``Scope``: tracks and a frame range). ``do`` snapshots
-that scope, then changes it inside one transaction; ``undo`` restores the snapshot. Checks run
+that scope, then changes it inside one transaction; ``undo`` reverts to the snapshot. Checks run
 before anything is written, so a refused edit (``EditError``) changes nothing.
 """
 from __future__ import annotations
@@ -53,8 +53,8 @@ class Edit(ABC):
         doc.notify(snapshot.scope)
 
     def undo(self, doc: Document) -> None:
-        """Restore the rows as they were before the last ``do``."""
+        """Put the rows back as they were before the last ``do``."""
         if self._snapshot is None:
             raise EditError(f"cannot undo '{self.text}': it was not applied")
-        doc.restore(self._snapshot)
+        doc.revert_to(self._snapshot)
         self._snapshot = None

@@ -153,7 +153,7 @@ class MergeTracks(Edit):
 
     def conflict_scope(self, scope: Scope) -> Scope:
         """The shared frames, where one of the two boxes was dropped (elsewhere only ids changed)."""
-        return Scope((self.target,), self._shared[0], self._shared[-1]) if self._shared else Scope(())
+        return Scope((self.target,), self._shared[0], self._shared[-1] + 1) if self._shared else Scope(())
 
 
 @dataclass
@@ -195,7 +195,7 @@ class DeleteTrack(Edit):
         return f"Delete track {self.track_id} frames {self.start}–{'end' if self.stop is None else self.stop - 1}"
 
     def scope(self, doc: Document) -> Scope:
-        return Scope((self.track_id,), self.start, None if self.stop is None else self.stop - 1)
+        return Scope((self.track_id,), self.start, self.stop)
 
     def apply(self, doc: Document) -> None:
         _require_track(doc, self.track_id)
@@ -250,7 +250,8 @@ class EditBox(Edit):
 
     def scope(self, doc: Document) -> Scope:
         before, after = _neighbour_keyframes(doc, self.track_id, self.frame)
-        return Scope((self.track_id,), self.frame if before is None else before, self.frame if after is None else after)
+        return Scope((self.track_id,), self.frame if before is None else before,
+                     (self.frame if after is None else after) + 1)
 
     def apply(self, doc: Document) -> None:
         if self.box[2] <= 0 or self.box[3] <= 0:
@@ -284,7 +285,7 @@ class CopyBox(Edit):
         return f"Copy box of {self.track_id} to {self.count} frame{'s' if self.count > 1 else ''}"
 
     def scope(self, doc: Document) -> Scope:
-        return Scope((self.track_id,), self.frame + 1, self.frame + self.count)
+        return Scope((self.track_id,), self.frame + 1, self.frame + self.count + 1)
 
     def apply(self, doc: Document) -> None:
         source = doc.observation(self.track_id, self.frame)
@@ -336,7 +337,7 @@ class DeleteObservation(Edit):
         return f"Delete {self.track_id} at frame {self.frame}"
 
     def scope(self, doc: Document) -> Scope:
-        return Scope((self.track_id,), self.frame, self.frame)
+        return Scope((self.track_id,), self.frame, self.frame + 1)
 
     def apply(self, doc: Document) -> None:
         if doc.observation(self.track_id, self.frame) is None:
@@ -356,7 +357,7 @@ class MarkReviewed(Edit):
         return f"Mark reviewed: {self.item.describe()}"
 
     def scope(self, doc: Document) -> Scope:
-        return Scope(tuple(self.item.tracks), self.item.start, self.item.start)
+        return Scope(tuple(self.item.tracks), self.item.start, self.item.start + 1)
 
     def apply(self, doc: Document) -> None:
         if is_reviewed(self.item, reviewed_keys(doc.events(kind=EventKind.REVIEWED))):

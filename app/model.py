@@ -57,7 +57,10 @@ class Observation:
     track_id: int
     box: tuple[float, float, float, float]
     score: float = 1.0
+    """As ``TrackedObject.score``: the sigmoid of SAM2's object-score logit for SAM2 engines, the detection
+    confidence for ByteTrack, BoT-SORT and SMOT, 1.0 for boxes drawn by hand."""
     logit: float | None = None
+    """As ``TrackedObject.logit``: the logit a SAM2 engine's state thresholds apply to (None for the others)."""
     state: ObjectState = ObjectState.RELIABLE
     source: Source = Source.AUTO
     visibility: float = 1.0
@@ -117,11 +120,12 @@ class Timeline:
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """Tracks and an inclusive frame range (``end=None``: to the last frame) touched by a change."""
+    """Tracks and the half-open frame range ``[start, stop)`` (``stop=None``: to the last frame) touched by a
+    change."""
 
     track_ids: tuple[int, ...]
     start: int = 0
-    end: int | None = None
+    stop: int | None = None
 
 
 class AnnotationModel(Protocol):
@@ -150,12 +154,12 @@ class AnnotationModel(Protocol):
 
     def observations_at(self, frame: int) -> list[Observation]: ...
 
-    def iter_observations(self, start: int = 0, end: int | None = None) -> Iterator[Observation]: ...
+    def iter_observations(self, start: int = 0, stop: int | None = None) -> Iterator[Observation]: ...
 
-    def observation_arrays(self, start: int = 0, end: int | None = None, *, masks: bool = False) -> ObservationArrays: ...
+    def observation_arrays(self, start: int = 0, stop: int | None = None, *, masks: bool = False) -> ObservationArrays: ...
 
     def track_timeline(self, track_id: int) -> Timeline: ...
 
     def frame_range(self) -> tuple[int, int] | None: ...
 
-    def events(self, start: int = 0, end: int | None = None, kind: EventKind | None = None) -> list[Event]: ...
+    def events(self, start: int = 0, stop: int | None = None, kind: EventKind | None = None) -> list[Event]: ...

@@ -1,7 +1,8 @@
 """A tracking run's bookkeeping in its project, shared by ``masklet track`` and the GUI's controller.
 
-A run stores its engine (meta ``engine``: ``{"name", "options"}``) and its frame range and progress
-(meta ``tracking``: ``{"start", "end", "next_frame"}``, ``end`` exclusive). Each finished frame is written
+A run stores its engine and options (meta ``engine``: ``{"name", "options"}``, the options'
+``EngineOptions.to_dict`` form) and its frame range and progress
+(meta ``tracking``: ``{"start", "end", "next_frame"}``; ``end`` is the run's exclusive ``stop``). Each finished frame is written
 together with the advanced ``next_frame`` and, for engines that can save it (``Engine.save_state``: ByteTrack,
 BoT-SORT, SMOT, and any of them linked), the engine's state after that frame (meta ``engine_state``:
 ``{"frame", "state", "digest"}``) in one transaction, so a stopped run keeps every finished frame and continues at
@@ -15,12 +16,13 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import logging
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from app.document import DamagedProjectError, Document
+from tracker.engine_options import EngineOptions
+from tracker.errors import MaskletError
 from tracker.results import FrameResult, TrackedObject
 
 if TYPE_CHECKING:
@@ -34,32 +36,39 @@ TRACKING_META = "tracking"
 STATE_META = "engine_state"
 
 
-def stored_engine(doc: Document) -> tuple[str, dict[str, Any]] | None:
-    """The engine name and options the project was tracked with (None: no run stored)."""
+def stored_engine(doc: Document) -> EngineOptions | None:
+    """The engine and options the project was tracked with (None: no run stored)."""
     value = doc.get_meta(ENGINE_META)
     if not isinstance(value, dict) or "name" not in value:
         return None
     if not isinstance(value["name"], str) or not isinstance(value.get("options", {}), dict):
         raise DamagedProjectError(f"{doc.where}: damaged project (meta {ENGINE_META!r} holds {value!r})")
-    return value["name"], dict(value.get("options", {}))
+    try:
+        return EngineOptions.from_dict(value["name"], value.get("options", {}))
+    except MaskletError as exc:
+        raise DamagedProjectError(f"{doc.where}: damaged project ({exc})") from None
 
 
 @dataclass(frozen=True)
 class TrackingRun:
-    """An engine run over frames ``start .. end - 1``; ``next_frame``: the first frame not stored yet."""
+    """An engine run over the frames ``[start, stop)``; ``next_frame``: the first frame not stored yet."""
 
-    engine: str
-    options: dict[str, Any]
+    options: EngineOptions
     start: int
-    end: int
+    stop: int
     next_frame: int
 
+    @property
+    def engine(self) -> str:
+        """The engine's name."""
+        return self.options.engine
+
     @classmethod
-    def begin(cls, doc: Document, engine: str, options: dict[str, Any], start: int, end: int) -> TrackingRun:
+    def begin(cls, doc: Document, options: EngineOptions, start: int, stop: int) -> TrackingRun:
         """Store a new run (its engine, options and range; no frame done) in one transaction."""
-        run = cls(engine, options, start, end, start)
+        run = cls(options, start, stop, start)
         with doc.transaction():
-            doc.set_meta(ENGINE_META, {"name": engine, "options": options})
+            doc.set_meta(ENGINE_META, {"name": options.engine, "options": options.to_dict()})
             doc.delete_meta(STATE_META)
             run._store_progress(doc)
         return run
@@ -75,7 +84,7 @@ class TrackingRun:
             frames[0] <= frames[2] <= max(frames[1], frames[0])
         ):
             raise DamagedProjectError(f"{doc.where}: damaged project (meta {TRACKING_META!r} holds {progress!r})")
-        return cls(*engine, *frames)
+        return cls(engine, *frames)
 
     @property
     def continued(self) -> bool:
@@ -114,23 +123,20 @@ class TrackingRun:
                 _log.warning("%s: the %s state saved with frame %d is damaged (%s)", doc.where, self.engine, last, exc)
         return ResumePoint(RestorePoint.at(doc, last), state, f"{doc.where}: the {self.engine} state")
 
-    def continues(self, engine: str, options: dict[str, Any], start: int) -> bool:
-        """Whether running ``engine`` with ``options`` from ``start`` continues this run: the same engine and options
-        (the device may differ, as ``masklet track --resume`` allows) from its ``next_frame``."""
-        def stored_form(values: dict[str, Any]) -> dict[str, Any]:
-            return {k: v for k, v in json.loads(json.dumps(values)).items() if k != "device"}
+    def continues(self, options: EngineOptions, start: int) -> bool:
+        """Whether running with ``options`` from ``start`` continues this run: the same engine and options (the
+        device may differ, as ``masklet track --resume`` allows) from its ``next_frame``."""
+        return (self.continued and start == self.next_frame
+                and options.without_device() == self.options.without_device())
 
-        return (self.continued and start == self.next_frame and engine == self.engine
-                and stored_form(options) == stored_form(self.options))
-
-    def extended(self, doc: Document, end: int) -> TrackingRun:
-        """This run going on to ``end`` (stored)."""
-        run = replace(self, end=end)
+    def extended(self, doc: Document, stop: int) -> TrackingRun:
+        """This run going on up to ``stop``, exclusive (stored)."""
+        run = replace(self, stop=stop)
         run._store_progress(doc)
         return run
 
     def _store_progress(self, doc: Document) -> None:
-        doc.set_meta(TRACKING_META, {"start": self.start, "end": self.end, "next_frame": self.next_frame})
+        doc.set_meta(TRACKING_META, {"start": self.start, "end": self.stop, "next_frame": self.next_frame})
 
 
 def _frame_digest(doc: Document, frame: int) -> str:

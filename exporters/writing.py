@@ -158,7 +158,7 @@ def select(
     if report.empty_tracks:
         report.warn(f"{report.empty_tracks} tracks have no observations and are left out")
     ids = np.fromiter(category_of, np.int64, len(category_of))
-    rows = doc.observation_arrays(start, end, masks=masks)
+    rows = doc.observation_arrays(start, None if end is None else end + 1, masks=masks)
     rows = rows.take(np.isin(rows.track_id, ids))
     box = rows.box
     valid = np.isfinite(box).all(axis=1) & (box[:, 2] > 0) & (box[:, 3] > 0)

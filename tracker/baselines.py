@@ -17,14 +17,13 @@ consists of (``tracker.engine_state``), so a resumed run reports what an uninter
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import partial
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
 from tracker.detectors import DEFAULT_DETECTOR, Detections, Detector, import_ultralytics, load_detector
+from tracker.engine_options import EngineOptions
 from tracker.engine_state import pack_state, unpack_state
 from tracker.engines import Engine
 from tracker.geometry import xywh_to_xyxy, xyxy_to_xywh
@@ -131,22 +130,11 @@ class UltralyticsTracker(Engine):
         BaseTrack._count = max(BaseTrack._count, count)
 
 
-def build(
-    tracker_type: str,
-    detector: str | Path | Detector = DEFAULT_DETECTOR,
-    *,
-    classes: Sequence[str | int] | None = None,
-    conf: float | None = None,
-    imgsz: int = 640,
-    device: str = "auto",
-) -> UltralyticsTracker:
-    """A baseline over a detector (see ``load_detector``). ``conf`` defaults to the tracker's
-    ``track_low_thresh`` (0.1) so that ByteTrack's low-score association sees the weak detections.
+def build(options: EngineOptions) -> UltralyticsTracker:
+    """ByteTrack or BoT-SORT (``options.engine``) over a detector (see ``load_detector``). ``conf`` defaults to the
+    tracker's ``track_low_thresh`` (0.1) so that ByteTrack's low-score association sees the weak detections.
     BoT-SORT runs as Ultralytics configures it: no ReID, sparse optical-flow motion compensation."""
-    low = tracker_config(tracker_type).track_low_thresh
-    found = load_detector(detector, classes=classes, conf=low if conf is None else conf, imgsz=imgsz, device=device)
-    return UltralyticsTracker(found, tracker_type)
-
-
-build_bytetrack = partial(build, "bytetrack")
-build_botsort = partial(build, "botsort")
+    low = tracker_config(options.engine).track_low_thresh
+    found = load_detector(options.detector or DEFAULT_DETECTOR, classes=options.classes,
+                          conf=low if options.conf is None else options.conf, imgsz=640, device=options.device)
+    return UltralyticsTracker(found, options.engine)

@@ -1,30 +1,33 @@
 """The common interface of every tracking engine, and the factory that builds one by name.
 
 An engine turns frames into :class:`~tracker.results.FrameResult` one frame at a time. To add an
-engine, write a module with a ``build(**options) -> Engine`` function and list it in :data:`ENGINES`.
+engine, write a module with a ``build(options: EngineOptions, config=None) -> Engine`` function, list it in
+:data:`ENGINES` and its options in :class:`tracker.engine_options.EngineOptions`.
 """
 from __future__ import annotations
 
 import importlib
-import inspect
 import time
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from tracker.errors import MaskletError
 from tracker.results import FrameResult, TrackedObject
 
-# Engine name → "module:function" building it from keyword options (imported on first use).
+if TYPE_CHECKING:
+    from tracker.engine_options import EngineOptions
+
+# Engine name → "module:function" building it from its ``EngineOptions`` (imported on first use).
 ENGINES: dict[str, str] = {
     "sam2mot": "tracker.sam2mot:build",
     "smotracker": "tracker.smotracker:build",
-    "bytetrack": "tracker.baselines:build_bytetrack",
-    "botsort": "tracker.baselines:build_botsort",
+    "bytetrack": "tracker.baselines:build",
+    "botsort": "tracker.baselines:build",
     "smot": "tracker.smot:build",
 }
 LINKED_BY_DEFAULT = frozenset({"smot"})
@@ -98,16 +101,13 @@ def engine_builder(name: str) -> Callable[..., Engine]:
     return getattr(importlib.import_module(module_name), function)
 
 
-def build_engine(name: str, *, link: bool | None = None, **options: Any) -> Engine:
-    """Build the engine registered as ``name`` (see :data:`ENGINES`) with its keyword options; ``link``: join its
-    tracklets with the online linker (``None``: the engine's default, :data:`LINKED_BY_DEFAULT`)."""
-    builder = engine_builder(name)
-    try:
-        inspect.signature(builder).bind(**options)
-    except TypeError as exc:
-        raise MaskletError(f"engine {name}: {exc}") from None
-    engine = builder(**options)
-    if link if link is not None else name in LINKED_BY_DEFAULT:
+def build_engine(options: EngineOptions, *, config: Any = None) -> Engine:
+    """The engine ``options`` name, built with them (``config``: the engine's own config dataclass, for benchmarks
+    and tests; None: its defaults); its tracklets joined by the online linker when ``options.link`` says so (None:
+    the engine's default, :data:`LINKED_BY_DEFAULT`)."""
+    builder = engine_builder(options.engine)
+    engine = builder(options) if config is None else builder(options, config)
+    if options.link if options.link is not None else options.engine in LINKED_BY_DEFAULT:
         from tracker.linking import LinkedEngine
 
         engine = LinkedEngine(engine)

@@ -47,7 +47,12 @@ class TrackedObject:
     box: tuple[float, float, float, float]
     state: ObjectState = ObjectState.RELIABLE
     score: float = 1.0
+    """A confidence in [0, 1] whose meaning depends on the engine: for SAM2 engines (SAM2MOT, SMOTracker,
+    corrections) the sigmoid of SAM2's object-score logit (``logit``: how sure SAM2 is the object is visible); for
+    ByteTrack, BoT-SORT and SMOT the detection confidence of the box; 1.0 for boxes drawn by hand."""
     logit: float | None = None
+    """SAM2 engines only (None for the others): the logit the object's state thresholds apply to, SAM2's raw
+    object-score logit by default (``ObjectStateConfig.state_logit``)."""
     mask: Rle | None = None
     label: str | None = None
 

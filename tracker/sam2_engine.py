@@ -1,7 +1,7 @@
 """Online multi-object SAM2 tracking built directly on the model (``SAM2Base``).
 
 Three parts: what each object keeps and the rules of keeping it (``tracker.sam2_memory``: key-frame
-selection, pruning, restore points; pure, no model), a thin adapter over the model (``tracker.sam2_model``:
+selection, pruning, rewind points; pure, no model), a thin adapter over the model (``tracker.sam2_model``:
 building, preprocessing, the heads SAM2Base runs), and the orchestration here (frames, prompts, batching,
 corrections, outputs).
 
@@ -22,7 +22,7 @@ What each object keeps:
 - **spatial memories** (bf16, as SAM2 stores them) of the last ``num_maskmem - 1`` frames and
   **object pointers** of the last ``max_obj_ptrs_in_encoder - 1`` frames: what the next frame
   attends to. ``skip_memory`` keeps a frame out of both.
-- **restore points** for corrections: for every ``snapshot_interval``-th frame of the last
+- **rewind points** for corrections: for every ``snapshot_interval``-th frame of the last
   ``correction_window`` frames, the spatial memories that frame attends to; the pointers and key
   frames of the window.
 
@@ -33,8 +33,8 @@ allocations would fragment the heap and make RSS creep), plus the key frames of 
 older ones still conditioning (all of them, or the ``max_conditioning_frames`` most recent). Image features are kept for the current frame only, with
 each object's image-size decoder mask until its memory is written.
 
-Corrections: ``correct(obj, t, ...)`` for ``t`` in the last ``correction_window`` frames restores
-the object's memory as it was before ``t`` from the nearest restore point ``s <= t`` (re-tracking
+Corrections: ``correct(obj, t, ...)`` for ``t`` in the last ``correction_window`` frames rewinds
+the object's memory to what it was before ``t`` from the nearest rewind point ``s <= t`` (re-tracking
 that object alone through frames ``s .. t-1``, at most ``snapshot_interval - 1`` frames, which
 needs ``frames``), prompts frame ``t`` and makes it a key frame. Older frames raise
 ``CorrectionWindowError``. ``repropagate_from(t, frames, end)`` then re-tracks only the corrected
@@ -554,10 +554,10 @@ class SAM2Engine:
         return F.interpolate(output.filled, size=(size, size), mode="bilinear", align_corners=False)
 
     def _rewind(self, obj_id: int, track: ObjectMemory, frame: int, frames: Frames) -> None:
-        """Restore ``track`` to its state just before ``frame``: from the nearest restore point,
+        """Rewind ``track`` to its state just before ``frame``: from the nearest rewind point,
         re-track the frames in between."""
         self._conditioned = None
-        start = track.rewind_to_restore_point(frame, self.memory_bounds)
+        start = track.rewind(frame, self.memory_bounds)
         if start is None:
             oldest = self.current_frame - self.correction_window
             raise CorrectionWindowError(

@@ -1,5 +1,5 @@
 """What the SAM2 engine keeps of one object, and the rules of keeping it: key frames and their selection,
-spatial memories and object pointers in blocks allocated once, pruning to what the next frame and the restore
+spatial memories and object pointers in blocks allocated once, pruning to what the next frame and the rewind
 points of the correction window need, and which frame a correction can restart from. Pure bookkeeping by frame
 number: the tensors are stored, never computed here, so every rule is testable without a model (see the
 module docstring of ``tracker.sam2_engine`` for what is kept and why)."""
@@ -16,7 +16,7 @@ from sam2.modeling.sam2_utils import select_closest_cond_frames
 class MemoryBounds:
     """How much an object remembers: ``num_maskmem`` (SAM2's spatial memory span, the current frame
     included), ``max_ptrs`` (object pointers attended, the current frame included), the ``correction_window``
-    and ``snapshot_interval`` of restore points, ``max_conditioning_frames`` (None: every key frame)."""
+    and ``snapshot_interval`` of rewind points, ``max_conditioning_frames`` (None: every key frame)."""
 
     num_maskmem: int
     max_ptrs: int
@@ -172,7 +172,7 @@ class ObjectMemory:
                 self.keyframes[t] = replace(key, replaced_at=frame)
 
     def prune(self, bounds: MemoryBounds) -> None:
-        """Drop what neither the next frame nor a restore point of the correction window needs."""
+        """Drop what neither the next frame nor a rewind point of the correction window needs."""
         position = self.position
         num_maskmem, interval = bounds.num_maskmem, bounds.snapshot_interval
         horizon = position - bounds.correction_window
@@ -182,13 +182,13 @@ class ObjectMemory:
             if t > position - num_maskmem + 1:
                 return True  # attended by the next frame
             lo, hi = max(t + 1, horizon - interval + 1), min(t + num_maskmem - 1, position)
-            return lo <= hi and hi // interval * interval >= lo  # attended by a restore point
+            return lo <= hi and hi // interval * interval >= lo  # attended by a rewind point
 
         self.memories.retain(needed)
         self.pointers.retain(lambda t: t >= oldest)
         self.skipped = {t for t in self.skipped if t >= oldest}
         # Key frames before the window that still condition frames from its start on: all of them,
-        # or the closest ones (the most recent); and every key frame a restore point may attend.
+        # or the closest ones (the most recent); and every key frame a rewind point may attend.
         conditioning = sorted(t for t, key in self.keyframes.items() if t < horizon and key.conditions(horizon))
         if bounds.max_conditioning_frames:
             conditioning = conditioning[-bounds.max_conditioning_frames :]
@@ -205,8 +205,8 @@ class ObjectMemory:
                 return False
         return True
 
-    def rewind_to_restore_point(self, frame: int, bounds: MemoryBounds) -> int | None:
-        """Go back to the nearest restore point ``s <= frame`` (within ``snapshot_interval``): forget the
+    def rewind(self, frame: int, bounds: MemoryBounds) -> int | None:
+        """Go back to the nearest rewind point ``s <= frame`` (within ``snapshot_interval``): forget the
         memories from ``s`` on and return ``s``, from where frames ``s .. frame - 1`` are to be re-tracked;
         None (nothing changed) when no such point is kept."""
         candidates = range(frame, frame - bounds.snapshot_interval, -1)

@@ -32,11 +32,11 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 import numpy as np
 
 from tracker.detectors import DEFAULT_DETECTOR, Detector, load_detector
+from tracker.engine_options import EngineOptions
 from tracker.engines import Engine
 from tracker.geometry import encode_mask, mask_iou, match_boxes, xywh_to_xyxy
 from tracker.object_states import (
@@ -226,35 +226,21 @@ class SAM2MOT(Engine):
         self.next_id = max([next_id, *(obj.obj_id + 1 for obj in objects)])
 
 
-def build(
-    detector: str | Path | Detector = DEFAULT_DETECTOR,
-    *,
-    classes: Sequence[str | int] | None = None,
-    conf: float | None = None,
-    imgsz: int = 640,
-    device: str = "auto",
-    sam2: str = "tiny",
-    image_size: int | None = None,
-    random_init: bool = False,
-    seed: int = 0,
-    addition_filter: bool = True,
-    cross_object: bool = True,
-    reconstruction: bool = True,
-    config: SAM2MOTConfig | None = None,
-) -> SAM2MOT:
+def build(options: EngineOptions, config: SAM2MOTConfig | None = None) -> SAM2MOT:
     """SAM2MOT over :class:`tracker.sam2_engine.SAM2Engine` and a detector (see ``load_detector``).
 
-    ``conf`` sets the detection confidence threshold (``SAM2MOTConfig.det_conf``, default 0.5) of the
-    addition filter and of reconstruction. ``addition_filter``, ``cross_object``, ``reconstruction``:
-    the module switches (ablations). ``random_init``/``image_size``: an untrained SAM2 at a small
-    resolution, for tests and benchmarks.
+    ``options.conf`` sets the detection confidence threshold (``SAM2MOTConfig.det_conf``, default 0.5) of the
+    addition filter and of reconstruction. ``addition_filter``, ``cross_object``, ``reconstruction``: the module
+    switches (ablations). ``random_init``/``image_size``: an untrained SAM2 at a small resolution, for tests and
+    benchmarks.
     """
     from tracker.sam2_engine import SAM2Engine
 
-    switches = {"addition_filter": addition_filter, "cross_object": cross_object, "reconstruction": reconstruction}
-    config = replace(config or SAM2MOTConfig(), **switches)
-    if conf is not None:
-        config = replace(config, det_conf=conf)
-    segmenter = SAM2Engine(sam2, device, image_size=image_size, random_init=random_init, seed=seed)
-    found = load_detector(detector, classes=classes, conf=config.detector_conf, imgsz=imgsz, device=device)
+    config = replace(config or SAM2MOTConfig(), addition_filter=options.addition_filter,
+                     cross_object=options.cross_object, reconstruction=options.reconstruction)
+    if options.conf is not None:
+        config = replace(config, det_conf=options.conf)
+    segmenter = SAM2Engine(**options.segmenter_options())
+    found = load_detector(options.detector or DEFAULT_DETECTOR, classes=options.classes, conf=config.detector_conf,
+                          imgsz=640, device=options.device)
     return SAM2MOT(segmenter, found, config)

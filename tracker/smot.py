@@ -37,15 +37,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 
 from tracker.baselines import RELIABLE_CONF
-from tracker.detectors import DEFAULT_DETECTOR, Detections, Detector, UltralyticsDetector, load_detector
+from tracker.detectors import DEFAULT_DETECTOR, Detections, UltralyticsDetector, load_detector
+from tracker.engine_options import EngineOptions
 from tracker.engine_state import pack_state, unpack_state
 from tracker.engines import Engine
-from tracker.errors import DetectorError, MaskletError
+from tracker.errors import DetectorError
 from tracker.geometry import box_iou, xywh_to_xyxy, xyxy_to_xywh
 from tracker.head_outputs import RawPredictions
 from tracker.results import Event, EventKind, FrameResult, ObjectState, TrackedObject
@@ -286,25 +286,13 @@ def smot_state(conf: float, config: SMOTConfig) -> ObjectState:
     return ObjectState.SUSPICIOUS
 
 
-def build(
-    detector: str | Path | Detector = DEFAULT_DETECTOR,
-    *,
-    classes: Sequence[str | int] | None = None,
-    conf: float | None = None,
-    imgsz: int = 640,
-    device: str = "auto",
-    top_k: int | None = None,
-    motion: bool | None = None,
-    config: SMOTConfig | None = None,
-) -> SMOT:
+def build(options: EngineOptions, config: SMOTConfig | None = None) -> SMOT:
     """SMOT over an Ultralytics detector (see ``load_detector``; precomputed detections have no raw predictions).
-    ``conf``, ``top_k`` and ``motion`` override the config's ``det_conf``, ``top_k`` and ``motion``."""
-    overrides = {"det_conf": conf, "top_k": top_k, "motion": motion}
-    try:
-        config = replace(config or SMOTConfig(), **{k: v for k, v in overrides.items() if v is not None})
-    except ValueError as exc:
-        raise MaskletError(f"engine smot: {exc}") from None
-    found = load_detector(detector, classes=classes, conf=config.det_conf, imgsz=imgsz, device=device)
+    ``options.conf``, ``top_k`` and ``motion`` override ``config``'s ``det_conf``, ``top_k`` and ``motion``."""
+    overrides = {"det_conf": options.conf, "top_k": options.top_k, "motion": options.motion}
+    config = replace(config or SMOTConfig(), **{k: v for k, v in overrides.items() if v is not None})
+    detector = options.detector or DEFAULT_DETECTOR
+    found = load_detector(detector, classes=options.classes, conf=config.det_conf, imgsz=640, device=options.device)
     if not isinstance(found, UltralyticsDetector):
         raise DetectorError(f"detector {detector}: SMOT re-detects with a detector's raw predictions; precomputed "
                             "detections have none (use Ultralytics weights)")

@@ -26,11 +26,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 
 from tracker.detectors import DEFAULT_DETECTOR, Detections, Detector, MotFileDetector, load_detector
+from tracker.engine_options import EngineOptions
 from tracker.engines import Engine
 from tracker.errors import DetectorError
 from tracker.geometry import box_iou, encode_mask, gated_assignment, xywh_to_xyxy
@@ -182,37 +182,25 @@ class SMOTracker(Engine):
         self._clip_start = None
 
 
-def build(
-    detector: str | Path | Detector = DEFAULT_DETECTOR,
-    *,
-    classes: Sequence[str | int] | None = None,
-    conf: float | None = None,
-    imgsz: int = 1280,
-    device: str = "auto",
-    sam2: str = "tiny",
-    image_size: int | None = None,
-    random_init: bool = False,
-    seed: int = 0,
-    clip_len: int | None = None,
-    tiles: int | None = None,
-    tile_overlap: float = 0.2,
-    config: SMOTrackerConfig | None = None,
-) -> SMOTracker:
-    """SMOTracker over :class:`tracker.sam2_engine.SAM2Engine` and a detector (see ``load_detector``).
+def build(options: EngineOptions, config: SMOTrackerConfig | None = None) -> SMOTracker:
+    """SMOTracker over :class:`tracker.sam2_engine.SAM2Engine` and a detector (see ``load_detector``), the
+    detector at 1280 px (the published YOLO setting).
 
-    ``conf`` (default 0.35) and ``clip_len`` (default 13) override the config's ``det_conf`` and
-    ``clip_len``. ``tiles``: detect on overlapping tiles of this size (``tile_overlap``: fraction of
-    a tile) plus the full frame (:class:`tracker.slicing.SlicedDetector`). ``random_init`` /
-    ``image_size``: an untrained SAM2 at a small resolution, for tests and benchmarks.
+    ``options.conf`` (default 0.35) and ``clip_len`` (default 13) override ``config``'s ``det_conf`` and
+    ``clip_len``. ``tiles``: detect on overlapping tiles of this size (``tile_overlap``: fraction of a tile,
+    default 0.2) plus the full frame (:class:`tracker.slicing.SlicedDetector`). ``random_init`` / ``image_size``:
+    an untrained SAM2 at a small resolution, for tests and benchmarks.
     """
     from tracker.sam2_engine import SAM2Engine
 
-    overrides = {"det_conf": conf, "clip_len": clip_len}
+    overrides = {"det_conf": options.conf, "clip_len": options.clip_len}
     config = replace(config or SMOTrackerConfig(), **{k: v for k, v in overrides.items() if v is not None})
-    found = load_detector(detector, classes=classes, conf=config.det_conf, imgsz=imgsz, device=device)
-    if tiles:
+    found = load_detector(options.detector or DEFAULT_DETECTOR, classes=options.classes, conf=config.det_conf,
+                          imgsz=1280, device=options.device)
+    if options.tiles:
         if isinstance(found, MotFileDetector):
             raise DetectorError(f"detections file {found.path}: tiling does not apply to precomputed detections")
-        found = SlicedDetector(found, tiles, tile_overlap)
-    segmenter = SAM2Engine(sam2, device, image_size=image_size, random_init=random_init, seed=seed)
+        overlap = 0.2 if options.tile_overlap is None else options.tile_overlap
+        found = SlicedDetector(found, options.tiles, overlap)
+    segmenter = SAM2Engine(**options.segmenter_options())
     return SMOTracker(segmenter, found, config)

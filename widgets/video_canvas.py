@@ -134,8 +134,8 @@ class VideoCanvas(CanvasTools, QGraphicsView):
         if scope is None:
             self._overlays.clear()
             return
-        end = scope.end if scope.end is not None else float("inf")
-        for frame in [f for f in self._overlays if scope.start <= f <= end]:
+        stop = scope.stop if scope.stop is not None else float("inf")
+        for frame in [f for f in self._overlays if scope.start <= f < stop]:
             del self._overlays[frame]
 
     def show_frame(self, frame: int, rgb: np.ndarray) -> None:
@@ -271,7 +271,7 @@ class VideoCanvas(CanvasTools, QGraphicsView):
         start = max(0, self._frame - self.TRAIL_FRAMES)
         visible = {obs.track_id for obs in self._observations}
         paths: dict[int, QPainterPath] = {}
-        for obs in self._doc.iter_observations(start, self._frame):
+        for obs in self._doc.iter_observations(start, self._frame + 1):
             if obs.track_id not in visible:
                 continue
             x, y, w, h = obs.box

@@ -88,11 +88,13 @@ def evaluate_configuration(name: str, folder: Path, weights: Path, device: str, 
     """Track one sequence with one configuration into a temporary project and score it with ``masklet eval``."""
     from app.commands.eval import SequenceInput, evaluate
     from app.document import Document
+    from tracker.engine_options import EngineOptions
     from tracker.engines import build_engine
     from tracker.video import VideoSource
 
     engine_name, options = CONFIGURATIONS[name]
-    engine = build_engine(engine_name, detector=str(weights), classes=["person"], device=device, **options)
+    engine = build_engine(EngineOptions(engine_name, detector=str(weights), classes=("person",), device=device,
+                                        **options))
     with tempfile.TemporaryDirectory() as tmp, VideoSource.open(folder) as source:
         project = Path(tmp) / f"{folder.name}.masklet"
         end = source.frame_count if frames is None else min(frames, source.frame_count)
@@ -141,11 +143,12 @@ def format_table(rows: list[Row]) -> str:
 
 def scaling(weights: Path, device: str, counts: tuple[int, ...] = (5, 10, 20, 50), repeats: int = 5) -> str:
     """SMOT's time per frame by stage with ``counts`` live tracks (MOT16-11, 1920×1080)."""
+    from tracker.engine_options import EngineOptions
     from tracker.results import TrackedObject
     from tracker.smot import build
     from tracker.video import VideoSource
 
-    engine = build(str(weights), classes=["person"], device=device)
+    engine = build(EngineOptions("smot", detector=str(weights), classes=("person",), device=device))
     rng = np.random.default_rng(0)
     lines = [f"SMOT time per frame (ms) by live tracks, MOT16-11, detector {Path(weights).name}, device {device}",
              f"{'tracks':>7}{'total':>9}{'detector':>10}{'motion':>9}{'redetect':>10}{'other':>8}"]

@@ -12,12 +12,12 @@ resume reproduces them is not.
 from __future__ import annotations
 
 import argparse
-import inspect
 from pathlib import Path
 from typing import Any
 
 from app.benchmarks import shared_data, shared_model
-from tracker.engines import ENGINES, build_engine, engine_builder
+from tracker.engine_options import EngineOptions
+from tracker.engines import ENGINES, build_engine
 
 DEFAULT_ENGINES = (*ENGINES, "bytetrack+link")
 
@@ -61,9 +61,7 @@ def compare(name: str, source: Any, options: dict[str, Any], frames: int, stop: 
     engine_name, linked = name.removesuffix("+link"), name.endswith("+link")
 
     def engine() -> Any:
-        accepted = inspect.signature(engine_builder(engine_name)).parameters
-        return build_engine(engine_name, link=True if linked else None,
-                            **{key: value for key, value in options.items() if key in accepted})
+        return build_engine(EngineOptions.applicable(engine_name, **options, link=True if linked else None))
 
     def track(doc: Document, run: TrackingRun, tracker: Any, start: int, end: int) -> TrackingRun:
         for result in tracker.run(source, start, end):
@@ -74,9 +72,9 @@ def compare(name: str, source: Any, options: dict[str, Any], frames: int, stop: 
         return [(o.frame, o.track_id, o.box, int(o.state), o.score) for o in doc.iter_observations(stop)]
 
     with Document.in_memory(source.info()) as full, Document.in_memory(source.info()) as stopped:
-        track(full, TrackingRun.begin(full, engine_name, {}, 0, frames), engine(), 0, frames)
+        track(full, TrackingRun.begin(full, EngineOptions(engine_name), 0, frames), engine(), 0, frames)
         first = engine()
-        run = track(stopped, TrackingRun.begin(stopped, engine_name, {}, 0, frames), first, 0, stop)
+        run = track(stopped, TrackingRun.begin(stopped, EngineOptions(engine_name), 0, frames), first, 0, stop)
         state = first.save_state()
         resumed = engine()
         exact = run.resume(stopped, resumed, source)

@@ -15,14 +15,14 @@ band, and would otherwise keep every frame out of memory (a step about 30 % chea
 from __future__ import annotations
 
 import argparse
-import inspect
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from app.benchmarks import SHARED_DETECTOR, shared_data, shared_model
-from tracker.engines import ENGINES, build_engine, engine_builder
+from tracker.engine_options import EngineOptions
+from tracker.engines import ENGINES, build_engine
 
 BASELINE = "bytetrack"
 
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         size = f"{source.width}×{source.height}"
     options = {"detector": detector, "device": args.device, "random_init": True, "image_size": args.image_size}
     names = args.engines.split(",")
-    results = [bench_engine(name, frames, {**options, **_every_memory_written(name)}) for name in names]
+    results = [bench_engine(name, frames, options, _every_memory_written(name)) for name in names]
     print(
         f"track benchmark: {Path(video).name} frames {frames[0][0]}..{frames[-1][0]} ({size}, first frame is "
         f"warm-up), detector {Path(weights).name}, device {args.device}, SAM2 random-init {args.image_size} px, "
@@ -85,19 +85,21 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _every_memory_written(name: str) -> dict[str, Any]:
+def _every_memory_written(name: str) -> Any:
     """The SAM2 engines' config with the low-confidence memory filter off (see the module docstring)."""
     from tracker.sam2mot import SAM2MOTConfig
     from tracker.smotracker import SMOTrackerConfig
 
     configs = {"sam2mot": SAM2MOTConfig, "smotracker": SMOTrackerConfig}
-    return {"config": configs[name](memory_filter_logit=None)} if name in configs else {}
+    return configs[name](memory_filter_logit=None) if name in configs else None
 
 
-def bench_engine(name: str, frames: list[tuple[int, Any]], options: dict[str, Any]) -> EngineBench:
-    """Run one engine over ``frames`` (options it does not take are left out); time all but the first."""
-    accepted = inspect.signature(engine_builder(name)).parameters
-    engine = build_engine(name, **{key: value for key, value in options.items() if key in accepted})
+def bench_engine(
+    name: str, frames: list[tuple[int, Any]], options: dict[str, Any], config: Any = None
+) -> EngineBench:
+    """Run one engine (with its ``config``, None: the default) over ``frames`` (options it does not take are left
+    out); time all but the first."""
+    engine = build_engine(EngineOptions.applicable(name, **options), config=config)
     segmenter_timings = getattr(getattr(engine, "segmenter", None), "timings", None)
     engine.process(*frames[0])
     engine.timings.clear()

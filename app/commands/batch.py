@@ -18,7 +18,8 @@ from typing import Any, TextIO
 
 from app import batch
 from app.batch import DONE, FAILED, INTERRUPTED, SKIPPED, Job, Outcome
-from app.commands.track import add_engine_arguments
+from app.commands.track import add_engine_arguments, given_options
+from tracker.engine_options import EngineOptions
 from tracker.errors import MaskletError
 from tracker.files import remove
 
@@ -80,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
         raise MaskletError(f"{args.output}: not a folder")
     videos = batch.find_videos(args.inputs, exclude=outdir)
     settings = _engine_settings(args)
+    EngineOptions(args.engine, **given_options(settings))  # a bad option fails once, not once per video
     jobs = batch.make_jobs(videos, outdir, formats)
     for path in (outdir, *(outdir / fmt for fmt in formats)):
         path.mkdir(parents=True, exist_ok=True)

@@ -17,25 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 from app.document import Document
 from app.tracking_run import TrackingRun
-from tracker.engines import ENGINES, Engine, build_engine
+from tracker.engine_options import ENGINE_NAMES, EngineOptions
+from tracker.engines import Engine, build_engine
 from tracker.errors import DiskFullError, MaskletError
 
 if TYPE_CHECKING:
     from tracker.video import VideoSource
 
-# Engine options that change results → their flags. On --resume they come from the project
-# (only --device may change).
-_FIXED_OPTIONS = {
-    "detector": "--detector", "classes": "--classes", "conf": "--conf", "sam2": "--sam2",
-    "image_size": "--image-size", "random_init": "--sam2-random-init",
-    "clip_len": "--clip-len", "tiles": "--tiles", "tile_overlap": "--tile-overlap",
-    "addition_filter": "--no-addition-filter", "cross_object": "--no-cross-object",
-    "reconstruction": "--no-reconstruction",
-    "link": "--link/--no-link", "motion": "--no-motion", "top_k": "--top-k",
-}
-_SMOTRACKER_OPTIONS = ("clip_len", "tiles", "tile_overlap")
-_SAM2MOT_OPTIONS = ("addition_filter", "cross_object", "reconstruction")
-_SMOT_OPTIONS = ("motion", "top_k")
+_OPTION_NAMES = tuple(f.name for f in dataclasses.fields(EngineOptions)[1:])
+"""The ``EngineOptions`` fields, each given by the flag of the same ``dest``."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -59,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def add_engine_arguments(parser: argparse.ArgumentParser, engine_help: str) -> None:
     """The engine, its options and the frame range (shared with ``masklet batch``)."""
-    parser.add_argument("--engine", choices=list(ENGINES), help=engine_help)
+    parser.add_argument("--engine", choices=ENGINE_NAMES, help=engine_help)
     parser.add_argument(
         "--detector", metavar="NAME|PATH",
         help="Ultralytics weights (official name such as yolo11n.pt, .pt, .onnx, OpenVINO folder) or a "
@@ -126,12 +116,13 @@ def run(args: argparse.Namespace, on_frame: Callable[[TrackingRun], None] | None
     with VideoSource.open(args.video) as source:
         if args.resume:
             with _open_for_resume(args, source) as (doc, tracking, options):
-                engine = build_engine(tracking.engine, **options)
+                engine = build_engine(options)
                 return _track(args, source, doc, engine, tracking, exports, on_frame)
-        name, options, (start, end) = args.engine, _engine_options(args), _new_range(args, source)
-        engine = build_engine(name, **options)  # before creating the project: a missing model leaves no file
+        start, stop = _new_range(args, source)
+        options = EngineOptions(args.engine, **given_options(args))
+        engine = build_engine(options)  # before creating the project: a missing model leaves no file
         with _create_project(args.output, source) as doc:
-            tracking = TrackingRun.begin(doc, name, options, start, end)
+            tracking = TrackingRun.begin(doc, options, start, stop)
             return _track(args, source, doc, engine, tracking, exports, on_frame)
 
 
@@ -149,13 +140,13 @@ def _track(
 
     from app.cli import EXIT_INTERRUPTED
 
-    first, end = tracking.next_frame, tracking.end
+    first, stop = tracking.next_frame, tracking.stop
     if tracking.continued:
         tracking.resume(doc, engine, source)
-    with tqdm(total=end - first, unit="frame", desc=tracking.engine, file=sys.stderr, dynamic_ncols=True,
+    with tqdm(total=stop - first, unit="frame", desc=tracking.engine, file=sys.stderr, dynamic_ncols=True,
               disable=on_frame is not None) as progress:
         try:
-            for result in engine.run(source, first, end):
+            for result in engine.run(source, first, stop):
                 tracking = tracking.record(doc, result, engine.save_state())
                 progress.set_postfix(objects=len(result.objects), refresh=False)
                 progress.update()
@@ -175,45 +166,26 @@ def _track(
     return 0
 
 
-def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The engine options given on the command line (absent ones take the engine's defaults)."""
-    detector = args.detector
-    if detector is not None and Path(detector).exists():
-        detector = str(Path(detector).resolve())
-    options = {
-        "detector": detector,
-        "classes": None if args.classes is None else [c.strip() for c in args.classes.split(",") if c.strip()],
-        "conf": args.conf,
-        "device": args.device,
-        "sam2": args.sam2,
-        "image_size": args.image_size,
-        "random_init": args.random_init,
-        "clip_len": args.clip_len,
-        "tiles": args.tiles,
-        "tile_overlap": args.tile_overlap,
-        **{key: getattr(args, key) for key in _SAM2MOT_OPTIONS},
-        "link": args.link,
-        "motion": args.motion,
-        "top_k": args.top_k,
-    }
-    options = {key: value for key, value in options.items() if value is not None}
-    for engine, keys in (("smotracker", _SMOTRACKER_OPTIONS), ("sam2mot", _SAM2MOT_OPTIONS), ("smot", _SMOT_OPTIONS)):
-        misplaced = [_FIXED_OPTIONS[key] for key in keys if key in options]
-        if misplaced and args.engine not in (None, engine):
-            raise MaskletError(f"track: --engine {args.engine} does not take {', '.join(misplaced)} ({engine} only)")
-    return options
+def given_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The engine options given on the command line, as ``EngineOptions`` fields (absent ones are left out)."""
+    given = {name: getattr(args, name) for name in _OPTION_NAMES if getattr(args, name) is not None}
+    if "detector" in given and Path(given["detector"]).exists():
+        given["detector"] = str(Path(given["detector"]).resolve())
+    if "classes" in given:
+        given["classes"] = tuple(c.strip() for c in given["classes"].split(",") if c.strip()) or None
+    return given
 
 
 def _new_range(args: argparse.Namespace, source: VideoSource) -> tuple[int, int]:
-    """The frame range of a new run: ``start`` inclusive, ``end`` exclusive."""
+    """The frame range ``(start, stop)`` of a new run: ``start`` inclusive, ``stop`` exclusive (``--end``)."""
     if args.engine is None:
-        raise MaskletError(f"track: --engine is required ({', '.join(ENGINES)})")
-    end = source.frame_count if args.end is None else min(args.end, source.frame_count)
-    if not 0 <= args.start < end:
+        raise MaskletError(f"track: --engine is required ({', '.join(ENGINE_NAMES)})")
+    stop = source.frame_count if args.end is None else min(args.end, source.frame_count)
+    if not 0 <= args.start < stop:
         raise MaskletError(
-            f"{args.video}: empty frame range {args.start}..{end} (the video has {source.frame_count} frames)"
+            f"{args.video}: empty frame range {args.start}..{stop} (the video has {source.frame_count} frames)"
         )
-    return args.start, end
+    return args.start, stop
 
 
 def _create_project(path: Path, source: VideoSource) -> Document:
@@ -224,8 +196,8 @@ def _create_project(path: Path, source: VideoSource) -> Document:
 @contextmanager
 def _open_for_resume(
     args: argparse.Namespace, source: VideoSource
-) -> Iterator[tuple[Document, TrackingRun, dict[str, Any]]]:
-    """The project to continue, its run (``end`` as ``--end`` changes it) and the engine options to use."""
+) -> Iterator[tuple[Document, TrackingRun, EngineOptions]]:
+    """The project to continue, its run (``stop`` as ``--end`` changes it) and the engine options to use."""
     with Document.open(args.output) as doc:
         tracking, options = resume_plan(args, doc)
         video = doc.video
@@ -236,8 +208,8 @@ def _open_for_resume(
         yield doc, tracking, options
 
 
-def resume_plan(args: argparse.Namespace, doc: Document) -> tuple[TrackingRun, dict[str, Any]]:
-    """What ``--resume`` continues in ``doc``: its run (``end`` as ``--end`` changes it) and the engine options
+def resume_plan(args: argparse.Namespace, doc: Document) -> tuple[TrackingRun, EngineOptions]:
+    """What ``--resume`` continues in ``doc``: its run (``stop`` as ``--end`` changes it) and the engine options
     (the stored ones; only ``--device`` may change). ``MaskletError`` when ``args`` ask for something else."""
     tracking = TrackingRun.load(doc)
     if tracking is None:
@@ -245,15 +217,15 @@ def resume_plan(args: argparse.Namespace, doc: Document) -> tuple[TrackingRun, d
     name, options = tracking.engine, tracking.options
     if args.engine not in (None, name):
         raise MaskletError(f"{args.output}: tracked with --engine {name}; resume cannot switch to {args.engine}")
-    given = _engine_options(args)
-    changed = [key for key in _FIXED_OPTIONS if key in given and given[key] != options.get(key)]
+    given = given_options(args)
+    changed = [key for key, value in given.items() if key != "device" and value != getattr(options, key)]
     if changed:
-        flags = ", ".join(_FIXED_OPTIONS[key] for key in changed)
+        flags = ", ".join(EngineOptions.flag(key) for key in changed)
         raise MaskletError(f"{args.output}: resume uses the engine options stored in the project; leave out {flags}")
     if "device" in given:
-        options = {**options, "device": given["device"]}
+        options = options.with_changes(device=given["device"])
     if args.end is not None:
-        tracking = dataclasses.replace(tracking, end=min(args.end, doc.video.frame_count))
+        tracking = dataclasses.replace(tracking, stop=min(args.end, doc.video.frame_count))
     return tracking, options
 
 

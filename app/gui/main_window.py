@@ -314,7 +314,7 @@ class MainWindow(QMainWindow):
         elif self._dirty is None:
             self._dirty = scope
         else:
-            ends = (self._dirty.end, scope.end)
+            ends = (self._dirty.stop, scope.stop)
             self._dirty = Scope(
                 tuple(sorted(set(self._dirty.track_ids) | set(scope.track_ids))), min(self._dirty.start, scope.start),
                 None if None in ends else max(ends),

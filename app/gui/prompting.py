@@ -21,11 +21,11 @@ from PySide6.QtCore import QObject, QThread, Signal
 from PySide6.QtGui import QAction
 
 from app.correction import Reach, backward_start, faster_setting, forward_end
+from app.gui.jobs import CorrectionJob, sam2_engine
 from app.gui.settings import Preferences
-from app.gui.tracking_worker import (
-    _ORPHANS, SAM2_ENGINES, STOP_TIMEOUT_MS, CorrectionJob, TrackingController, sam2_engine,
-)
+from app.gui.tracking_worker import _ORPHANS, STOP_TIMEOUT_MS, TrackingController
 from app.tracking_run import stored_engine
+from tracker.engine_options import SAM2_ENGINES
 from widgets.prompt_panel import PromptPanel
 from widgets.video_canvas import Prompt as CanvasPrompt
 from widgets.video_canvas import PromptPreview, VideoCanvas
@@ -227,7 +227,7 @@ class PromptingController(QObject):
             self.message.emit("Click on the object first")
             return False
         first, end = self._propagation()
-        session.job = replace(session.job, end=end, backward_to=first if first < session.job.frame else None)
+        session.job = replace(session.job, stop=end + 1, backward_to=first if first < session.job.frame else None)
         session.finish()
         self._close()
         return True
@@ -345,8 +345,8 @@ class PromptDesk(QObject):
     def _on_document(self) -> None:
         self.controller.discard()
         doc, chosen = self.tracking.doc, self._preferences.correction_speed
-        engine = None if doc is None else stored_engine(doc)
-        if chosen is not None and (engine is None or engine[0] not in SAM2_ENGINES):
+        stored = None if doc is None else stored_engine(doc)
+        if chosen is not None and (stored is None or stored.engine not in SAM2_ENGINES):
             self._set_speed(*chosen)
         options = self.tracking.sam2
         self.panel.set_speed(str(options.get("model", "tiny")), options.get("image_size"))

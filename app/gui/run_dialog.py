@@ -10,7 +10,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.dialogs import _browse_button, _buttons, _frame_range
-from app.gui.tracking_worker import ENGINE_LABELS, SAM2_ENGINES
+from app.gui.tracking_worker import ENGINE_LABELS
+from tracker.engine_options import SAM2_ENGINES, EngineOptions
 from tracker.engines import LINKED_BY_DEFAULT
 
 SAM2_MODELS = ("tiny", "small", "base_plus", "large")
@@ -188,9 +189,9 @@ class RunDialog(QDialog):
         """``(start, end)`` with ``end`` exclusive."""
         return self.first.value(), max(self.first.value(), self.last.value()) + 1
 
-    def options(self) -> dict[str, Any]:
-        """Engine options (the keywords of the engine's ``build``); unset ones take the engine's defaults."""
-        classes = [c.strip() for c in self.classes.text().split(",") if c.strip()]
+    def options(self) -> EngineOptions:
+        """The chosen engine and its options; unset ones take the engine's defaults."""
+        classes = tuple(c.strip() for c in self.classes.text().split(",") if c.strip())
         options: dict[str, Any] = {
             "detector": self.detector.currentText().strip() or DEFAULT_DETECTOR,
             "classes": classes or None,
@@ -211,7 +212,7 @@ class RunDialog(QDialog):
             options |= {key: False for key, box in self.modules.items() if not box.isChecked()}
         if self.engine_name() == "smotracker":
             options |= self._smotracker_options()
-        return {key: value for key, value in options.items() if value is not None}
+        return EngineOptions(self.engine_name(), **{key: value for key, value in options.items() if value is not None})
 
     def _smotracker_options(self) -> dict[str, Any]:
         tiles = self.tiles.value() or None
@@ -222,7 +223,7 @@ class RunDialog(QDialog):
         """Every field, whichever engine it applies to: remembered for the next run, so running ByteTrack
         keeps the SAM2 model, input size and module switches chosen earlier."""
         return {
-            **self.options(),
+            **self.options().to_dict(),
             "sam2": self.sam2.currentText().strip() or "tiny",
             "image_size": self.image_size.value() or None,
             "random_init": self.random_init.isChecked(),

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QDialog, QFileDialog
 from app.gui.errors import Remedy, show_error
 from app.gui.run_dialog import RunDialog
 from app.tracking_run import TrackingRun
+from tracker.engine_options import EngineOptions
 
 if TYPE_CHECKING:
     from app.gui.main_window import MainWindow
@@ -23,7 +24,7 @@ class RunController(QObject):
         self.window = window
         self.tracking = window.tracking
         self.preferences = window.preferences
-        self._last_run: tuple[str, dict] | None = None
+        self._last_run: EngineOptions | None = None
         tracking = self.tracking
         tracking.busyChanged.connect(self._on_busy)
         tracking.pausedChanged.connect(lambda _: window.update_enabled())
@@ -44,14 +45,14 @@ class RunController(QObject):
         last = TrackingRun.load(doc)
         start = self.window.frame if last is None or last.next_frame >= source.frame_count else last.next_frame
         if last is not None and last.engine == engine and start == last.next_frame:
-            defaults = {**defaults, **last.options}  # the stopped run's own options: it continues exactly
+            defaults = {**defaults, **last.options.to_dict()}  # the stopped run's own options: it continues exactly
         dialog = RunDialog(engine, source.frame_count, start, defaults, self._detector_suggestions(), self.window)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return
         options = dialog.options()
         self.preferences.run_options = dialog.settings()
-        self._last_run = (dialog.engine_name(), options)
-        self.tracking.start_tracking(dialog.engine_name(), options, *dialog.frame_range())
+        self._last_run = options
+        self.tracking.start_tracking(options, *dialog.frame_range())
 
     def _detector_suggestions(self) -> list[str]:
         """Precomputed detections that come with the video (MOTChallenge ``det.txt``)."""
@@ -111,8 +112,6 @@ class RunController(QObject):
         last = TrackingRun.load(self.window.session.doc) if self.window.session is not None else None
         if self._last_run is None or last is None:
             return
-        engine, options = self._last_run
-        options = {**options, **changes}
-        self._last_run = (engine, options)
-        self.preferences.run_options = options
-        self.tracking.start_tracking(engine, options, last.next_frame, last.end)
+        options = self._last_run = self._last_run.with_changes(**changes)
+        self.preferences.run_options = {**self.preferences.run_options, **options.to_dict()}
+        self.tracking.start_tracking(options, last.next_frame, last.stop)

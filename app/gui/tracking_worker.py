@@ -1,19 +1,14 @@
-"""Everything that runs a model, in one place: QThread workers and the controller that steers them.
+"""The controller that starts, steers and stops the model jobs (``app.gui.jobs``) and writes their results.
 
-- A **tracking job** runs an engine (``tracker.engines.build_engine``) over a frame range.
-- A **correction job** rebuilds the object's SAM2 memory from its stored prompts (``tracker.correction``),
-  prompts it at a frame and re-propagates it forward until the end of the range or until it stays lost.
-  Observations edited by hand are never overwritten; by default propagation stops before the track's
-  next manual key frame. One correction is one undo step.
-
-Workers never touch the document: every result is sent to the UI thread, where the controller
-writes it (a SQLite connection is used from one thread at a time). Pausing and stopping act between
-frames, so every finished frame is kept. Errors reach the window as ``error`` signals.
+A tracking run is saved frame by frame (``app.tracking_run``). A correction never overwrites observations edited
+by hand; by default its propagation stops before the track's next manual key frame; one correction is one undo
+step. Results arrive from the workers in the UI thread, where they are written (a SQLite connection is used from
+one thread at a time); every finished frame is kept when a job is paused or stopped. Errors reach the window as
+``error`` signals.
 """
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,14 +18,18 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, Signal
 
 from app.conflicts import refresh_conflicts
-from app.correction import INTERACTIVE_SIZE, History, Reach, correction_history, forward_end
+from app.correction import INTERACTIVE_SIZE, Reach, correction_history, forward_end
 from app.document import Document, Observation, Scope, Source
 from app.edits import DeleteObservation
+from app.gui.jobs import (
+    CorrectionJob, CorrectionWorker, JobWorker, Propagated, TrackedFrame, TrackingJob, TrackingWorker,
+)
 from app.gui.undo import EditStack, RecordedChange
 from app.tracking_run import RestorePoint, ResumePoint, TrackingRun, stored_engine
+from tracker.engine_options import SAM2_ENGINES, EngineOptions
 from tracker.errors import MaskletError
-from tracker.geometry import decode_mask, encode_mask, xywh_to_xyxy
-from tracker.results import Event, EventKind, FrameResult, ObjectState, Prompt, TrackedObject
+from tracker.geometry import decode_mask, xywh_to_xyxy
+from tracker.results import Event, EventKind, FrameResult
 
 _log = logging.getLogger(__name__)
 
@@ -38,232 +37,9 @@ ENGINE_LABELS = {
     "sam2mot": "SAM2MOT", "smotracker": "SMOTracker", "smot": "SMOT", "bytetrack": "ByteTrack", "botsort": "BoT-SORT",
 }
 """Engine name → what menus show."""
-SAM2_ENGINES = ("sam2mot", "smotracker")
 STOP_TIMEOUT_MS = 10_000
 _ORPHANS: list[QThread] = []
 """Threads that did not stop in time on shutdown: kept referenced so Qt does not destroy them running."""
-
-
-@dataclass(frozen=True)
-class TrackingJob:
-    """Run ``engine`` (built with ``options``) over frames ``start .. end - 1`` of ``video``; ``resume``: where to
-    continue from (a stopped run's saved state, or stored results); otherwise new tracks get ids from
-    ``first_id`` on."""
-
-    engine: str
-    options: dict[str, Any]
-    video: Path
-    start: int
-    end: int
-    resume: ResumePoint | None = None
-    first_id: int = 1
-
-
-@dataclass(frozen=True)
-class TrackedFrame:
-    """A tracking job's result at one frame and the engine's state after it (``Engine.save_state``)."""
-
-    result: FrameResult
-    state: bytes | None
-
-
-@dataclass(frozen=True)
-class CorrectionJob:
-    """Prompt track ``track_id`` at ``frame`` (an ``xyxy`` box, then points with labels 1/0, one at a time;
-    or a mask) on the memory ``history`` rebuilds, then re-propagate it through frame ``end`` (inclusive).
-    ``sam2``: ``SAM2Engine`` keyword options."""
-
-    video: Path
-    sam2: dict[str, Any]
-    frame: int
-    end: int
-    track_id: int
-    history: History
-    label: str | None = None
-    points: np.ndarray | None = None
-    labels: np.ndarray | None = None
-    box: np.ndarray | None = None
-    mask: np.ndarray | None = None
-    backward_to: int | None = None
-    """Also propagate backward from ``frame`` down to this frame (inclusive); None: forward only."""
-
-
-@dataclass(frozen=True)
-class Propagated:
-    """A correction job's result for its track at one frame (``obj`` None: the object is not visible);
-    at the prompted frame, the prompts it gave SAM2."""
-
-    frame: int
-    track_id: int
-    obj: TrackedObject | None
-    prompts: tuple[Prompt, ...] = ()
-
-
-def sam2_options(engine_options: dict[str, Any]) -> dict[str, Any]:
-    """``SAM2Engine`` keyword options from an engine's options (the same model, device and size)."""
-    options = {"model": engine_options.get("sam2", "tiny"), "device": engine_options.get("device", "auto")}
-    options.update({k: engine_options[k] for k in ("image_size", "random_init") if engine_options.get(k) is not None})
-    return options
-
-
-def _device_of(engine: Any, requested: str) -> str:
-    """The device an engine runs on, as far as it tells (SAM2's, else the detector's)."""
-    for holder, attribute in ((getattr(engine, "segmenter", None), "device"),
-                              (getattr(engine, "detector", None), "resolved_device")):
-        device = getattr(holder, attribute, None)
-        if device is not None:
-            return str(device)
-    return requested
-
-
-class _Worker(QThread):
-    """A thread running one job; its signals reach the UI thread queued. ``pause``/``resume``/``stop``
-    may be called from any thread."""
-
-    ready = Signal(str)  # the device, once the model is loaded
-    result = Signal(object)  # TrackedFrame or Propagated
-    failed = Signal(object)  # the exception
-    done = Signal(bool)  # True: ran to the end; False: stopped
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._stopped = threading.Event()
-        self._running = threading.Event()
-        self._running.set()
-
-    def run(self) -> None:  # in the worker thread
-        completed = False
-        try:
-            completed = self.work()
-        except Exception as exc:  # every failure becomes a dialog in the UI thread
-            _log.debug("job failed", exc_info=True)
-            self.failed.emit(exc)
-        finally:
-            self.done.emit(completed)
-
-    def work(self) -> bool:
-        raise NotImplementedError
-
-    def proceed(self) -> bool:
-        """Wait while paused; False once stopped."""
-        while not self._running.wait(0.05):
-            if self._stopped.is_set():
-                return False
-        return not self._stopped.is_set()
-
-    def pause(self) -> None:
-        self._running.clear()
-
-    def resume(self) -> None:
-        self._running.set()
-
-    def stop(self) -> None:
-        self._stopped.set()
-        self._running.set()
-
-
-class TrackingWorker(_Worker):
-    def __init__(self, job: TrackingJob) -> None:
-        super().__init__()
-        self.job = job
-
-    def work(self) -> bool:
-        from tracker.engines import build_engine
-        from tracker.video import VideoSource
-
-        job = self.job
-        engine = build_engine(job.engine, **job.options)
-        self.ready.emit(_device_of(engine, job.options.get("device", "auto")))
-        with VideoSource.open(job.video, cache_size=2) as source:
-            engine.next_id = job.first_id
-            if job.resume is not None:
-                job.resume.apply(engine, source)
-            for result in engine.run(source, job.start, job.end):
-                self.result.emit(TrackedFrame(result, engine.save_state()))
-                if not self.proceed():
-                    return False
-        return True
-
-
-def sam2_engine(options: dict[str, Any], engines: dict[tuple, Any] | None = None) -> Any:
-    """A ``SAM2Engine`` with ``options``; with ``engines``, built once there and then reused (the model
-    itself is loaded once per process either way)."""
-    from tracker.sam2_engine import SAM2Engine
-
-    if engines is None:
-        return SAM2Engine(**options)
-    key = tuple(sorted(options.items()))
-    if key not in engines:
-        engines[key] = SAM2Engine(**options)
-    return engines[key]
-
-
-class CorrectionWorker(_Worker):
-    """Runs a correction job; ``prepared``: a correction already replayed and prompted at the job's frame
-    (an interactive session's), which is then only propagated."""
-
-    def __init__(self, job: CorrectionJob, engines: dict[tuple, Any], prepared: Any = None) -> None:
-        super().__init__()
-        self.job = job
-        self._engines = engines
-        self._prepared = prepared
-
-    def work(self) -> bool:
-        from tracker.correction import Correction
-        from tracker.object_states import ObjectStateConfig, reported_object
-        from tracker.video import VideoSource
-
-        job, config = self.job, ObjectStateConfig()
-
-        def report(frame: int, output: Any, prompts: tuple[Prompt, ...] = ()) -> TrackedObject | None:
-            obj = None if output is None else reported_object(job.track_id, output, encode_mask(output.mask), config,
-                                                               job.label)
-            self.result.emit(Propagated(frame, job.track_id, obj, prompts))
-            return obj
-
-        def follow(outputs: Any) -> bool:
-            """Report each frame until the object stays lost (SAM2MOT's removal rule); False once stopped."""
-            lost = 0
-            for frame, output in outputs:
-                obj = report(frame, output)
-                lost = lost + 1 if obj is None or obj.state == ObjectState.LOST else 0
-                if lost > config.max_lost:
-                    break
-                if not self.proceed():
-                    return False
-            return True
-
-        with VideoSource.open(job.video, cache_size=8) as source:
-            correction = self._prepared
-            if correction is None:
-                engine = sam2_engine(job.sam2, self._engines)
-                self.ready.emit(str(engine.device))
-                correction = Correction(engine, source.__getitem__, len(source), job.track_id, job.frame,
-                                        job.history.prompts)
-                for _ in correction.replay():
-                    if not self.proceed():
-                        return False
-                self._prompt(correction)
-            else:
-                correction.frames = source.__getitem__
-                self.ready.emit(str(correction.engine.device))
-            report(job.frame, correction.output, tuple(correction.take_prompts()))
-            if not follow(correction.propagate(job.end)):
-                return False
-            if job.backward_to is not None and not follow(correction.propagate_backward(job.backward_to)):
-                return False
-        return True
-
-    def _prompt(self, correction: Any) -> None:
-        """Give the job's prompts at its frame."""
-        job = self.job
-        if job.mask is not None:
-            correction.set_mask(job.mask)
-            return
-        if job.box is not None:
-            correction.set_box(job.box)
-        for (x, y), label in zip([] if job.points is None else job.points, [] if job.labels is None else job.labels):
-            correction.click(x, y, int(label) == 1)
 
 
 @dataclass
@@ -271,13 +47,13 @@ class _Running:
     """The job in progress."""
 
     kind: str  # "tracking" or "correction"
-    worker: _Worker
+    worker: JobWorker
     total: int
     started: float = field(default_factory=time.perf_counter)
     paused_since: float | None = None
     paused_seconds: float = 0.0  # time spent paused, left out of the ETA
     done: int = 0
-    before: Any = None  # correction: the snapshot its undo restores
+    before: Any = None  # correction: the snapshot its undo reverts to
     text: str = ""
     run: TrackingRun | None = None  # tracking: the run's range and progress
 
@@ -331,9 +107,9 @@ class TrackingController(QObject):
 
     def set_document(self, doc: Document | None, video: Path | None) -> None:
         self.doc, self.video = doc, video
-        engine = None if doc is None else stored_engine(doc)
-        if engine is not None and engine[0] in SAM2_ENGINES:
-            self.sam2 = sam2_options(engine[1])
+        options = None if doc is None else stored_engine(doc)
+        if options is not None and options.engine in SAM2_ENGINES:
+            self.sam2 = options.segmenter_options()
         self.documentSet.emit()
 
     @property
@@ -356,51 +132,51 @@ class TrackingController(QObject):
         return 0.0 if running is None or not running.done else running.frames_per_second(time.perf_counter())
 
     # ------------------------------------------------------------------ tracking
-    def start_tracking(self, engine: str, options: dict[str, Any], start: int, end: int) -> bool:
-        """Track frames ``start .. end - 1``. The same engine and options from where the project's run stopped
-        continue that run as ``masklet track --resume`` does (``TrackingRun.resume_point``: exactly, from the saved
-        engine state); otherwise a new run continues from the stored frame before ``start``, if any."""
+    def start_tracking(self, options: EngineOptions, start: int, stop: int) -> bool:
+        """Track the frames ``[start, stop)`` with ``options``. The same engine and options from where the project's
+        run stopped continue that run as ``masklet track --resume`` does (``TrackingRun.resume_point``: exactly, from
+        the saved engine state); otherwise a new run continues from the stored frame before ``start``, if any."""
         if not self._can_start():
             return False
         last = TrackingRun.load(self.doc)
-        if last is not None and last.continues(engine, options, start):
+        if last is not None and last.continues(options, start):
             resume: ResumePoint | None = last.resume_point(self.doc)
-            run = last.extended(self.doc, end)
+            run = last.extended(self.doc, stop)
         else:
             restore = RestorePoint.at(self.doc, start - 1) if start > 0 else None
             resume = ResumePoint.from_objects(restore) if restore is not None and restore.objects else None
-            run = TrackingRun.begin(self.doc, engine, options, start, end)
-        if engine in SAM2_ENGINES:
-            self.sam2 = sam2_options(options)
-        job = TrackingJob(engine, options, self.video, start, end, resume, self.doc.next_track_id())
-        self._launch("tracking", TrackingWorker(job), end - start, f"{ENGINE_LABELS.get(engine, engine)}", run=run)
+            run = TrackingRun.begin(self.doc, options, start, stop)
+        if options.engine in SAM2_ENGINES:
+            self.sam2 = options.segmenter_options()
+        job = TrackingJob(options, self.video, start, stop, resume, self.doc.next_track_id())
+        self._launch("tracking", TrackingWorker(job), stop - start, ENGINE_LABELS[options.engine], run=run)
         return True
 
     # ------------------------------------------------------------------ corrections
     def correct(
         self, frame: int, track_id: int | None, *, points: np.ndarray | None = None, labels: np.ndarray | None = None,
-        box: np.ndarray | None = None, mask: np.ndarray | None = None, end: int | None = None,
+        box: np.ndarray | None = None, mask: np.ndarray | None = None, stop: int | None = None,
     ) -> bool:
         """Prompt a track (None: a new one) at ``frame`` on its own memory and re-propagate it forward
-        through ``end`` (None: up to the track's next manual key frame, else the last annotated frame or
-        the video's end). Manual observations on the way are kept."""
+        up to ``stop``, exclusive (None: up to the track's next manual key frame, else through the last annotated
+        frame or the video's end). Manual observations on the way are kept."""
         if not self._can_start():
             return False
-        job = self.correction_job(frame, track_id, end, points=points, labels=labels, box=box, mask=mask)
+        job = self.correction_job(frame, track_id, stop, points=points, labels=labels, box=box, mask=mask)
         self._launch_correction(job)
         return True
 
     def correction_job(
-        self, frame: int, track_id: int | None, end: int | None = None, label: str | None = None, **prompts: Any
+        self, frame: int, track_id: int | None, stop: int | None = None, label: str | None = None, **prompts: Any
     ) -> CorrectionJob:
-        """A correction job of ``track_id`` (None: a new track, of category ``label``) at ``frame`` through
-        ``end`` (None: as ``correct``), with ``prompts`` (``CorrectionJob`` fields)."""
+        """A correction job of ``track_id`` (None: a new track, of category ``label``) at ``frame`` up to ``stop``,
+        exclusive (None: as ``correct``), with ``prompts`` (``CorrectionJob`` fields)."""
         doc = self.doc
         track_id = doc.next_track_id() if track_id is None else track_id
-        if end is None:
-            end = forward_end(doc, track_id, frame, Reach.NEXT_KEYFRAME, self.last_frame(frame))
+        if stop is None:
+            stop = forward_end(doc, track_id, frame, Reach.NEXT_KEYFRAME, self.last_frame(frame)) + 1
         label = doc.track_label(track_id) if doc.track(track_id) is not None else label
-        return CorrectionJob(self.video, dict(self.sam2), frame, max(end, frame), track_id,
+        return CorrectionJob(self.video, dict(self.sam2), frame, max(stop, frame + 1), track_id,
                              correction_history(doc, track_id, frame), label, **prompts)
 
     def propagate_prepared(self, job: CorrectionJob, correction: Any) -> bool:
@@ -414,7 +190,7 @@ class TrackingController(QObject):
         doc, history, frame, track_id = self.doc, job.history, job.frame, job.track_id
         first = frame if history.stored or not history.prompts else history.prompts[0].frame
         first = first if job.backward_to is None else min(first, job.backward_to)
-        before = doc.snapshot(Scope((track_id,), first, job.end))
+        before = doc.snapshot(Scope((track_id,), first, job.stop))
         if doc.track(track_id) is None:
             text = f"New track {track_id} at frame {frame}"
         else:
@@ -424,7 +200,7 @@ class TrackingController(QObject):
                 self.message.emit(f"Track {track_id} has no stored SAM2 prompts: its memory is rebuilt from its"
                                   f" stored boxes and masks before frame {frame}")
         backward = 0 if job.backward_to is None else frame - job.backward_to
-        self._launch("correction", CorrectionWorker(job, self._engines, prepared), job.end - frame + 1 + backward,
+        self._launch("correction", CorrectionWorker(job, self._engines, prepared), job.stop - frame + backward,
                      text, before)
 
     def repropagate(self, track_id: int, frame: int) -> bool:
@@ -465,18 +241,18 @@ class TrackingController(QObject):
                         state=obj.state, source=Source.MANUAL, mask=obj.mask,
                     )])
                     doc.add_events([Event(item.frame, EventKind.PROMPT, item.track_id)])
-            doc.notify(Scope((item.track_id,), item.frame, item.frame))
+            doc.notify(Scope((item.track_id,), item.frame, item.frame + 1))
         elif existing is not None and existing.source == Source.MANUAL:
             return  # the annotator's work is never overwritten
         elif item.obj is None:
             if existing is not None:
                 with doc.transaction():
                     DeleteObservation(item.track_id, item.frame).apply(doc)
-                doc.notify(Scope((item.track_id,), item.frame, item.frame))
+                doc.notify(Scope((item.track_id,), item.frame, item.frame + 1))
         else:
             doc.write_frame(FrameResult(item.frame, [item.obj]))
         with doc.transaction():  # the track's box changed: so may its conflicts
-            refresh_conflicts(doc, Scope((item.track_id,), item.frame, item.frame))
+            refresh_conflicts(doc, Scope((item.track_id,), item.frame, item.frame + 1))
 
     # ------------------------------------------------------------------ jobs
     def _can_start(self) -> bool:
@@ -489,7 +265,7 @@ class TrackingController(QObject):
         return True
 
     def _launch(
-        self, kind: str, worker: _Worker, total: int, text: str, before: Any = None, run: TrackingRun | None = None
+        self, kind: str, worker: JobWorker, total: int, text: str, before: Any = None, run: TrackingRun | None = None
     ) -> None:
         worker.ready.connect(self._on_ready)
         worker.result.connect(self._on_result)

@@ -44,7 +44,7 @@ class RecordedChange(Edit):
         return self._after.scope
 
     def apply(self, doc: Document) -> None:
-        doc.restore(self._after)
+        doc.revert_to(self._after)
 
 
 class ImportLabels(Edit):

@@ -72,7 +72,7 @@ def saved_frames(project: Path) -> tuple[int, int]:
     with Document.open(project, read_only=True) as doc:
         run = TrackingRun.load(doc)
         assert run is not None
-        return run.next_frame, run.end
+        return run.next_frame, run.stop
 
 
 def assert_same_project(a: Path, b: Path, end: int | None = None) -> None:

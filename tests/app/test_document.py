@@ -121,9 +121,9 @@ def test_queries_timeline_range_events() -> None:
     assert timeline.states.tolist() == [f % 4 for f in range(10, 20)]
     assert doc.track_timeline(2).manual.tolist() == [True]
     assert doc.frame_range() == (10, 19)
-    assert [e.frame for e in doc.events(12, 19)] == [15, 19]
-    assert [o.frame for o in doc.track_observations(1, 12, 13)] == [12, 13]
-    assert [(o.frame, o.track_id) for o in doc.iter_observations(15, 15)] == [(15, 1), (15, 2)]
+    assert [e.frame for e in doc.events(12, 20)] == [15, 19]
+    assert [o.frame for o in doc.track_observations(1, 12, 14)] == [12, 13]
+    assert [(o.frame, o.track_id) for o in doc.iter_observations(15, 16)] == [(15, 1), (15, 2)]
     assert doc.next_track_id() == 3
     assert doc.track_timeline(99).frames.size == 0
 

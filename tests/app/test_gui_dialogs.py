@@ -15,30 +15,31 @@ from app.gui.run_dialog import RunDialog  # noqa: E402
 from app.gui.shortcuts import ShortcutSheet  # noqa: E402
 from app.gui.main_window import MainWindow  # noqa: E402
 from exporters import cocovid, mot, registry  # noqa: E402
+from tracker.engine_options import EngineOptions  # noqa: E402
 
 
 def test_run_dialog_gives_sam2_options_only_to_sam2_engines(qtbot) -> None:
     dialog = RunDialog("bytetrack", 100, 10, {"sam2": "small", "classes": ["car"], "image_size": 256})
     qtbot.addWidget(dialog)
-    assert dialog.options() == {"detector": "yolo11n.pt", "classes": ["car"], "device": "auto"}
+    assert dialog.options() == EngineOptions("bytetrack", detector="yolo11n.pt", classes=("car",))
     assert dialog.frame_range() == (10, 100)
     dialog.engine.setCurrentIndex(dialog.engine.findData("sam2mot"))
     dialog.conf.setValue(0.4)
     dialog.last.setValue(19)
-    assert dialog.options() == {"detector": "yolo11n.pt", "classes": ["car"], "conf": 0.4, "device": "auto",
-                                "sam2": "small", "image_size": 256}
+    assert dialog.options() == EngineOptions("sam2mot", detector="yolo11n.pt", classes=("car",), conf=0.4,
+                                             sam2="small", image_size=256)
     assert dialog.frame_range() == (10, 20)
 
 
 def test_run_dialog_switches_sam2mot_modules(qtbot) -> None:
     dialog = RunDialog("smotracker", 100, 0, {"cross_object": False})
     qtbot.addWidget(dialog)
-    assert not dialog._modules.isEnabled() and "cross_object" not in dialog.options()
+    assert not dialog._modules.isEnabled() and dialog.options().cross_object
     dialog.engine.setCurrentIndex(dialog.engine.findData("sam2mot"))
     assert dialog._modules.isEnabled() and not dialog.modules["cross_object"].isChecked()
     dialog.modules["reconstruction"].setChecked(False)
     options = dialog.options()
-    assert (options["cross_object"], options["reconstruction"]) == (False, False) and "addition_filter" not in options
+    assert (options.cross_object, options.reconstruction, options.addition_filter) == (False, False, True)
 
 
 def test_run_dialog_remembers_sam2_settings_across_engines_and_offers_smotracker_options(qtbot) -> None:
@@ -50,13 +51,13 @@ def test_run_dialog_remembers_sam2_settings_across_engines_and_offers_smotracker
     again = RunDialog("bytetrack", 100, 0, dialog.settings())
     qtbot.addWidget(again)
     assert (again.sam2.currentText(), again.image_size.value()) == ("/models/my-sam2.pt", 512)
-    assert "sam2" not in again.options()
+    assert again.options().sam2 is None
     again.engine.setCurrentIndex(again.engine.findData("smotracker"))
     assert again._smotracker.isEnabled() and not again._modules.isEnabled()
     again.clip_len.setValue(8)
     again.tiles.setValue(640)
-    assert {k: again.options()[k] for k in ("clip_len", "tiles", "tile_overlap")} == {
-        "clip_len": 8, "tiles": 640, "tile_overlap": 0.2}
+    options = again.options()
+    assert (options.clip_len, options.tiles, options.tile_overlap) == (8, 640, 0.2)
 
 
 def test_enter_in_the_run_dialog_runs_it_not_a_file_browser(qtbot) -> None:
@@ -74,21 +75,21 @@ def test_run_dialog_offers_smot_with_its_linker_and_motion_switches(qtbot) -> No
     qtbot.addWidget(dialog)
     assert dialog.engine_name() == "smot"
     assert dialog.link.isChecked() and dialog.motion.isEnabled() and not dialog._sam2_row.isEnabled()
-    assert dialog.options() == {"detector": "yolo11n.pt", "device": "auto"}  # the engine's defaults
+    assert dialog.options() == EngineOptions("smot", detector="yolo11n.pt")  # the engine's defaults
     dialog.motion.setChecked(False)
     dialog.link.setChecked(False)
-    assert dialog.options() == {"detector": "yolo11n.pt", "device": "auto", "link": False, "motion": False}
+    assert dialog.options() == EngineOptions("smot", detector="yolo11n.pt", link=False, motion=False)
     dialog.engine.setCurrentIndex(dialog.engine.findData("bytetrack"))  # off by default for the baselines
     assert not dialog.link.isChecked() and not dialog.motion.isEnabled()
     dialog.link.setChecked(True)
-    assert dialog.options() == {"detector": "yolo11n.pt", "device": "auto", "link": True}
+    assert dialog.options() == EngineOptions("bytetrack", detector="yolo11n.pt", link=True)
 
 
 def test_run_dialog_keeps_the_linker_choice_of_the_stored_run(qtbot) -> None:
     dialog = RunDialog("smot", 100, 0, {"link": False})
     qtbot.addWidget(dialog)
     assert not dialog.link.isChecked()
-    assert dialog.options()["link"] is False
+    assert dialog.options().link is False
 
 
 def test_export_dialog_builds_the_request(qtbot, tmp_path: Path) -> None:
@@ -189,7 +190,7 @@ def test_a_stopped_runs_options_come_back_from_the_dialog_so_running_again_conti
                             ("bytetrack", {**stored, "link": True}), ("smot", {**stored, "link": False})):
         dialog = RunDialog(engine, 100, 40, options)
         qtbot.addWidget(dialog)
-        run = TrackingRun(engine, options, 0, 100, 40)
-        assert run.continues(dialog.engine_name(), dialog.options(), dialog.frame_range()[0]), (engine, options)
+        run = TrackingRun(EngineOptions.from_dict(engine, options), 0, 100, 40)
+        assert run.continues(dialog.options(), dialog.frame_range()[0]), (engine, options)
         dialog.conf.setValue(0.5)
-        assert not run.continues(dialog.engine_name(), dialog.options(), dialog.frame_range()[0])
+        assert not run.continues(dialog.options(), dialog.frame_range()[0])

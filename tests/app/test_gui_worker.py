@@ -23,6 +23,7 @@ from app.gui.errors import Remedy, explain  # noqa: E402
 from app.gui.main_window import MainWindow  # noqa: E402
 from app.gui.tracking_worker import TrackingController  # noqa: E402
 from app.gui.undo import EditStack  # noqa: E402
+from tracker.engine_options import EngineOptions  # noqa: E402
 from tracker.errors import CheckpointError, DetectorError, VideoError  # noqa: E402
 from tracker.results import Event, EventKind, PromptKind  # noqa: E402
 from tracker.video import VideoSource  # noqa: E402
@@ -71,8 +72,8 @@ def test_gui_worker_bytetrack_fills_the_document_and_continues(qtbot, highway: P
     controller.progress.connect(lambda done, total, left: progress.append((done, total)))
     controller.deviceChanged.connect(devices.append)
     options = {"detector": str(openvino_detector_path), "device": "auto"}
-    assert controller.start_tracking("bytetrack", options, 0, 5)
-    assert not controller.start_tracking("bytetrack", options, 0, 5)  # one job at a time
+    assert controller.start_tracking(EngineOptions("bytetrack", **options), 0, 5)
+    assert not controller.start_tracking(EngineOptions("bytetrack", **options), 0, 5)  # one job at a time
     wait_idle(qtbot, controller)
     assert reported == [] and finished == [("tracking", True)]
     assert progress[-1] == (5, 5)
@@ -82,7 +83,7 @@ def test_gui_worker_bytetrack_fills_the_document_and_continues(qtbot, highway: P
     assert doc.get_meta("tracking") == {"start": 0, "end": 5, "next_frame": 5}
     assert doc.get_meta("engine")["name"] == "bytetrack"
     before = {o.track_id for o in doc.observations_at(4)}
-    assert controller.start_tracking("bytetrack", options, 5, 8)  # continues from the stored frame 4
+    assert controller.start_tracking(EngineOptions("bytetrack", **options), 5, 8)  # continues from the stored frame 4
     wait_idle(qtbot, controller)
     assert doc.frame_range() == (0, 7)
     assert before & {o.track_id for o in doc.observations_at(5)}  # identities carry over
@@ -97,34 +98,35 @@ def test_gui_continuing_a_stopped_run_loads_its_saved_state_and_equals_an_uninte
     from app.tracking_run import TrackingRun
     from exporters import mot_results
 
-    options = {"detector": str(shared_data / "highway" / "det.txt")}
+    options = EngineOptions("bytetrack", detector=str(shared_data / "highway" / "det.txt"))
     uninterrupted, full, _ = make_controller(qtbot, highway)
-    assert uninterrupted.start_tracking("bytetrack", options, 0, 30)
+    assert uninterrupted.start_tracking(options, 0, 30)
     wait_idle(qtbot, uninterrupted)
     controller, doc, reported = make_controller(qtbot, highway)
-    assert controller.start_tracking("bytetrack", options, 0, 12)
+    assert controller.start_tracking(options, 0, 12)
     wait_idle(qtbot, controller)
     assert doc.get_meta("engine_state")["frame"] == 11  # the state is saved with each frame, as on the command line
-    assert controller.start_tracking("bytetrack", {**options, "device": "cpu"}, 12, 30)  # the device may change
+    assert controller.start_tracking(options.with_changes(device="cpu"), 12, 30)  # the device may change
     wait_idle(qtbot, controller)
     assert reported == []
     mot_results.write(full, tmp_path / "full.txt")
     mot_results.write(doc, tmp_path / "continued.txt")
     assert (tmp_path / "continued.txt").read_bytes() == (tmp_path / "full.txt").read_bytes()
-    assert TrackingRun.load(doc) == TrackingRun("bytetrack", options, 0, 30, 30)  # one run, as uninterrupted
-    assert controller.start_tracking("bytetrack", {**options, "conf": 0.5}, 30, 32)  # another run
+    assert TrackingRun.load(doc) == TrackingRun(options, 0, 30, 30)  # one run, as uninterrupted
+    assert controller.start_tracking(options.with_changes(conf=0.5), 30, 32)  # another run
     wait_idle(qtbot, controller)
-    assert TrackingRun.load(doc) == TrackingRun("bytetrack", {**options, "conf": 0.5}, 30, 32, 32)
+    assert TrackingRun.load(doc) == TrackingRun(options.with_changes(conf=0.5), 30, 32, 32)
 
 
 def test_gui_worker_new_tracks_do_not_reuse_existing_ids(qtbot, highway: Path, openvino_detector_path: Path) -> None:
     """A run from frame 0 on a project that already has tracks (say, imported labels) numbers its tracks above them."""
     controller, doc, reported = make_controller(qtbot, highway)
     doc.add_observations([Observation(frame=100, track_id=tid, box=(0, 0, 5, 5)) for tid in (1, 2, 40)])
-    assert controller.start_tracking("bytetrack", {"detector": str(openvino_detector_path), "device": "cpu"}, 0, 3)
+    options = EngineOptions("bytetrack", detector=str(openvino_detector_path), device="cpu")
+    assert controller.start_tracking(options, 0, 3)
     wait_idle(qtbot, controller)
     assert reported == []
-    new_ids = {o.track_id for o in doc.iter_observations(0, 2)}
+    new_ids = {o.track_id for o in doc.iter_observations(0, 3)}
     assert new_ids and min(new_ids) > 40
 
 
@@ -132,7 +134,7 @@ def test_gui_worker_random_sam2mot_stores_masks_states_and_events(qtbot, highway
                                                                   openvino_detector_path: Path) -> None:
     controller, doc, reported = make_controller(qtbot, highway)
     options = {"detector": str(openvino_detector_path), "device": "cpu", "random_init": True, "image_size": 128}
-    assert controller.start_tracking("sam2mot", options, 0, 5)
+    assert controller.start_tracking(EngineOptions("sam2mot", **options), 0, 5)
     wait_idle(qtbot, controller)
     assert reported == []
     observations = list(doc.iter_observations())
@@ -149,7 +151,8 @@ def test_gui_worker_pause_resume_and_stop_keep_finished_frames(qtbot, highway: P
     controller.finished.connect(lambda kind, completed: finished.append(completed))
     done = []
     controller.progress.connect(lambda count, total, left: done.append(count))
-    controller.start_tracking("bytetrack", {"detector": str(openvino_detector_path), "device": "cpu"}, 0, 200)
+    controller.start_tracking(EngineOptions("bytetrack", detector=str(openvino_detector_path), device="cpu"), 0,
+                              200)
     qtbot.waitUntil(lambda: done and done[-1] >= 2, timeout=TIMEOUT_MS)
     controller.pause()
     assert controller.paused
@@ -196,7 +199,7 @@ def test_gui_worker_correction_replays_prompts_and_keeps_manual_boxes(qtbot, sha
     never overwrites it, and is one undo step (prompts included)."""
     controller, doc, reported = make_controller(qtbot, shared_data / "mot17-mini" / "MOT17-09-FRCNN")
     controller.sam2 = dict(SAM2_TEST)
-    assert controller.correct(0, None, box=[700.0, 400.0, 900.0, 800.0], end=3)
+    assert controller.correct(0, None, box=[700.0, 400.0, 900.0, 800.0], stop=4)
     wait_idle(qtbot, controller)
     track = doc.tracks()[0].id
     [started] = doc.prompts(track)
@@ -205,14 +208,14 @@ def test_gui_worker_correction_replays_prompts_and_keeps_manual_boxes(qtbot, sha
     doc.add_observations([manual])
     before = [doc.observation(track, f) for f in range(4)]
     assert controller.correct(1, track, points=np.array([[800.0, 600.0]], np.float32), labels=np.array([1]))
-    assert controller._running.worker.job.end == 2  # stops before the manual key frame
+    assert controller._running.worker.job.stop == 3  # stops before the manual key frame
     wait_idle(qtbot, controller)
     assert reported == []
     assert doc.observation(track, 3) == manual
     assert [(p.kind, p.frame, p.points) for p in doc.prompts(track)] == [
         (PromptKind.CORRECT, 0, None), (PromptKind.CORRECT, 1, ((800.0, 600.0),))]
     assert doc.observation(track, 1).source == Source.MANUAL and doc.observation(track, 1) != before[1]
-    controller.correct(1, track, points=np.array([[750.0, 500.0]], np.float32), labels=np.array([0]), end=3)
+    controller.correct(1, track, points=np.array([[750.0, 500.0]], np.float32), labels=np.array([0]), stop=4)
     wait_idle(qtbot, controller)
     assert doc.observation(track, 3) == manual  # also when propagating past it
     controller.stack.undo()
@@ -225,7 +228,7 @@ def test_gui_worker_correction_recomputes_the_conflicts_of_the_frames_it_writes(
     give (a stale conflict with a far-away track is gone); undo brings the old ones back."""
     controller, doc, reported = make_controller(qtbot, shared_data / "mot17-mini" / "MOT17-09-FRCNN")
     controller.sam2 = dict(SAM2_TEST)
-    assert controller.correct(1, None, box=[700.0, 400.0, 900.0, 800.0], end=3)
+    assert controller.correct(1, None, box=[700.0, 400.0, 900.0, 800.0], stop=4)
     wait_idle(qtbot, controller)
     track = doc.tracks()[0].id
     far = track + 1
@@ -236,7 +239,7 @@ def test_gui_worker_correction_recomputes_the_conflicts_of_the_frames_it_writes(
     wait_idle(qtbot, controller)
     assert reported == []
     for frame in (1, 2, 3):
-        recorded = {tuple(sorted((e.track_id, e.other_id))) for e in doc.events(frame, frame, EventKind.CONFLICT)}
+        recorded = {tuple(sorted((e.track_id, e.other_id))) for e in doc.events(frame, frame + 1, EventKind.CONFLICT)}
         assert recorded == set(conflicting_pairs(doc.observations_at(frame)))
     controller.stack.undo()
     assert doc.events(kind=EventKind.CONFLICT) == stale
@@ -244,7 +247,8 @@ def test_gui_worker_correction_recomputes_the_conflicts_of_the_frames_it_writes(
 
 def test_gui_worker_missing_checkpoint_is_reported_with_a_remedy(qtbot, highway: Path) -> None:
     controller, doc, reported = make_controller(qtbot, highway)
-    assert controller.start_tracking("sam2mot", {"sam2": "/nowhere/sam2.1_hiera_tiny.pt", "device": "cpu"}, 0, 5)
+    options = EngineOptions("sam2mot", sam2="/nowhere/sam2.1_hiera_tiny.pt", device="cpu")
+    assert controller.start_tracking(options, 0, 5)
     wait_idle(qtbot, controller)
     [(kind, exc)] = reported
     assert kind == "tracking" and isinstance(exc, CheckpointError)
@@ -293,7 +297,8 @@ def test_gui_window_closes_cleanly_mid_run(qtbot, tmp_path: Path, highway: Path,
     project = window.session.doc.path
     done = []
     window.tracking.progress.connect(lambda count, total, left: done.append(count))
-    window.tracking.start_tracking("bytetrack", {"detector": str(openvino_detector_path), "device": "cpu"}, 0, 249)
+    options = EngineOptions("bytetrack", detector=str(openvino_detector_path), device="cpu")
+    window.tracking.start_tracking(options, 0, 249)
     qtbot.waitUntil(lambda: done and done[-1] >= 2, timeout=TIMEOUT_MS)
     assert window.progress.isVisible() and not window.run_actions["bytetrack"].isEnabled()
     window.close()
@@ -333,7 +338,7 @@ def test_gui_worker_a_full_disk_stops_the_run_with_one_report(qtbot, highway: Pa
     controller, doc, reported = make_controller(qtbot, highway)
     finished = []
     controller.finished.connect(lambda kind, completed: finished.append(completed))
-    controller.start_tracking("bytetrack", {"detector": str(shared_data / "highway" / "det.txt")}, 0, 200)
+    controller.start_tracking(EngineOptions("bytetrack", detector=str(shared_data / "highway" / "det.txt")), 0, 200)
     wait_idle(qtbot, controller)
     assert finished == [False] and [(kind, type(exc)) for kind, exc in reported] == [("tracking", DiskFullError)]
     assert doc.frame_range() == (0, 2) and doc.get_meta("tracking")["next_frame"] == 3

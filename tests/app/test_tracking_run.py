@@ -9,6 +9,7 @@ import pytest
 
 from app.document import Document, Observation, Source
 from app.tracking_run import RestorePoint, TrackingRun, stored_engine
+from tracker.engine_options import EngineOptions
 from tracker.results import Event, EventKind, FrameResult, ObjectState, TrackedObject
 
 
@@ -20,20 +21,40 @@ def frame(index: int, *ids: int, label: str | None = "car") -> FrameResult:
 def test_a_run_stores_its_engine_range_and_progress_with_each_frame() -> None:
     doc = Document.in_memory()
     assert TrackingRun.load(doc) is None and stored_engine(doc) is None
-    run = TrackingRun.begin(doc, "bytetrack", {"device": "cpu"}, 2, 6)
+    run = TrackingRun.begin(doc, EngineOptions("bytetrack", device="cpu"), 2, 6)
     assert doc.get_meta("engine") == {"name": "bytetrack", "options": {"device": "cpu"}}
     assert doc.get_meta("tracking") == {"start": 2, "end": 6, "next_frame": 2}
     assert TrackingRun.load(doc) == run and not run.continued
     run = run.record(doc, frame(2, 1, 2))
     assert run.next_frame == 3 and run.continued
     assert doc.get_meta("tracking") == {"start": 2, "end": 6, "next_frame": 3}
-    assert TrackingRun.load(doc) == run and stored_engine(doc) == ("bytetrack", {"device": "cpu"})
+    assert TrackingRun.load(doc) == run and stored_engine(doc) == EngineOptions("bytetrack", device="cpu")
     assert [o.track_id for o in doc.observations_at(2)] == [1, 2]
+
+
+def test_an_older_projects_stored_options_load_typed_and_continue_only_with_the_same_options() -> None:
+    """Projects store the options as a dict (``EngineOptions.to_dict``, the keys older versions wrote): they load as
+    ``EngineOptions``, the same options on another device continue the run, other options start a new one."""
+    from app.document import DamagedProjectError
+
+    doc = Document.in_memory()
+    stored = {"detector": "/data/det.txt", "classes": ["person"], "conf": 0.3, "device": "cuda", "link": True}
+    doc.set_meta("engine", {"name": "smot", "options": stored})
+    doc.set_meta("tracking", {"start": 0, "end": 10, "next_frame": 4})
+    run = TrackingRun.load(doc)
+    assert run.options == EngineOptions("smot", detector="/data/det.txt", classes=("person",), conf=0.3,
+                                        device="cuda", link=True)
+    assert run.continues(EngineOptions.from_dict("smot", {**stored, "device": "cpu"}), 4)
+    assert not run.continues(EngineOptions.from_dict("smot", {**stored, "conf": 0.4}), 4)
+    assert not run.continues(EngineOptions.from_dict("smot", stored), 3)
+    doc.set_meta("engine", {"name": "smot", "options": {**stored, "top_k": "two"}})
+    with pytest.raises(DamagedProjectError, match="option 'top_k' cannot be 'two'"):
+        TrackingRun.load(doc)
 
 
 def test_a_frame_and_its_progress_are_stored_together() -> None:
     doc = Document.in_memory()
-    run = TrackingRun.begin(doc, "bytetrack", {}, 0, 4)
+    run = TrackingRun.begin(doc, EngineOptions("bytetrack"), 0, 4)
     broken = FrameResult(0, frame(0, 1).objects, [Event(0, "not a kind", 1)])  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         run.record(doc, broken)
@@ -42,7 +63,7 @@ def test_a_frame_and_its_progress_are_stored_together() -> None:
 
 def test_restore_point_holds_the_stored_objects_as_an_engine_reported_them() -> None:
     doc = Document.in_memory()
-    run = TrackingRun.begin(doc, "sam2mot", {}, 0, 4)
+    run = TrackingRun.begin(doc, EngineOptions("sam2mot"), 0, 4)
     run = run.record(doc, frame(0, 1, 2))
     run.record(doc, frame(1, 3, label=None))
     doc.add_track(9)  # a track without observations still counts for the next free id
@@ -87,7 +108,7 @@ def test_resume_loads_the_state_saved_with_the_last_frame_else_restores_the_stor
     engines continue from the state saved with the last frame, or, if it cannot be loaded, the stored objects."""
     doc = Document.in_memory()
     images = {f: np.zeros((4, 6, 3), np.uint8) for f in range(4)}
-    run = TrackingRun.begin(doc, "bytetrack", {}, 0, 4)
+    run = TrackingRun.begin(doc, EngineOptions("bytetrack"), 0, 4)
     run = run.record(doc, frame(0, 1), b"after 0")
     run = run.record(doc, frame(1, 1, 2), b"after 1")
     exact = StatefulEngine()
@@ -102,5 +123,5 @@ def test_resume_loads_the_state_saved_with_the_last_frame_else_restores_the_stor
     assert doc.get_meta("engine_state") is None
     stateless = StatefulEngine()
     assert not run.resume(doc, stateless, images) and stateless.restored == [(2, [2])]  # type: ignore[arg-type]
-    TrackingRun.begin(doc, "bytetrack", {}, 0, 4).record(doc, frame(0, 1), b"new run")
+    TrackingRun.begin(doc, EngineOptions("bytetrack"), 0, 4).record(doc, frame(0, 1), b"new run")
     assert doc.get_meta("engine_state")["frame"] == 0

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from app.document import Document, Observation
+from tracker.engine_options import EngineOptions
 from tracker.video import VideoInfo
 
 from .conftest import Outcome, assert_one_line, leftovers, run_child, run_cli
@@ -224,7 +225,7 @@ def tracked_project(tmp_path: Path, video: Path) -> Path:
     detections.write_text("".join(f"{f},-1,1,2,10,8,0.9,-1,-1,-1\n" for f in range(1, N + 1)))
     path = tmp_path / "p.masklet"
     with Document.create(path, VideoInfo(video, "clip", N, 25.0, W, H)) as doc:
-        run = TrackingRun.begin(doc, "bytetrack", {"detector": str(detections)}, 0, N)
+        run = TrackingRun.begin(doc, EngineOptions("bytetrack", detector=str(detections)), 0, N)
         for frame in range(12):
             run = run.record(doc, FrameResult(frame, [TrackedObject(t, (t, 2.0, 10.0, 8.0), score=0.9)
                                                       for t in range(1, 13)]))

@@ -19,6 +19,7 @@ from app.document import Document
 from app.tracking_run import STATE_META, RestorePoint, TrackingRun
 from exporters import mot_results
 from tracker.baselines import build
+from tracker.engine_options import EngineOptions
 from tracker.engine_state import pack_state
 from tracker.engines import build_engine
 from tracker.video import VideoSource
@@ -56,19 +57,19 @@ def test_engine_state_resumes_exactly(shared_data: Path, engine: str) -> None:
     uninterrupted engine, where restoring from the stored boxes does not."""
     video, detections = shared_data / "highway" / "highway.mp4", shared_data / "highway" / "det.txt"
     with VideoSource.open(video) as source:
-        full = list(build(engine, detections).run(source, 0, 30))
-        first = build(engine, detections)
+        full = list(build(EngineOptions(engine, detections)).run(source, 0, 30))
+        first = build(EngineOptions(engine, detections))
         head = list(first.run(source, 0, 12))
-        resumed = build(engine, detections)
+        resumed = build(EngineOptions(engine, detections))
         resumed.load_state(first.save_state())
         assert head + list(resumed.run(source, 12, 30)) == full
-        approximate = build(engine, detections)
+        approximate = build(EngineOptions(engine, detections))
         approximate.restore(11, source[11], head[-1].objects, first.next_id)
         assert list(approximate.run(source, 12, 30)) != full[12:]
 
 
 def test_a_damaged_state_is_refused(shared_data: Path) -> None:
-    engine = build("bytetrack", shared_data / "highway" / "det.txt")
+    engine = build(EngineOptions("bytetrack", shared_data / "highway" / "det.txt"))
     for state in (b"", b"not zlib", __import__("zlib").compress(b"cos\nsystem\n(S'true'\ntR.")):
         with pytest.raises(ValueError):
             engine.load_state(state)
@@ -91,12 +92,13 @@ def test_linked_and_smot_runs_stopped_and_resumed_export_the_uninterrupted_run(
     --resume`` does) exports the uninterrupted run's MOT results row for row; restoring from the stored boxes
     (without the linker's embeddings of ended tracks, the flow's previous frame, the tracklets' classes) does not."""
     def new_engine() -> object:
-        return build_engine(engine, link=link, detector=openvino_detector_path, classes=["person"], device="cpu")
+        return build_engine(EngineOptions(engine, link=link, detector=openvino_detector_path, classes=["person"],
+                                          device="cpu"))
 
     with (VideoSource.open(shared_data / "sequences" / "TUD-Campus") as source,
           Document.in_memory(source.info()) as full, Document.in_memory(source.info()) as stopped):
-        uninterrupted, run_full = new_engine(), TrackingRun.begin(full, engine, {}, 0, frames)
-        run_stopped = TrackingRun.begin(stopped, engine, {}, 0, frames)
+        uninterrupted, run_full = new_engine(), TrackingRun.begin(full, EngineOptions(engine), 0, frames)
+        run_stopped = TrackingRun.begin(stopped, EngineOptions(engine), 0, frames)
         for result in uninterrupted.run(source, 0, frames):
             state = uninterrupted.save_state()
             run_full = run_full.record(full, result, state)
@@ -113,7 +115,7 @@ def test_linked_and_smot_runs_stopped_and_resumed_export_the_uninterrupted_run(
         RestorePoint.at(full, stop - 1).apply(approximate, source)
         assert [r.objects for r in approximate.run(source, stop, frames)] != [r.objects for r in results]
         with pytest.raises(ValueError):
-            resumed.load_state(build("bytetrack", shared_data / "highway" / "det.txt").save_state())
+            resumed.load_state(build(EngineOptions("bytetrack", shared_data / "highway" / "det.txt")).save_state())
 
 
 class _Creates:
@@ -132,7 +134,8 @@ def test_a_hostile_or_foreign_state_is_refused_and_leaves_the_engine_as_it_was(
     """SMOT and a linked engine read their states with the restricted unpickler: a state that would create a file
     when unpickled (as plain ``pickle`` shows it does) is refused with ``ValueError``, outside or inside the linked
     engine's own state, and so is a damaged flow frame; the engine keeps what it had."""
-    tracker = build_engine(engine, link=link, detector=openvino_detector_path, classes=["person"], device="cpu")
+    tracker = build_engine(EngineOptions(engine, link=link, detector=openvino_detector_path, classes=["person"],
+                                         device="cpu"))
     with VideoSource.open(shared_data / "sequences" / "TUD-Campus") as source:
         list(tracker.run(source, 0, 2))
     before = tracker.save_state()

@@ -10,6 +10,7 @@ import pytest
 
 from tracker.baselines import UltralyticsTracker, tracker_config
 from tracker.detectors import UltralyticsDetector
+from tracker.engine_options import EngineOptions
 from tracker.engines import ENGINES, build_engine
 from tracker.errors import MaskletError
 from tracker.geometry import box_iou, xywh_to_xyxy
@@ -33,7 +34,7 @@ def highway(shared_data: Path) -> VideoSource:
 
 @pytest.fixture(scope="module")
 def bytetrack_results(detector: UltralyticsDetector, highway: VideoSource) -> list[FrameResult]:
-    return list(build_engine("bytetrack", detector=detector).run(highway, 0, FRAMES))
+    return list(build_engine(EngineOptions("bytetrack", detector=detector)).run(highway, 0, FRAMES))
 
 
 def test_bytetrack_against_highway_ground_truth(
@@ -71,7 +72,7 @@ def test_boxes_and_ids_equal_ultralytics_own_tracking(
     from tracker.detectors import import_ultralytics
 
     frames = 20
-    ours = list(build_engine(tracker_type, detector=detector).run(highway, 0, frames))
+    ours = list(build_engine(EngineOptions(tracker_type, detector=detector)).run(highway, 0, frames))
     model = import_ultralytics().YOLO(str(openvino_detector_path), task="detect")
     renaming: dict[int, int] = {}
     for index, result in enumerate(ours):
@@ -114,7 +115,7 @@ def test_restore_keeps_the_ids_of_continuing_tracks(
     detector: UltralyticsDetector, highway: VideoSource, bytetrack_results: list[FrameResult]
 ) -> None:
     stop = 29
-    resumed = build_engine("bytetrack", detector=detector)
+    resumed = build_engine(EngineOptions("bytetrack", detector=detector))
     resumed.restore(stop, highway[stop], bytetrack_results[stop].objects, next_id=100)
     continued = resumed.process(stop + 1, highway[stop + 1])
     reference = bytetrack_results[stop + 1]
@@ -129,7 +130,7 @@ def test_restore_keeps_the_ids_of_continuing_tracks(
 
 
 def test_botsort_runs(detector: UltralyticsDetector, highway: VideoSource) -> None:
-    engine = build_engine("botsort", detector=detector)
+    engine = build_engine(EngineOptions("botsort", detector=detector))
     results = list(engine.run(highway, 0, 5))
     assert isinstance(engine, UltralyticsTracker) and engine.config.gmc_method == "sparseOptFlow"
     assert results[-1].objects and {"detector", "tracker", "total"} <= set(engine.timings)
@@ -149,9 +150,9 @@ def test_tracker_config_is_ultralytics_default() -> None:
 def test_engine_factory() -> None:
     assert {"sam2mot", "bytetrack", "botsort"} <= set(ENGINES)
     with pytest.raises(MaskletError, match="unknown engine 'nope'"):
-        build_engine("nope")
+        build_engine(EngineOptions("nope"))
     with pytest.raises(MaskletError, match="bytetrack.*sam2"):
-        build_engine("bytetrack", sam2="tiny")
+        build_engine(EngineOptions("bytetrack", sam2="tiny"))
 
 
 def test_track_command_stops_on_ctrl_c_and_resumes(
@@ -186,4 +187,4 @@ def test_track_command_stops_on_ctrl_c_and_resumes(
     with Document.open(project) as doc:
         assert doc.frame_range() == (0, 9) and doc.get_meta("tracking")["next_frame"] == 10
         assert len(live) >= 5 and live <= {obs.track_id for obs in doc.observations_at(5)}
-        assert not {e.track_id for e in doc.events(5, 5, EventKind.ADDED)} & live
+        assert not {e.track_id for e in doc.events(5, 6, EventKind.ADDED)} & live

@@ -116,23 +116,25 @@ def test_restore_continues_the_stored_ids() -> None:
 
 def test_any_engine_links_through_its_detector(openvino_detector_path: Path, shared_data: Path) -> None:
     """ByteTrack with ``link=True``: ids are the linker's, taken from the detector's own feature maps."""
+    from tracker.engine_options import EngineOptions
     from tracker.engines import build_engine
     from tracker.video import VideoSource
 
-    engine = build_engine("bytetrack", link=True, detector=str(openvino_detector_path), classes=["person"],
-                          device="cpu")
+    engine = build_engine(EngineOptions("bytetrack", link=True, detector=str(openvino_detector_path),
+                                        classes=["person"], device="cpu"))
     assert isinstance(engine, LinkedEngine)
     engine.next_id = 40
     with VideoSource.open(shared_data / "sequences" / "TUD-Campus") as source:
         results = list(engine.run(source, 0, 3))
     assert results[0].objects and min(o.obj_id for o in results[0].objects) == 40
     assert engine.linker._tracks[40].embedding is not None and engine.timings["link"] > 0
-    assert not isinstance(build_engine("bytetrack", detector=str(openvino_detector_path)), LinkedEngine)
+    assert not isinstance(build_engine(EngineOptions("bytetrack", detector=str(openvino_detector_path))), LinkedEngine)
 
 
 def test_linking_needs_detector_features(shared_data: Path) -> None:
+    from tracker.engine_options import EngineOptions
     from tracker.engines import build_engine
     from tracker.errors import MaskletError
 
     with pytest.raises(MaskletError, match="--link needs an Ultralytics detector"):
-        build_engine("bytetrack", link=True, detector=str(shared_data / "highway" / "det.txt"))
+        build_engine(EngineOptions("bytetrack", link=True, detector=str(shared_data / "highway" / "det.txt")))

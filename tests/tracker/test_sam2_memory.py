@@ -1,4 +1,4 @@
-"""The SAM2 engine's per-object memory bank, without a model: key-frame selection, pruning, restore points."""
+"""The SAM2 engine's per-object memory bank, without a model: key-frame selection, pruning, rewind points."""
 from __future__ import annotations
 
 import torch
@@ -28,7 +28,7 @@ def test_a_frame_pool_reuses_its_slots() -> None:
     assert list(pool) == [5] and len(pool) == 1
 
 
-def test_pruning_keeps_the_next_frame_and_every_restore_point_of_the_window_only() -> None:
+def test_pruning_keeps_the_next_frame_and_every_rewind_point_of_the_window_only() -> None:
     memory = ObjectMemory.empty(-1, BOUNDS)
     _track(memory, 0, prompted=True)
     for frame in range(1, 101):
@@ -39,13 +39,13 @@ def test_pruning_keeps_the_next_frame_and_every_restore_point_of_the_window_only
     assert not memory.restorable(55, BOUNDS) and 0 in memory.keyframes  # the first key frame still conditions
 
 
-def test_rewinding_goes_back_to_the_nearest_restore_point_inside_the_window() -> None:
+def test_rewinding_goes_back_to_the_nearest_rewind_point_inside_the_window() -> None:
     memory = ObjectMemory.empty(-1, BOUNDS)
     _track(memory, 0, prompted=True)
     for frame in range(1, 101):
         _track(memory, frame)
-    assert memory.rewind_to_restore_point(40, BOUNDS) is None and memory.position == 100  # outside: unchanged
-    assert memory.rewind_to_restore_point(85, BOUNDS) == 80
+    assert memory.rewind(40, BOUNDS) is None and memory.position == 100  # outside: unchanged
+    assert memory.rewind(85, BOUNDS) == 80
     assert memory.position == 79 and max(memory.memories) == 79 and memory.output is None
 
 
@@ -63,7 +63,7 @@ def test_key_frame_selection_and_replacement() -> None:
     assert memory.is_new(0) and not memory.is_new(1)
 
 
-def test_a_skipped_frame_leaves_memory_and_does_not_block_a_restore_point() -> None:
+def test_a_skipped_frame_leaves_memory_and_does_not_block_a_rewind_point() -> None:
     memory = ObjectMemory.empty(-1, BOUNDS)
     _track(memory, 0, prompted=True)
     for frame in range(1, 12):

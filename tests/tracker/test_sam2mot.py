@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from tracker.detectors import Detections
+from tracker.engine_options import EngineOptions
 from tracker.geometry import box_iou, decode_mask, mask_to_xywh, match_boxes, xywh_to_xyxy
 from tracker.object_states import object_state
 from tracker.results import EventKind, FrameResult, ObjectState, TrackedObject
@@ -498,9 +499,9 @@ def test_track_command_switches_sam2mot_modules(shared_data: Path, tmp_path: Pat
     with Document.open(project) as doc:
         options = doc.get_meta("engine")["options"]
     assert (options["addition_filter"], options["cross_object"], options["reconstruction"]) == (False, False, False)
-    engine = build(str(detections), **{k: v for k, v in options.items() if k != "detector"})
+    engine = build(EngineOptions.from_dict("sam2mot", options))
     assert not (engine.config.addition_filter or engine.config.cross_object or engine.config.reconstruction)
     assert engine.detector.conf == 0.25
     args[args.index("sam2mot")] = "bytetrack"
     assert main([*args[:-2], "-o", str(tmp_path / "b.masklet"), "--no-cross-object"]) == 2
-    assert "does not take --no-cross-object (sam2mot only)" in capsys.readouterr().err
+    assert "; --no-cross-object (sam2mot only)" in capsys.readouterr().err

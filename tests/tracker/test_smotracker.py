@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from tracker.detectors import Detections
+from tracker.engine_options import EngineOptions
 from tracker.geometry import box_iou, mask_to_xywh, xywh_to_xyxy
 from tracker.results import EventKind, FrameResult, ObjectState
 from tracker.slicing import SlicedDetector, tile_grid, tile_starts
@@ -125,7 +126,8 @@ def test_smotracker_published_defaults_reach_the_detector(monkeypatch: pytest.Mo
 
     asked: dict = {}
     monkeypatch.setattr(smotracker, "load_detector", lambda detector, **kw: asked.update(kw) or FakeDetector(list))
-    engine = smotracker.build("weights.pt", device="cpu", random_init=True, image_size=128)
+    engine = smotracker.build(EngineOptions("smotracker", detector="weights.pt", device="cpu", random_init=True,
+                                                  image_size=128))
     assert (asked["conf"], asked["imgsz"]) == (0.35, 1280)
     assert (engine.config.clip_len, engine.config.det_conf) == (13, 0.35)
 
@@ -278,10 +280,10 @@ def test_smotracker_end_to_end_highway_project_and_mot_export(shared_data, openv
     from tracker.engines import build_engine
     from tracker.video import VideoSource
 
-    engine = build_engine(
+    engine = build_engine(EngineOptions(
         "smotracker", detector=str(openvino_detector_path), classes=["car", "truck", "bus"], device="cpu",
         image_size=128, random_init=True, tiles=640,
-    )
+    ))
     assert isinstance(engine.detector, SlicedDetector)
     project = tmp_path / "highway.masklet"
     results = []
