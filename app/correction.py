@@ -41,12 +41,12 @@ def correction_history(doc: Document, track_id: int, frame: int) -> History:
 
 def next_manual_frame(doc: Document, track_id: int, frame: int) -> int | None:
     """The track's first frame after ``frame`` edited by hand (a manual key frame), if any."""
-    return doc.first_frame_after(track_id, frame, Source.MANUAL)
+    return doc.nearest_frame(track_id, frame, Source.MANUAL, after=True)
 
 
 def previous_manual_frame(doc: Document, track_id: int, frame: int) -> int | None:
     """The track's last frame before ``frame`` edited by hand (a manual key frame), if any."""
-    return doc.last_frame_before(track_id, frame, Source.MANUAL)
+    return doc.nearest_frame(track_id, frame, Source.MANUAL, after=False)
 
 
 class Reach(str, Enum):
@@ -57,17 +57,19 @@ class Reach(str, Enum):
     FRAME = "frame"
 
 
-def forward_end(doc: Document, track_id: int, frame: int, reach: Reach, last: int, to_frame: int | None = None) -> int:
+def last_forward_frame(
+    doc: Document, track_id: int, frame: int, reach: Reach, last: int, to_frame: int | None = None
+) -> int:
     """The last frame a correction at ``frame`` propagates to: up to frame ``to_frame`` (``Reach.FRAME``),
     before the track's next manual key frame (``NEXT_KEYFRAME``) or to ``last`` (``END``); never past
     ``last`` nor before ``frame``."""
-    end = last
+    reached = last
     if reach is Reach.FRAME and to_frame is not None:
-        end = min(to_frame, last)
+        reached = min(to_frame, last)
     elif reach is Reach.NEXT_KEYFRAME:
         manual = next_manual_frame(doc, track_id, frame)
-        end = last if manual is None else min(last, manual - 1)
-    return max(end, frame)
+        reached = last if manual is None else min(last, manual - 1)
+    return max(reached, frame)
 
 
 def backward_start(doc: Document, track_id: int, frame: int) -> int:

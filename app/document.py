@@ -315,18 +315,12 @@ class Document(ProjectFile):
         frames, states, sources = data[:, 0], data[:, 1].astype(np.int8), data[:, 2]
         return Timeline(frames, states, sources == Source.MANUAL, sources == Source.INTERPOLATED)
 
-    def first_frame_after(self, track_id: int, frame: int, source: Source) -> int | None:
-        """The track's first frame after ``frame`` whose observation came from ``source``, if any."""
+    def nearest_frame(self, track_id: int, frame: int, source: Source, *, after: bool) -> int | None:
+        """The track's nearest frame after (``after``) or before ``frame`` whose observation came from
+        ``source``, if any."""
+        nearest, side = ("min", ">") if after else ("max", "<")
         row = self._conn.execute(
-            "SELECT min(frame) FROM observations WHERE track_id = ? AND frame > ? AND source = ?",
-            (track_id, frame, int(source)),
-        ).fetchone()
-        return None if row[0] is None else int(row[0])
-
-    def last_frame_before(self, track_id: int, frame: int, source: Source) -> int | None:
-        """The track's last frame before ``frame`` whose observation came from ``source``, if any."""
-        row = self._conn.execute(
-            "SELECT max(frame) FROM observations WHERE track_id = ? AND frame < ? AND source = ?",
+            f"SELECT {nearest}(frame) FROM observations WHERE track_id = ? AND frame {side} ? AND source = ?",
             (track_id, frame, int(source)),
         ).fetchone()
         return None if row[0] is None else int(row[0])

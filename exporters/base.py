@@ -32,7 +32,8 @@ from tracker.video_info import VideoInfo
 _log = logging.getLogger(__name__)
 
 FrameRange = tuple[int, int | None]
-"""An inclusive 0-based frame range ``(start, end)``; ``end=None``: to the last frame."""
+"""A half-open 0-based frame range ``(start, stop)``: frames ``start`` to ``stop - 1``; ``stop=None``: to the last
+frame."""
 MAX_EXACT_INTEGER = 2**53
 """Integers read as text numbers are kept exactly below this size."""
 MAX_FRAMES = 1_000_000

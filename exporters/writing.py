@@ -146,7 +146,7 @@ def select(
 ) -> Selection:
     """The observations to write: filtered, invalid boxes dropped, with ``clip`` boxes clipped to the image
     (and boxes entirely outside dropped); counts in ``report``."""
-    start, end = frames if frames is not None else (0, None)
+    start, stop = frames if frames is not None else (0, None)
     wanted_tracks = None if track_ids is None else set(track_ids)
     wanted_categories = None if category_ids is None else set(category_ids)
     category_of = {
@@ -158,7 +158,7 @@ def select(
     if report.empty_tracks:
         report.warn(f"{report.empty_tracks} tracks have no observations and are left out")
     ids = np.fromiter(category_of, np.int64, len(category_of))
-    rows = doc.observation_arrays(start, None if end is None else end + 1, masks=masks)
+    rows = doc.observation_arrays(start, stop, masks=masks)
     rows = rows.take(np.isin(rows.track_id, ids))
     box = rows.box
     valid = np.isfinite(box).all(axis=1) & (box[:, 2] > 0) & (box[:, 3] > 0)
@@ -176,7 +176,7 @@ def select(
     present = np.unique(rows.track_id).tolist()
     names = doc.categories()
     used = sorted({c for c in (category_of[t] for t in present) if c is not None})
-    first, last = _span(rows, video, start, end, explicit=frames is not None)
+    first, last = _span(rows, video, start, stop, explicit=frames is not None)
     if last - first >= frame_limit(video):
         raise ExportError(f"{report.path}: the labels span frames {first}–{last}, more than the {frame_limit(video)} "
                           "frames labels may span without a video that long")
@@ -189,13 +189,14 @@ def select(
     )
 
 
-def _span(rows: ObservationArrays, video: VideoInfo | None, start: int, end: int | None, explicit: bool) -> tuple[int, int]:
-    """The inclusive frames an output describes: the requested range, else the video's frames, else the
-    annotated ones; always covering the rows."""
+def _span(rows: ObservationArrays, video: VideoInfo | None, start: int, stop: int | None, explicit: bool,
+          ) -> tuple[int, int]:
+    """The first and last frame an output describes: the requested range ``[start, stop)``, else the video's
+    frames, else the annotated ones; always covering the rows."""
     annotated = (int(rows.frame.min()), int(rows.frame.max())) if len(rows) else None
     first = start if explicit or video is not None or annotated is None else annotated[0]
     known = max(video.frame_count - 1 if video is not None else -1, annotated[1] if annotated else first)
-    last = known if end is None else min(end, known)  # an --end past everything: to the end
+    last = known if stop is None else min(stop - 1, known)  # an --end past everything: to the end
     return (first, last) if annotated is None else (min(first, annotated[0]), max(last, annotated[1]))
 
 

@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
                                     f"(categories: {', '.join(by_name) or 'none'})")
             category_ids = [int(c) if c.isdigit() else by_name[c] for c in args.classes]
         report = registry.get(args.target_format).write(
-            doc, args.output, frames=(args.start, None if args.end is None else args.end - 1), track_ids=args.tracks,
+            doc, args.output, frames=(args.start, args.end), track_ids=args.tracks,
             category_ids=category_ids, **write_options(args),
         )
     print(report.summary())

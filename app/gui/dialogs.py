@@ -20,7 +20,7 @@ from exporters import registry
 from tracker.errors import MaskletError
 
 
-def _buttons(dialog: QDialog, ok_text: str) -> QDialogButtonBox:
+def dialog_buttons(dialog: QDialog, ok_text: str) -> QDialogButtonBox:
     """OK (the default: Enter presses it wherever the focus is) and Cancel."""
     buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
     ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
@@ -31,7 +31,7 @@ def _buttons(dialog: QDialog, ok_text: str) -> QDialogButtonBox:
     return buttons
 
 
-def _browse_button(text: str) -> QPushButton:
+def browse_button(text: str) -> QPushButton:
     """A button that opens a file browser; never the dialog's default, so Enter does not reopen it."""
     button = QPushButton(text)
     button.setAutoDefault(False)
@@ -45,7 +45,7 @@ def _path_row(edit: QLineEdit, *choosers: tuple[str, Any]) -> QWidget:
     layout.setContentsMargins(0, 0, 0, 0)
     layout.addWidget(edit, 1)
     for text, choose in choosers:
-        button = _browse_button(text)
+        button = browse_button(text)
 
         def pick(_: bool = False, choose: Any = choose) -> None:
             path = choose()
@@ -64,7 +64,7 @@ def _add_formats(combo: QComboBox, formats: Mapping[str, ModuleType]) -> None:
         combo.setItemData(combo.count() - 1, getattr(module, "DESCRIPTION", ""), Qt.ItemDataRole.ToolTipRole)
 
 
-def _frame_range(frame_count: int) -> tuple[QSpinBox, QSpinBox]:
+def frame_spin_boxes(frame_count: int) -> tuple[QSpinBox, QSpinBox]:
     first, last = QSpinBox(), QSpinBox()
     for spin in (first, last):
         spin.setRange(0, max(frame_count - 1, 0))
@@ -77,7 +77,7 @@ def _frame_range(frame_count: int) -> tuple[QSpinBox, QSpinBox]:
 class ExportRequest:
     module: ModuleType
     path: Path
-    frames: tuple[int, int | None] | None
+    frames: tuple[int, int | None] | None  # half-open [start, stop)
     track_ids: list[int] | None
     category_ids: list[int] | None
 
@@ -105,7 +105,7 @@ class ExportDialog(QDialog):
         self.all_frames = QRadioButton("All frames")
         self.some_frames = QRadioButton("Frames")
         self.all_frames.setChecked(True)
-        self.first, self.last = _frame_range(frame_count)
+        self.first, self.last = frame_spin_boxes(frame_count)
         self.all_tracks = QRadioButton("All tracks")
         self.selected_tracks = QRadioButton(f"Selected tracks ({len(selected_tracks)})")
         self.selected_tracks.setEnabled(bool(selected_tracks))
@@ -142,7 +142,7 @@ class ExportDialog(QDialog):
             form.addRow("Classes", self.classes)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(_buttons(self, "Export"))
+        layout.addWidget(dialog_buttons(self, "Export"))
         self.format.currentIndexChanged.connect(self._on_format)
         self._on_format()
 
@@ -158,7 +158,7 @@ class ExportDialog(QDialog):
         return path
 
     def request(self) -> ExportRequest:
-        frames = (self.first.value(), self.last.value()) if self.some_frames.isChecked() else None
+        frames = (self.first.value(), self.last.value() + 1) if self.some_frames.isChecked() else None
         tracks = self._selected if self.selected_tracks.isChecked() else None
         checked = [
             self.classes.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.classes.count())
@@ -208,7 +208,7 @@ class ImportDialog(QDialog):
         note.setWordWrap(True)
         note.setObjectName("hint")
         layout.addWidget(note)
-        layout.addWidget(_buttons(self, "Import"))
+        layout.addWidget(dialog_buttons(self, "Import"))
 
     def _browse_file(self) -> str:
         path, _ = QFileDialog.getOpenFileName(self, "Label file", str(self._start_dir),
@@ -271,7 +271,7 @@ class PreferencesDialog(QDialog):
             form.addRow("Shortcuts", shortcuts)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(_buttons(self, "Save"))
+        layout.addWidget(dialog_buttons(self, "Save"))
 
     def accept(self) -> None:
         self._preferences.projects_beside_video = self.beside.isChecked()

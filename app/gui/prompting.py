@@ -20,7 +20,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal
 from PySide6.QtGui import QAction
 
-from app.correction import Reach, backward_start, faster_setting, forward_end
+from app.correction import Reach, backward_start, faster_setting, last_forward_frame
 from app.gui.jobs import CorrectionJob, sam2_engine
 from app.gui.settings import Preferences
 from app.gui.tracking_worker import _ORPHANS, STOP_TIMEOUT_MS, TrackingController
@@ -177,11 +177,7 @@ class PromptingController(QObject):
 
     def _open(self, frame: int, track_id: int | None, label: str | None) -> bool:
         tracking = self.tracking
-        if tracking.doc is None or tracking.video is None:
-            self.message.emit("Open a video first")
-            return False
-        if tracking.busy:
-            self.message.emit("Stop the running job first (finished frames are kept)")
+        if not tracking.can_start():
             return False
         session = PromptSession(tracking.correction_job(frame, track_id, label=label))
         session.replayed.connect(lambda done, total: self._from(session, self.replayProgress.emit, done, total))
@@ -210,10 +206,10 @@ class PromptingController(QObject):
     def _propagation(self) -> tuple[int, int]:
         """The first and last frame a propagation of the open session covers."""
         tracking, job = self.tracking, self._session.job
-        end = forward_end(tracking.doc, job.track_id, job.frame, self.reach, tracking.last_frame(job.frame),
-                          self.to_frame)
+        last = last_forward_frame(tracking.doc, job.track_id, job.frame, self.reach, tracking.last_frame(job.frame),
+                                  self.to_frame)
         first = backward_start(tracking.doc, job.track_id, job.frame) if self.backward else job.frame
-        return first, end
+        return first, last
 
     def _update_range(self) -> None:
         self.rangeChanged.emit(*(self._propagation() if self._session is not None else (-1, -1)))
@@ -226,8 +222,8 @@ class PromptingController(QObject):
         if not self._prompts:
             self.message.emit("Click on the object first")
             return False
-        first, end = self._propagation()
-        session.job = replace(session.job, stop=end + 1, backward_to=first if first < session.job.frame else None)
+        first, last = self._propagation()
+        session.job = replace(session.job, stop=last + 1, backward_to=first if first < session.job.frame else None)
         session.finish()
         self._close()
         return True

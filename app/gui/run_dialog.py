@@ -9,12 +9,12 @@ from PySide6.QtWidgets import (
     QLineEdit, QSpinBox, QVBoxLayout, QWidget,
 )
 
-from app.gui.dialogs import _browse_button, _buttons, _frame_range
+from app.gui.dialogs import browse_button, dialog_buttons, frame_spin_boxes
 from app.gui.tracking_worker import ENGINE_LABELS
 from tracker.engine_options import SAM2_ENGINES, EngineOptions
 from tracker.engines import LINKED_BY_DEFAULT
+from tracker.models import MODEL_NAMES
 
-SAM2_MODELS = ("tiny", "small", "base_plus", "large")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DEFAULT_DETECTOR = "yolo11n.pt"
 
@@ -45,12 +45,12 @@ class RunDialog(QDialog):
         self.conf.setValue(float(defaults.get("conf") or 0.0))
         self.sam2 = QComboBox()
         self.sam2.setEditable(True)
-        self.sam2.addItems(SAM2_MODELS)
+        self.sam2.addItems(MODEL_NAMES)
         self.sam2.setCurrentText(str(defaults.get("sam2") or "tiny"))
         self.device = QComboBox()
         self.device.addItems(DEVICES)
         self.device.setCurrentText(str(defaults.get("device") or "auto"))
-        self.first, self.last = _frame_range(frame_count)
+        self.first, self.last = frame_spin_boxes(frame_count)
         self.first.setValue(start)
         self.image_size = QSpinBox()
         self.image_size.setRange(0, 2048)
@@ -127,7 +127,7 @@ class RunDialog(QDialog):
         layout.addWidget(clips)
         layout.addWidget(note)
         layout.addWidget(advanced)
-        layout.addWidget(_buttons(self, "Run"))
+        layout.addWidget(dialog_buttons(self, "Run"))
         self.engine.currentIndexChanged.connect(self._update_enabled)
         self.engine.currentIndexChanged.connect(self._update_link)
         self._update_enabled()
@@ -139,7 +139,7 @@ class RunDialog(QDialog):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.detector, 1)
         for text, folder in (("File…", False), ("Folder…", True)):
-            button = _browse_button(text)
+            button = browse_button(text)
             button.clicked.connect(lambda _=False, folder=folder: self._browse_detector(folder))
             layout.addWidget(button)
         return row
@@ -149,7 +149,7 @@ class RunDialog(QDialog):
         layout = QHBoxLayout(row)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.sam2, 1)
-        button = _browse_button("Checkpoint…")
+        button = browse_button("Checkpoint…")
         button.clicked.connect(self._browse_checkpoint)
         layout.addWidget(button)
         return row

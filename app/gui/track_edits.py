@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QDialog, QFormLayout, QInputDialog, QLabel, QSpinB
 
 from app.edits import DeleteTrack, MergeSeveral
 from app.gui.categories import CategoriesDialog
-from app.gui.dialogs import _buttons
+from app.gui.dialogs import dialog_buttons
 from widgets.timeline import FrameRange
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ class DeleteFramesDialog(QDialog):
         form.addRow("To frame (included)", self.last)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(_buttons(self, "Delete"))
+        layout.addWidget(dialog_buttons(self, "Delete"))
 
     def frame_range(self) -> FrameRange:
         """The chosen frames as a half-open range."""

@@ -18,7 +18,7 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, Signal
 
 from app.conflicts import refresh_conflicts
-from app.correction import INTERACTIVE_SIZE, Reach, correction_history, forward_end
+from app.correction import INTERACTIVE_SIZE, Reach, correction_history, last_forward_frame
 from app.document import Document, Observation, Scope, Source
 from app.edits import DeleteObservation
 from app.gui.jobs import (
@@ -136,7 +136,7 @@ class TrackingController(QObject):
         """Track the frames ``[start, stop)`` with ``options``. The same engine and options from where the project's
         run stopped continue that run as ``masklet track --resume`` does (``TrackingRun.resume_point``: exactly, from
         the saved engine state); otherwise a new run continues from the stored frame before ``start``, if any."""
-        if not self._can_start():
+        if not self.can_start():
             return False
         last = TrackingRun.load(self.doc)
         if last is not None and last.continues(options, start):
@@ -160,7 +160,7 @@ class TrackingController(QObject):
         """Prompt a track (None: a new one) at ``frame`` on its own memory and re-propagate it forward
         up to ``stop``, exclusive (None: up to the track's next manual key frame, else through the last annotated
         frame or the video's end). Manual observations on the way are kept."""
-        if not self._can_start():
+        if not self.can_start():
             return False
         job = self.correction_job(frame, track_id, stop, points=points, labels=labels, box=box, mask=mask)
         self._launch_correction(job)
@@ -174,14 +174,14 @@ class TrackingController(QObject):
         doc = self.doc
         track_id = doc.next_track_id() if track_id is None else track_id
         if stop is None:
-            stop = forward_end(doc, track_id, frame, Reach.NEXT_KEYFRAME, self.last_frame(frame)) + 1
+            stop = last_forward_frame(doc, track_id, frame, Reach.NEXT_KEYFRAME, self.last_frame(frame)) + 1
         label = doc.track_label(track_id) if doc.track(track_id) is not None else label
         return CorrectionJob(self.video, dict(self.sam2), frame, max(stop, frame + 1), track_id,
                              correction_history(doc, track_id, frame), label, **prompts)
 
     def propagate_prepared(self, job: CorrectionJob, correction: Any) -> bool:
         """Propagate a correction an interactive session replayed and prompted at ``job.frame``."""
-        if not self._can_start():
+        if not self.can_start():
             return False
         self._launch_correction(job, correction)
         return True
@@ -255,7 +255,8 @@ class TrackingController(QObject):
             refresh_conflicts(doc, Scope((item.track_id,), item.frame, item.frame + 1))
 
     # ------------------------------------------------------------------ jobs
-    def _can_start(self) -> bool:
+    def can_start(self) -> bool:
+        """Whether a job may start now (a video is open and nothing runs); says why not."""
         if self.doc is None or self.video is None:
             self.message.emit("Open a video first")
             return False

@@ -2,7 +2,7 @@
 previous key frame) and when a faster SAM2 setting is proposed."""
 from __future__ import annotations
 
-from app.correction import Reach, backward_start, faster_setting, forward_end
+from app.correction import Reach, backward_start, faster_setting, last_forward_frame
 from app.document import Document, Observation, Source
 
 
@@ -18,12 +18,12 @@ def _doc() -> Document:
 
 def test_forward_end_stops_before_the_next_key_frame_or_at_the_chosen_frame() -> None:
     doc = _doc()
-    assert forward_end(doc, 1, 8, Reach.NEXT_KEYFRAME, 20) == 14
-    assert forward_end(doc, 1, 16, Reach.NEXT_KEYFRAME, 20) == 20  # no key frame after 16
-    assert forward_end(doc, 1, 8, Reach.END, 20) == 20
-    assert forward_end(doc, 1, 8, Reach.FRAME, 20, 11) == 11
-    assert forward_end(doc, 1, 8, Reach.FRAME, 20, 99) == 20  # never past the last frame
-    assert forward_end(doc, 1, 8, Reach.FRAME, 20, 3) == 8  # nor before the corrected one
+    assert last_forward_frame(doc, 1, 8, Reach.NEXT_KEYFRAME, 20) == 14
+    assert last_forward_frame(doc, 1, 16, Reach.NEXT_KEYFRAME, 20) == 20  # no key frame after 16
+    assert last_forward_frame(doc, 1, 8, Reach.END, 20) == 20
+    assert last_forward_frame(doc, 1, 8, Reach.FRAME, 20, 11) == 11
+    assert last_forward_frame(doc, 1, 8, Reach.FRAME, 20, 99) == 20  # never past the last frame
+    assert last_forward_frame(doc, 1, 8, Reach.FRAME, 20, 3) == 8  # nor before the corrected one
 
 
 def test_backward_start_is_after_the_previous_key_frame_else_the_start() -> None:

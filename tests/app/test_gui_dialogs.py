@@ -106,7 +106,7 @@ def test_export_dialog_builds_the_request(qtbot, tmp_path: Path) -> None:
     dialog.selected_tracks.setChecked(True)
     dialog.classes.item(1).setCheckState(Qt.CheckState.Unchecked)
     request = dialog.request()
-    assert (request.frames, request.track_ids, request.category_ids) == ((5, 49), [7, 9], [1])
+    assert (request.frames, request.track_ids, request.category_ids) == ((5, 50), [7, 9], [1])
 
 
 def test_import_dialog_detects_the_format(qtbot, shared_data: Path) -> None:

@@ -167,7 +167,7 @@ def _small_document() -> Document:
                                        ("cvat", "a.xml")])
 def test_writers_select_frames_tracks_and_categories(tmp_path: Path, name: str, out: str) -> None:
     module = registry.get(name)
-    report = module.write(_small_document(), tmp_path / out, frames=(2, 5), track_ids=[1, 2], category_ids=[2])
+    report = module.write(_small_document(), tmp_path / out, frames=(2, 6), track_ids=[1, 2], category_ids=[2])
     back = module.read(tmp_path / out, None, image_size=(WIDTH, HEIGHT))
     assert report.boxes == 4
     assert sorted((o.frame, o.track_id) for o in back.iter_observations()) == [(f, 2) for f in range(2, 6)]
