@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from widgets.style import CONFLICT_COLOR, RESOLVED_CONFLICT_COLOR
-from widgets.table_model import ColumnsModel, Index
+from widgets.table_model import ColumnsModel, Index, set_up_rows
 
 COLUMNS = ("Frames", "Kind", "Tracks", "Detail")
 ALL_KINDS = "All kinds"
@@ -88,12 +88,7 @@ class EventsPanel(QWidget):
         self.model = EventsModel(self)
         self.view = QTableView(self)
         self.view.setModel(self.model)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.view.setAlternatingRowColors(True)
-        self.view.verticalHeader().hide()
-        self.view.verticalHeader().setDefaultSectionSize(22)
+        set_up_rows(self.view, QAbstractItemView.SelectionMode.SingleSelection)
         self.view.horizontalHeader().setSectionResizeMode(COLUMNS.index("Detail"), QHeaderView.ResizeMode.Stretch)
         self.view.clicked.connect(lambda index: self._activate(index.row()))
         self.view.activated.connect(lambda index: self._activate(index.row()))

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableView, QVBoxLayout, QWidget,
 )
 
-from widgets.table_model import ColumnsModel, Index
+from widgets.table_model import ColumnsModel, Index, set_up_rows
 
 COLUMNS = ("Risk", "Reason", "Tracks", "Frames")
 _KEYS = {Qt.Key.Key_J: 1, Qt.Key.Key_K: -1}
@@ -93,12 +93,7 @@ class ReviewQueueWidget(QWidget):
         self.model = ReviewQueueModel(self)
         self.view = _QueueView(self)
         self.view.setModel(self.model)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.view.setAlternatingRowColors(True)
-        self.view.verticalHeader().hide()
-        self.view.verticalHeader().setDefaultSectionSize(22)
+        set_up_rows(self.view, QAbstractItemView.SelectionMode.SingleSelection)
         self.view.horizontalHeader().setSectionResizeMode(COLUMNS.index("Reason"), QHeaderView.ResizeMode.Stretch)
         self.view.stepped.connect(self.step)
         self.view.entered.connect(self._activate_current)

@@ -1,9 +1,10 @@
-"""The part every table of the window shares: fixed named columns and a header showing them."""
+"""The part every table of the window shares: fixed named columns, a header showing them, and read-only rows."""
 from __future__ import annotations
 
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtWidgets import QAbstractItemView, QTableView
 
 Index = QModelIndex | QPersistentModelIndex
 ROOT = QModelIndex()
@@ -27,3 +28,13 @@ class ColumnsModel(QAbstractTableModel):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return self.COLUMNS[section]
         return None
+
+
+def set_up_rows(view: QTableView, selection: QAbstractItemView.SelectionMode) -> None:
+    """A read-only table of whole-row selections: alternating compact rows, no row numbers."""
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(selection)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.setAlternatingRowColors(True)
+    view.verticalHeader().hide()
+    view.verticalHeader().setDefaultSectionSize(22)

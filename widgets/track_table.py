@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLineEdit, QTableV
 from app.model import TrackSummary
 from tracker.results import ObjectState
 from widgets.style import STATE_COLORS
-from widgets.table_model import ColumnsModel, Index
+from widgets.table_model import ColumnsModel, Index, set_up_rows
 
 COLUMNS = ("ID", "Category", "Span", "Frames", "Conflicts", "State")
 """``Span``: first–last frame (sorts by the first frame); ``Frames``: how many frames have a box."""
@@ -156,13 +156,8 @@ class TrackTable(QWidget):
         self.view.setModel(self.proxy)
         self.view.setSortingEnabled(True)
         self.view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        set_up_rows(self.view, QAbstractItemView.SelectionMode.ExtendedSelection)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
-        self.view.setAlternatingRowColors(True)
-        self.view.verticalHeader().hide()
-        self.view.verticalHeader().setDefaultSectionSize(22)
         # Sized to the contents on each reload, not live: live sizing re-reads every row on every change.
         # Category is as wide as its longest name; the last column takes the remaining width.
         self.view.horizontalHeader().setStretchLastSection(True)
